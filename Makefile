@@ -1,0 +1,120 @@
+# Roadmap Tracker. `make run` sets everything up and serves on http://127.0.0.1:5000;
+# `make test` sets up the same way, lints, then runs the tests on SQLite and on PostgreSQL.
+# Every set-up step is skipped when it has nothing to do, so running either again is fast.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+# The steps depend on one another (packages before the venv, the venv before flask); keep order.
+.NOTPARALLEL:
+MAKEFLAGS += --no-builtin-rules
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+INSTANCE := $(or $(TRACKER_INSTANCE_PATH),instance)
+HOST ?= 127.0.0.1
+PORT ?= 5000
+WORKERS ?= 2
+
+PYTEST_WORKERS ?= auto
+PYTEST_ARGS ?=
+TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+
+# Pango and HarfBuzz's subsetter for WeasyPrint (PDF reports), fonts it can embed (Liberation has
+# Arial's metrics), Chromium for the browser tests and Poppler's pdftotext for the PDF tests.
+DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+	fonts-dejavu-core fonts-liberation chromium poppler-utils
+
+# What `npm run build` reads and writes (see scripts/build-assets.mjs).
+ASSET_SOURCES := package.json scripts/build-assets.mjs $(shell find assets -type f 2>/dev/null)
+ASSET_OUTPUTS := static/css/tracker.css static/govuk/govuk-frontend.min.js
+# Rebuild when an output has gone, even if the stamp is newer than every source.
+ASSETS_MISSING := $(filter-out $(wildcard $(ASSET_OUTPUTS)),$(ASSET_OUTPUTS))
+
+.PHONY: help run test lint fmt setup system-packages python-deps assets instance-config \
+	database test-sqlite test-postgres FORCE
+
+help: ## Show this list of targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' \
+		$(MAKEFILE_LIST)
+
+# gunicorn rather than `flask run`: no debugger, no development-server warning, no version in
+# the Server header. --no-control-socket: gunicorn 27 otherwise opens one in ~/.gunicorn/.
+run: setup database ## Set up (packages, venv, assets, config, database) and serve on http://127.0.0.1:5000
+	@echo "Serving Roadmap Tracker on http://$(HOST):$(PORT) (Ctrl-C to stop)"
+	exec $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) \
+		--no-control-socket --access-logfile - app:app
+
+test: setup database test-sqlite test-postgres ## Set up, lint with ruff, then run the tests on SQLite and PostgreSQL
+
+lint: python-deps ## Check the code with ruff (lint and formatting)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: python-deps ## Format the code and apply ruff's safe fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+setup: system-packages python-deps assets instance-config ## Install what is missing; no database changes
+
+database: setup ## Apply migrations and load the roadmap and councils (idempotent)
+	$(FLASK) db upgrade
+	$(FLASK) roadmap load
+	$(FLASK) councils load
+
+test-sqlite: setup ## Lint, then run every test (browser checks included) on SQLite
+	$(BIN)/ruff check .
+	@echo "== pytest on SQLite"
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# PostgreSQL is optional on a developer's machine and required under CI. The browser checks ran
+# in the SQLite pass; they exercise pages, not the database, so they are not repeated here.
+test-postgres: setup ## Run the tests (not the browser checks) on PostgreSQL at 127.0.0.1:5432
+	@if $(BIN)/python scripts/postgres-check.py "$(TEST_POSTGRES_URL)"; then \
+		echo "== pytest on PostgreSQL"; \
+		TEST_DATABASE_URL="$(TEST_POSTGRES_URL)" \
+			$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not browser" $(PYTEST_ARGS); \
+	elif [ -n "$${CI:-}" ] && [ "$${CI}" != false ] && [ "$${CI}" != 0 ]; then \
+		echo "PostgreSQL is required under CI, and $(TEST_POSTGRES_URL) is not reachable." >&2; \
+		exit 1; \
+	else \
+		echo "== PostgreSQL pass skipped: $(TEST_POSTGRES_URL) is not reachable."; \
+	fi
+
+system-packages:
+	@command -v npm >/dev/null || scripts/system-packages.sh nodejs npm
+	@scripts/system-packages.sh $(DEBIAN_PACKAGES)
+
+python-deps: $(VENV)/.installed
+
+assets: node_modules/.built
+
+instance-config: $(INSTANCE)/config.py
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || scripts/system-packages.sh python3-venv
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+
+# Editable, with the test tools, so that one install serves `make run` and `make test`.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+# `npm ci` empties node_modules first, so the build stamp below goes with it.
+node_modules/.installed: package-lock.json package.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+node_modules/.built: node_modules/.installed $(ASSET_SOURCES) $(if $(ASSETS_MISSING),FORCE)
+	npm run build
+	@touch $@
+
+# Written once with a random SECRET_KEY and never overwritten (the target has no prerequisites).
+$(INSTANCE)/config.py:
+	$(PYTHON) scripts/dev-config.py $@
+
+FORCE:

@@ -1,0 +1,335 @@
+"""Browser checks of every page: WCAG 2.2 AA by axe-core, usable without JavaScript, nothing fetched
+from another host.
+
+The real app is served by werkzeug on 127.0.0.1 against a test database with the roadmap and the
+councils loaded, and Debian's Chromium (``/usr/bin/chromium``) is driven headless by Playwright.
+Playwright's own browsers are never downloaded. The crawl starts at every GET route without URL
+parameters and follows same-origin links, so a new page is checked as soon as something links to it.
+It keeps a few URLs per endpoint (a handful of the 153 council pages, say) and a few query-string
+variants per path. axe-core comes from ``node_modules`` (``npm ci`` installs it).
+
+Outside CI a missing Chromium or axe-core skips these tests; under CI (``CI=true``) it fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import pytest
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from tracker.config import PROJECT_ROOT
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
+    "resultTypes": ["violations"],
+}
+HOST = "127.0.0.1"
+
+MAX_PAGES = 400
+#: distinct URLs kept per endpoint: pages of one endpoint share a template
+MAX_PER_ENDPOINT = 8
+#: distinct query strings kept per path (filters, sorting, paging)
+MAX_QUERY_VARIANTS = 4
+#: files, not pages: left to their own tests
+DOWNLOAD_SUFFIXES = {".pdf", ".csv", ".xlsx", ".xls", ".docx", ".odt", ".ods", ".zip", ".json"}
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
+
+
+def _require(path: Path, what: str) -> None:
+    if path.exists():
+        return
+    message = f"{what} not found at {path}; `make test` installs it"
+    if _in_ci():
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+# -- the app and the browser ------------------------------------------------------------------
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # one line per request would bury the test's own output
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The app served on a free port of 127.0.0.1 from a background thread; yields its base URL."""
+    server = make_server(HOST, 0, app, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{HOST}:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    _require(CHROMIUM, "Chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def axe_source() -> str:
+    _require(AXE, "axe-core")
+    # Evaluated through the DevTools protocol, which the page's CSP does not govern, so the
+    # pages are checked with their real CSP in force. The trailing expression keeps Playwright
+    # from trying to serialise whatever the script's last statement evaluates to.
+    return AXE.read_text(encoding="utf-8") + "\n;true"
+
+
+def run_axe(page: Any, axe_source: str) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.2 AA violations on the page now loaded."""
+    page.evaluate(axe_source)
+    result = page.evaluate("async (options) => await axe.run(document, options)", AXE_OPTIONS)
+    return result["violations"]
+
+
+def describe_violations(url: str, violations: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for violation in violations:
+        targets = [" ".join(map(str, node["target"])) for node in violation["nodes"]]
+        lines.append(
+            f"{url}: axe {violation['id']} ({violation.get('impact')}): {violation['help']}\n"
+            + "".join(f"      at {target}\n" for target in targets[:10])
+            + (f"      … and {len(targets) - 10} more\n" if len(targets) > 10 else "")
+        )
+    return lines
+
+
+# -- the crawl --------------------------------------------------------------------------------
+
+
+def start_paths(app: Flask) -> list[str]:
+    """Every GET route that needs no URL parameters."""
+    return sorted(
+        {
+            rule.rule
+            for rule in app.url_map.iter_rules()
+            if "GET" in (rule.methods or ()) and not rule.arguments and rule.endpoint != "static"
+        }
+    )
+
+
+@dataclass
+class Crawl:
+    """A breadth-first queue of same-origin page URLs, bounded and deduplicated."""
+
+    app: Flask
+    base: str
+    queue: deque[str] = field(default_factory=deque)
+    queued: set[str] = field(default_factory=set)
+    per_endpoint: Counter[str] = field(default_factory=Counter)
+    queries: dict[str, set[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.adapter = self.app.url_map.bind(urlsplit(self.base).netloc)
+        for path in start_paths(self.app):
+            self.add(path)
+
+    def _endpoint(self, path: str) -> str:
+        try:
+            endpoint, _ = self.adapter.match(path, method="GET")
+        except RequestRedirect:
+            return f"redirect {path}"
+        except HTTPException:
+            return f"unrouted {path}"  # a broken link: visited once, reported by its status
+        return str(endpoint)
+
+    def add(self, href: str) -> None:
+        parts = urlsplit(urljoin(self.base + "/", href))
+        if parts.scheme not in {"http", "https"} or parts.netloc != urlsplit(self.base).netloc:
+            return
+        path = parts.path or "/"
+        if path.startswith("/static/") or PurePosixPath(path).suffix.lower() in DOWNLOAD_SUFFIXES:
+            return
+        url = urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+        if url in self.queued:
+            return
+        if parts.query:
+            variants = self.queries.setdefault(path, set())
+            if len(variants) >= MAX_QUERY_VARIANTS:
+                return
+            variants.add(parts.query)
+        endpoint = self._endpoint(path)
+        if self.per_endpoint[endpoint] >= MAX_PER_ENDPOINT:
+            return
+        self.per_endpoint[endpoint] += 1
+        self.queued.add(url)
+        self.queue.append(url)
+
+
+@dataclass
+class Visit:
+    url: str
+    status: int | None
+    is_html: bool
+
+
+def crawl(
+    app: Flask,
+    base: str,
+    context: Any,
+    check: Callable[[Any, Visit], list[str]],
+) -> tuple[list[Visit], list[str]]:
+    """Visit every page the crawl finds in ``context``; returns the visits and every problem.
+
+    Problems found on any page: a request to another host, a sub-resource that failed or answered
+    4xx/5xx, a JavaScript error, a page that did not answer 200, and whatever ``check`` reports.
+    """
+    problems: list[str] = []
+    page = context.new_page()
+    current = {"url": ""}
+
+    def on_request(request: Any) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme in {"http", "https", "ws", "wss"} and parts.hostname != HOST:
+            problems.append(f"{current['url']}: request to another host: {request.url}")
+
+    def on_response(response: Any) -> None:
+        if response.status >= 400 and response.url != current["url"]:
+            problems.append(f"{current['url']}: {response.status} for {response.url}")
+
+    def on_request_failed(request: Any) -> None:
+        problems.append(f"{current['url']}: request failed ({request.failure}): {request.url}")
+
+    def on_console(message: Any) -> None:
+        source = message.location.get("url") or "the page"
+        # Chromium asks for /favicon.ico by itself when a response is not HTML (/healthz, say):
+        # no page of ours links to it.
+        if message.type == "error" and urlsplit(source).path != "/favicon.ico":
+            problems.append(f"{current['url']}: console error from {source}: {message.text}")
+
+    def on_page_error(error: Any) -> None:
+        problems.append(f"{current['url']}: JavaScript error: {error}")
+
+    page.on("request", on_request)
+    page.on("response", on_response)
+    page.on("requestfailed", on_request_failed)
+    page.on("console", on_console)
+    page.on("pageerror", on_page_error)
+
+    queue = Crawl(app, base)
+    visits: list[Visit] = []
+    while queue.queue and len(visits) < MAX_PAGES:
+        url = queue.queue.popleft()
+        current["url"] = url
+        response = page.goto(url, wait_until="load")
+        status = response.status if response else None
+        content_type = response.headers.get("content-type", "") if response else ""
+        visit = Visit(url, status, content_type.startswith("text/html"))
+        visits.append(visit)
+        if status != 200:
+            problems.append(f"{url}: answered {status}, expected 200")
+        if not visit.is_html:
+            continue
+        problems.extend(check(page, visit))
+        for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"):
+            queue.add(href)
+    page.close()
+    return visits, problems
+
+
+# -- the tests --------------------------------------------------------------------------------
+
+
+def test_every_page_passes_axe_wcag_22_aa(app, live_server, browser, axe_source):
+    context = browser.new_context()
+
+    def check(page: Any, visit: Visit) -> list[str]:
+        return describe_violations(visit.url, run_axe(page, axe_source))
+
+    try:
+        visits, problems = crawl(app, live_server, context, check)
+    finally:
+        context.close()
+
+    html_pages = [v for v in visits if v.is_html]
+    assert html_pages, "the crawl found no HTML page"
+    print(f"axe checked {len(html_pages)} pages ({len(visits)} URLs visited)")
+    assert not problems, f"{len(problems)} problems on {len(html_pages)} pages:\n" + "\n".join(
+        problems
+    )
+
+
+def test_every_page_works_without_javascript(app, live_server, browser):
+    context = browser.new_context(java_script_enabled=False)
+
+    def check(page: Any, visit: Visit) -> list[str]:
+        headings = [text.strip() for text in page.locator("h1").all_inner_texts()]
+        if len(headings) != 1 or not headings[0]:
+            return [f"{visit.url}: without JavaScript, expected one h1 with text, got {headings}"]
+        return []
+
+    try:
+        visits, problems = crawl(app, live_server, context, check)
+    finally:
+        context.close()
+
+    html_pages = [v for v in visits if v.is_html]
+    assert html_pages, "the crawl found no HTML page"
+    assert not problems, f"{len(problems)} problems on {len(html_pages)} pages:\n" + "\n".join(
+        problems
+    )
+
+
+def test_axe_harness_reports_a_known_violation(app, live_server, browser, axe_source):
+    # Guards the harness itself: axe must load under our CSP and find an image without a text
+    # alternative, otherwise a green crawl above would prove nothing.
+    @app.get("/test-only/image-without-alt")
+    def image_without_alt() -> str:
+        return (
+            '<!doctype html><html lang="en"><head><title>Test</title></head><body><main>'
+            '<h1>Test</h1><img src="/static/images/favicon.svg"></main></body></html>'
+        )
+
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        response = page.goto(f"{live_server}/test-only/image-without-alt")
+        assert response and response.status == 200
+        assert "script-src 'self' 'nonce-" in response.headers["content-security-policy"]
+        violations = run_axe(page, axe_source)
+    finally:
+        context.close()
+
+    assert [v["id"] for v in violations] == ["image-alt"]
+    assert describe_violations("/x", violations)[0].startswith("/x: axe image-alt (critical)")

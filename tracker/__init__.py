@@ -1,0 +1,81 @@
+"""Roadmap Tracker: the application factory."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g
+from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+
+from tracker.config import MIN_SECRET_KEY_LENGTH, PROJECT_ROOT, Config, environment_overrides
+from tracker.extensions import csrf, db, migrate
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: configuration, extensions, Jinja loaders, blueprints and CLI."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("TRACKER_INSTANCE_PATH", str(PROJECT_ROOT / "instance")),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_object(Config(Path(app.instance_path)))
+    app.config.from_pyfile("config.py", silent=True)
+    # The environment wins over instance/config.py, so a deployment's secrets are its own.
+    app.config.update(environment_overrides())
+    if config:
+        app.config.update(config)
+    if len(app.config.get("SECRET_KEY") or "") < MIN_SECRET_KEY_LENGTH:
+        raise RuntimeError(
+            f"SECRET_KEY must be set to at least {MIN_SECRET_KEY_LENGTH} random characters, in "
+            "the environment or in instance/config.py (make run writes a random one for "
+            "development)."
+        )
+
+    app.jinja_loader = ChoiceLoader(
+        [
+            app.jinja_loader,
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+                }
+            ),
+        ]
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(PROJECT_ROOT / "tracker" / "migrations"), render_as_batch=True
+    )
+    csrf.init_app(app)
+
+    from tracker import db_setup, filters, http
+
+    db_setup.init_app(app)
+    filters.init_app(app)
+    http.init_app(app)
+
+    @app.before_request
+    def _csp_nonce() -> None:
+        g.csp_nonce = secrets.token_urlsafe(16)
+
+    from tracker.councils import bp as councils_bp
+    from tracker.pages import bp as pages_bp
+    from tracker.roadmap import bp as roadmap_bp
+
+    app.register_blueprint(pages_bp)
+    app.register_blueprint(roadmap_bp)
+    app.register_blueprint(councils_bp)
+
+    from tracker import cli
+
+    cli.init_app(app)
+    return app

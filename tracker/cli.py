@@ -1,0 +1,67 @@
+"""Flask CLI commands: ``flask roadmap load`` and ``flask councils load``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from tracker.extensions import db
+
+roadmap_cli = AppGroup("roadmap", help="The roadmap's data.")
+councils_cli = AppGroup("councils", help="Councils and ADASS regions.")
+
+
+@roadmap_cli.command("load")
+@click.option(
+    "--path",
+    "path",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of the edition to load (default: roadmap/time-to-act-2023).",
+)
+@click.option("--not-current", is_flag=True, help="Load without making it the current edition.")
+def load_roadmap_command(path: Path | None, not_current: bool) -> None:
+    """Check the roadmap files and sync them into the database (safe to run again)."""
+    from tracker.roadmap_loader import RoadmapDataError, load_roadmap
+
+    path = path or Path(current_app.config["ROADMAP_DIR"]) / "time-to-act-2023"
+    try:
+        report = load_roadmap(path, make_current=not not_current)
+    except RoadmapDataError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    for line in report.lines():
+        click.echo(line)
+
+
+@councils_cli.command("load")
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Councils file (default: tracker/data/councils.csv).",
+)
+def load_councils_command(csv_path: Path | None) -> None:
+    """Check the councils file and sync councils and regions (safe to run again)."""
+    from tracker.councils.services import CouncilDataError, load_councils
+
+    csv_path = csv_path or Path(current_app.config["COUNCILS_CSV"])
+    try:
+        report = load_councils(csv_path)
+    except CouncilDataError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    for line in report.lines():
+        click.echo(line)
+
+
+def init_app(app: Flask) -> None:
+    """Register the command groups."""
+    app.cli.add_command(roadmap_cli)
+    app.cli.add_command(councils_cli)

@@ -1,0 +1,68 @@
+"""Response headers and error pages shared by every route."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Flask, Response, abort, g, render_template, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+ERROR_TEMPLATES = {400, 403, 404, 405, 413, 429, 500, 503}
+
+
+def _security_headers(response: Response) -> Response:
+    nonce = g.get("csp_nonce", "")
+    script_src = f"script-src 'self' 'nonce-{nonce}'" if nonce else "script-src 'self'"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+        f"form-action 'self'; {script_src}"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    response.headers["X-Frame-Options"] = "DENY"
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    response.headers.pop("Server", None)
+    return response
+
+
+def _render_error(code: int, incident_id: str | None = None):
+    template = f"errors/{code}.html" if code in ERROR_TEMPLATES else "errors/generic.html"
+    return render_template(template, code=code, incident_id=incident_id), code
+
+
+def _refuse_nul_bytes() -> None:
+    # PostgreSQL cannot store or compare NUL in text, so psycopg raises on it; SQLite accepts
+    # it. Refusing it here keeps both databases alike and turns a would-be 500 into a 400.
+    fields = list(request.args.items(multi=True))
+    if request.method == "POST":
+        fields += request.form.items(multi=True)
+    if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in fields):
+        abort(400)
+
+
+def init_app(app: Flask) -> None:
+    """Register the header hook, the input guard and the error handlers."""
+    app.before_request(_refuse_nul_bytes)
+    app.after_request(_security_headers)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        return _render_error(error.code or 500)
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(error: OperationalError):
+        incident_id = uuid.uuid4().hex[:12]
+        log.error("database unavailable, incident %s: %s", incident_id, error.orig)
+        return _render_error(503, incident_id)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        incident_id = uuid.uuid4().hex[:12]
+        log.exception("unhandled error, incident %s", incident_id)
+        return _render_error(500, incident_id)

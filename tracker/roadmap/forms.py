@@ -1,0 +1,123 @@
+"""Forms of the roadmap pages: the filters on the list of actions."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovCheckboxesInput
+from werkzeug.datastructures import MultiDict
+from wtforms import SelectChoice, SelectMultipleField
+from wtforms.widgets import CheckboxInput
+
+from tracker.filters import (
+    FUNDING_NAMES,
+    FUNDING_SYMBOLS,
+    LEAD_HINTS,
+    LEAD_NAMES,
+    LEGISLATIVE_NAMES,
+    LEGISLATIVE_SYMBOLS,
+    SPEND_NAMES,
+    TIMEFRAME_NAMES,
+    TIMEFRAME_SPANS,
+)
+from tracker.roadmap.services import ENABLERS, NO_TIMEFRAME, UNTAGGED, ActionFilters
+
+
+class FilterField(SelectMultipleField):
+    """Checkboxes whose unknown values are dropped, not reported.
+
+    Filters arrive in a shareable query string that people edit by hand; a value we do not know
+    (``?lead=mayor``) filters by nothing rather than failing. Case is forgiven (``?spend=t``).
+    """
+
+    widget = GovCheckboxesInput()
+    option_widget = CheckboxInput()
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        known = {choice.value.lower(): choice.value for choice in self.choices or []}
+        chosen = (known.get(raw.strip().lower()) for raw in valuelist)
+        self.data = list(dict.fromkeys(value for value in chosen if value is not None))
+
+    def pre_validate(self, form) -> None:
+        """Every value left is a known choice (see ``process_formdata``)."""
+
+
+class ActionFilterForm(FlaskForm):
+    """Filters for the list of actions, sent with GET so that results can be shared."""
+
+    class Meta:
+        # A GET form changes nothing, so it needs no CSRF token (which would also clutter the URL).
+        csrf = False
+
+    timeframe = FilterField(
+        "Timeframe",
+        choices=[
+            *(
+                SelectChoice(code, f"{name} ({TIMEFRAME_SPANS[code]})")
+                for code, name in TIMEFRAME_NAMES.items()
+            ),
+            SelectChoice(NO_TIMEFRAME, "No timeframe (barriers and enablers)"),
+        ],
+    )
+    spend = FilterField(
+        "Type of spend",
+        choices=[
+            SelectChoice(letter, f"{name} ({letter})") for letter, name in SPEND_NAMES.items()
+        ],
+    )
+    funding = FilterField(
+        "Level of funding",
+        choices=[
+            *(
+                SelectChoice(str(level), f"{name} ({FUNDING_SYMBOLS[level]})")
+                for level, name in FUNDING_NAMES.items()
+            ),
+            SelectChoice(UNTAGGED, "No funding tag"),
+        ],
+    )
+    legislative = FilterField(
+        "Legislative change",
+        choices=[
+            *(
+                SelectChoice(str(level), f"{name} ({LEGISLATIVE_SYMBOLS[level]})")
+                for level, name in LEGISLATIVE_NAMES.items()
+            ),
+            SelectChoice(UNTAGGED, "No legislative tag"),
+        ],
+    )
+    lead = FilterField(
+        "Lead",
+        choices=[
+            SelectChoice(code, f"{name}: {LEAD_HINTS[code]}") for code, name in LEAD_NAMES.items()
+        ],
+    )
+    area = FilterField("Area for action")
+
+    def __init__(self, formdata: MultiDict, area_choices: list[tuple[str, str]]) -> None:
+        super().__init__(formdata=formdata)
+        # The areas come from the database, so their choices are known only now: read them again.
+        self.area.choices = [
+            *(SelectChoice(code, label) for code, label in area_choices),
+            SelectChoice(ENABLERS, "Barriers and enablers"),
+        ]
+        self.area.process(formdata)
+
+    def to_filters(self) -> ActionFilters:
+        """The chosen values as filters for ``list_actions``."""
+        return ActionFilters(
+            timeframes=frozenset(self.timeframe.data or ()),
+            spend_types=frozenset(self.spend.data or ()),
+            funding_levels=frozenset(self.funding.data or ()),
+            legislative_levels=frozenset(self.legislative.data or ()),
+            leads=frozenset(self.lead.data or ()),
+            areas=frozenset(self.area.data or ()),
+        )
+
+    def active_filters(self) -> list[tuple[str, list[str]]]:
+        """(field label, labels of the chosen values) for each field with a choice, in order."""
+        active = []
+        for field in self:
+            chosen = set(field.data or ())
+            labels = [choice.label for choice in field.choices if choice.value in chosen]
+            if labels:
+                active.append((field.label.text, labels))
+        return active

@@ -1,0 +1,385 @@
+"""Read the current edition of the roadmap for the public roadmap pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy.orm import contains_eager, selectinload
+
+from tracker.extensions import db
+from tracker.models import (
+    Action,
+    ActionArea,
+    AgendaGroup,
+    AgendaItem,
+    Enabler,
+    Outcome,
+    RoadmapEdition,
+)
+
+#: the roadmap's timeframes in its own order (short, medium, long)
+TIMEFRAMES = ("short", "medium", "long")
+#: the value the actions filter uses for enabler actions, which have no timeframe
+NO_TIMEFRAME = "none"
+#: the value the actions filter uses for "no tag of this kind"
+UNTAGGED = "none"
+#: the value the actions filter uses for the actions under barriers and enablers
+ENABLERS = "enablers"
+
+#: the shape of an action code ("A07.M01", "E02.03", "A07.M01.1") and of an area slug. Anything
+#: else is not one, and is never sent to the database (PostgreSQL refuses text with NUL bytes).
+ACTION_CODE = re.compile(r"[A-Z0-9]{1,8}(?:\.[A-Z0-9]{1,8}){0,3}")
+AREA_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+#: sorts actions short, medium, long, then those with no timeframe
+_TIMEFRAME_ORDER = case(
+    {code: index for index, code in enumerate(TIMEFRAMES)},
+    value=Action.timeframe,
+    else_=len(TIMEFRAMES),
+)
+
+
+def _is_trackable():
+    """Top-level, current actions: the ones councils assess (listed phases travel with them)."""
+    return and_(Action.parent_id.is_(None), Action.archived_at.is_(None))
+
+
+def _current_sub_items():
+    return selectinload(Action.sub_items.and_(Action.archived_at.is_(None)))
+
+
+def get_current_edition() -> RoadmapEdition | None:
+    """The edition marked current, or None before any roadmap is loaded."""
+    return db.session.scalar(select(RoadmapEdition).where(RoadmapEdition.is_current))
+
+
+# --- the roadmap overview ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AreaCounts:
+    """How many top-level actions an area has in each timeframe."""
+
+    area: ActionArea
+    short: int
+    medium: int
+    long: int
+
+    @property
+    def total(self) -> int:
+        return self.short + self.medium + self.long
+
+
+@dataclass(frozen=True)
+class RoadmapOverview:
+    edition: RoadmapEdition
+    areas: list[AreaCounts]
+
+    @property
+    def totals(self) -> dict[str, int]:
+        return {
+            "short": sum(row.short for row in self.areas),
+            "medium": sum(row.medium for row in self.areas),
+            "long": sum(row.long for row in self.areas),
+            "total": sum(row.total for row in self.areas),
+        }
+
+
+def get_roadmap_overview() -> RoadmapOverview | None:
+    """The current edition and, for each of its areas in order, its actions per timeframe.
+
+    The counts come from one grouped query; only top-level actions that are not archived count.
+
+    :returns: None if no edition is current.
+    """
+    edition = get_current_edition()
+    if edition is None:
+        return None
+    counts = [
+        func.count(case((Action.timeframe == timeframe, Action.id))).label(timeframe)
+        for timeframe in TIMEFRAMES
+    ]
+    rows = db.session.execute(
+        select(ActionArea, *counts)
+        .outerjoin(Action, and_(Action.area_id == ActionArea.id, _is_trackable()))
+        .where(ActionArea.edition_id == edition.id, ActionArea.archived_at.is_(None))
+        .group_by(ActionArea.id)
+        .order_by(ActionArea.position)
+    ).all()
+    return RoadmapOverview(
+        edition=edition,
+        areas=[
+            AreaCounts(area=row[0], short=row.short, medium=row.medium, long=row.long)
+            for row in rows
+        ],
+    )
+
+
+# --- one area ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimeframeActions:
+    """The actions of one area in one timeframe, with the roadmap's definition of it."""
+
+    code: str
+    title: str
+    definition: str
+    actions: list[Action]
+
+
+@dataclass(frozen=True)
+class AreaPage:
+    area: ActionArea
+    timeframes: list[TimeframeActions]
+
+
+def _timeframe_definitions(edition: RoadmapEdition) -> dict[str, dict[str, str]]:
+    return {item["code"]: item for item in (edition.timeframes or [])}
+
+
+def get_area_page(slug: str) -> AreaPage | None:
+    """An area of the current edition with its top-level actions grouped by timeframe.
+
+    Each action carries its listed phases (``sub_items``), already loaded.
+
+    :returns: None if no current, unarchived area has this slug.
+    """
+    if len(slug) > 100 or not AREA_SLUG.fullmatch(slug):
+        return None
+    area = db.session.scalar(
+        select(ActionArea)
+        .join(ActionArea.edition)
+        .options(contains_eager(ActionArea.edition))
+        .where(
+            ActionArea.slug == slug,
+            ActionArea.archived_at.is_(None),
+            RoadmapEdition.is_current,
+        )
+    )
+    if area is None:
+        return None
+    actions = db.session.scalars(
+        select(Action)
+        .where(Action.area_id == area.id, _is_trackable())
+        .options(_current_sub_items())
+        .order_by(_TIMEFRAME_ORDER, Action.position)
+    ).all()
+    definitions = _timeframe_definitions(area.edition)
+    return AreaPage(
+        area=area,
+        timeframes=[
+            TimeframeActions(
+                code=code,
+                title=definitions.get(code, {}).get("title", code.capitalize() + " term"),
+                definition=definitions.get(code, {}).get("definition", ""),
+                actions=[action for action in actions if action.timeframe == code],
+            )
+            for code in TIMEFRAMES
+        ],
+    )
+
+
+# --- one action ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionPage:
+    action: Action
+    #: the roadmap's definition of the action's timeframe; empty for enabler actions
+    timeframe_definition: str
+    #: agenda-for-action items that restate this action, with their groups loaded
+    agenda_items: list[AgendaItem]
+
+
+def get_action_page(code: str) -> ActionPage | None:
+    """An action by its stable code, with its area or enabler, parent, phases and agenda items.
+
+    Archived actions are still found (returns point to them); the page says they are archived.
+
+    :returns: None if no action has this code.
+    """
+    if not ACTION_CODE.fullmatch(code):
+        return None
+    action = db.session.scalar(
+        select(Action)
+        .where(Action.code == code)
+        .options(
+            selectinload(Action.area).selectinload(ActionArea.edition),
+            selectinload(Action.enabler),
+            selectinload(Action.parent),
+            _current_sub_items(),
+        )
+    )
+    if action is None:
+        return None
+    agenda_items = db.session.scalars(
+        select(AgendaItem)
+        .join(AgendaItem.group)
+        .options(contains_eager(AgendaItem.group))
+        .where(AgendaItem.action_id == action.id)
+        .order_by(AgendaGroup.position, AgendaItem.position)
+    ).all()
+    definition = ""
+    if action.area is not None and action.timeframe:
+        definitions = _timeframe_definitions(action.area.edition)
+        definition = definitions.get(action.timeframe, {}).get("definition", "")
+    return ActionPage(
+        action=action, timeframe_definition=definition, agenda_items=list(agenda_items)
+    )
+
+
+# --- all actions, filtered -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionFilters:
+    """What the list of actions is filtered by; an empty set means "any".
+
+    Within one kind of filter an action matches any chosen value; across kinds it must match all.
+    Values are already checked (see ``ActionFilterForm``); unknown values simply match nothing.
+    """
+
+    timeframes: frozenset[str] = field(default_factory=frozenset)
+    spend_types: frozenset[str] = field(default_factory=frozenset)
+    funding_levels: frozenset[str] = field(default_factory=frozenset)
+    legislative_levels: frozenset[str] = field(default_factory=frozenset)
+    leads: frozenset[str] = field(default_factory=frozenset)
+    areas: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(
+            (
+                self.timeframes,
+                self.spend_types,
+                self.funding_levels,
+                self.legislative_levels,
+                self.leads,
+                self.areas,
+            )
+        )
+
+
+def _levels(column, chosen: Iterable[str]):
+    numbers = [int(value) for value in chosen if value.isdigit()]
+    conditions = [column.in_(numbers)] if numbers else []
+    if UNTAGGED in chosen:
+        conditions.append(column.is_(None))
+    return or_(false(), *conditions)
+
+
+def _filter_conditions(filters: ActionFilters) -> list:
+    conditions = []
+    if filters.timeframes:
+        named = [value for value in filters.timeframes if value != NO_TIMEFRAME]
+        options = [Action.timeframe.in_(named)] if named else []
+        if NO_TIMEFRAME in filters.timeframes:
+            options.append(Action.timeframe.is_(None))
+        conditions.append(or_(false(), *options))
+    if filters.spend_types:
+        # spend_types holds the letters as printed, e.g. "TC": an action matches any chosen letter.
+        conditions.append(
+            or_(false(), *(Action.spend_types.contains(letter) for letter in filters.spend_types))
+        )
+    if filters.funding_levels:
+        conditions.append(_levels(Action.funding_level, filters.funding_levels))
+    if filters.legislative_levels:
+        conditions.append(_levels(Action.legislative_level, filters.legislative_levels))
+    if filters.leads:
+        conditions.append(Action.lead.in_(filters.leads))
+    if filters.areas:
+        codes = [value for value in filters.areas if value != ENABLERS]
+        options = [ActionArea.code.in_(codes)] if codes else []
+        if ENABLERS in filters.areas:
+            options.append(Action.enabler_id.is_not(None))
+        conditions.append(or_(false(), *options))
+    return conditions
+
+
+def list_actions(filters: ActionFilters) -> list[Action]:
+    """Top-level actions of the current edition (areas, then barriers and enablers) that match.
+
+    Each action has its area or enabler and its listed phases loaded.
+    """
+    return list(
+        db.session.scalars(
+            select(Action)
+            .outerjoin(ActionArea, Action.area_id == ActionArea.id)
+            .outerjoin(Enabler, Action.enabler_id == Enabler.id)
+            .outerjoin(
+                RoadmapEdition,
+                or_(
+                    RoadmapEdition.id == ActionArea.edition_id,
+                    RoadmapEdition.id == Enabler.edition_id,
+                ),
+            )
+            .options(
+                contains_eager(Action.area),
+                contains_eager(Action.enabler),
+                _current_sub_items(),
+            )
+            .where(RoadmapEdition.is_current, _is_trackable(), *_filter_conditions(filters))
+            .order_by(
+                Action.enabler_id.is_not(None),
+                ActionArea.position,
+                Enabler.position,
+                _TIMEFRAME_ORDER,
+                Action.position,
+            )
+        ).unique()
+    )
+
+
+def list_area_choices() -> list[tuple[str, str]]:
+    """(code, "number. title") for each area of the current edition, in order, for filters."""
+    rows = db.session.execute(
+        select(ActionArea.code, ActionArea.position, ActionArea.title)
+        .join(RoadmapEdition, RoadmapEdition.id == ActionArea.edition_id)
+        .where(RoadmapEdition.is_current, ActionArea.archived_at.is_(None))
+        .order_by(ActionArea.position)
+    ).all()
+    return [(row.code, f"{row.position}. {row.title}") for row in rows]
+
+
+# --- key, outcomes, agenda, enablers -------------------------------------------------------------
+
+
+def list_outcomes(edition: RoadmapEdition) -> list[Outcome]:
+    """The edition's outcomes ("features of a better system") by number."""
+    return list(
+        db.session.scalars(
+            select(Outcome).where(Outcome.edition_id == edition.id).order_by(Outcome.number)
+        )
+    )
+
+
+def list_agenda_groups(edition: RoadmapEdition) -> list[AgendaGroup]:
+    """The agenda for action's groups in order, each with its items and their actions loaded."""
+    return list(
+        db.session.scalars(
+            select(AgendaGroup)
+            .where(AgendaGroup.edition_id == edition.id)
+            .options(selectinload(AgendaGroup.items).selectinload(AgendaItem.action))
+            .order_by(AgendaGroup.position)
+        )
+    )
+
+
+def list_enablers(edition: RoadmapEdition) -> list[Enabler]:
+    """Barriers and enablers in order, each with its current top-level actions loaded."""
+    return list(
+        db.session.scalars(
+            select(Enabler)
+            .where(Enabler.edition_id == edition.id, Enabler.archived_at.is_(None))
+            .options(
+                selectinload(Enabler.actions.and_(_is_trackable())).selectinload(
+                    Action.sub_items.and_(Action.archived_at.is_(None))
+                )
+            )
+            .order_by(Enabler.position)
+        )
+    )

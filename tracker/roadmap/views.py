@@ -1,0 +1,66 @@
+"""Routes of the public roadmap pages."""
+
+from __future__ import annotations
+
+from flask import abort, render_template, request
+
+from tracker.roadmap import bp, services
+from tracker.roadmap.forms import ActionFilterForm
+
+
+def _current_edition():
+    return services.get_current_edition() or abort(404)
+
+
+@bp.get("/")
+def index() -> str:
+    overview = services.get_roadmap_overview() or abort(404)
+    return render_template("roadmap/index.html", overview=overview, edition=overview.edition)
+
+
+@bp.get("/areas/<slug>")
+def area(slug: str) -> str:
+    page = services.get_area_page(slug) or abort(404)
+    return render_template("roadmap/area.html", page=page, area=page.area)
+
+
+@bp.get("/actions")
+def actions() -> str:
+    form = ActionFilterForm(request.args, area_choices=services.list_area_choices())
+    results = services.list_actions(form.to_filters())
+    return render_template("roadmap/actions.html", filter_form=form, actions=results)
+
+
+@bp.get("/actions/<code>")
+def action(code: str) -> str:
+    page = services.get_action_page(code) or abort(404)
+    return render_template("roadmap/action.html", page=page, action=page.action)
+
+
+@bp.get("/key")
+def key() -> str:
+    return render_template("roadmap/key.html", edition=_current_edition())
+
+
+@bp.get("/outcomes")
+def outcomes() -> str:
+    edition = _current_edition()
+    return render_template(
+        "roadmap/outcomes.html", edition=edition, outcomes=services.list_outcomes(edition)
+    )
+
+
+@bp.get("/agenda-for-action")
+def agenda() -> str:
+    edition = _current_edition()
+    return render_template(
+        "roadmap/agenda.html", edition=edition, groups=services.list_agenda_groups(edition)
+    )
+
+
+@bp.get("/barriers-and-enablers")
+def enablers() -> str:
+    edition = _current_edition()
+    return render_template(
+        "roadmap/enablers.html", edition=edition, enablers=services.list_enablers(edition)
+    )
