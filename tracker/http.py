@@ -46,8 +46,14 @@ def _refuse_nul_bytes() -> None:
         abort(400)
 
 
+def _request_id() -> None:
+    # Ties log lines and audit events of one request together.
+    g.request_id = uuid.uuid4().hex
+
+
 def init_app(app: Flask) -> None:
     """Register the header hook, the input guard and the error handlers."""
+    app.before_request(_request_id)
     app.before_request(_refuse_nul_bytes)
     app.after_request(_security_headers)
 

@@ -1,0 +1,166 @@
+"""People, what they may do (memberships), and the single-use links that bring them in."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.extensions import db
+from tracker.models.councils import Council, Region
+
+
+class Role(enum.StrEnum):
+    """What a membership lets a person do, and over which councils."""
+
+    COUNCIL_EDITOR = "council_editor"  #: updates one council's returns
+    COUNCIL_APPROVER = "council_approver"  #: the DASS: signs off one council's returns
+    COUNCIL_VIEWER = "council_viewer"  #: reads one council's returns and reports
+    PANEL_MEMBER = "panel_member"  #: comments on one council's submitted returns
+    REGIONAL_MEMBER = "regional_member"  #: reads the councils of one ADASS region
+    NATIONAL_ADMIN = "national_admin"  #: manages periods, users, councils and editions
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+    @property
+    def scope(self) -> str:
+        """``council``, ``region`` or ``national``: what the membership is attached to."""
+        if self is Role.REGIONAL_MEMBER:
+            return "region"
+        if self is Role.NATIONAL_ADMIN:
+            return "national"
+        return "council"
+
+
+ROLE_LABELS = {
+    Role.COUNCIL_EDITOR: "Council editor",
+    Role.COUNCIL_APPROVER: "Council approver (DASS)",
+    Role.COUNCIL_VIEWER: "Council viewer",
+    Role.PANEL_MEMBER: "Co-production panel member",
+    Role.REGIONAL_MEMBER: "Regional member",
+    Role.NATIONAL_ADMIN: "National administrator",
+}
+#: roles whose holders must pass a second factor before they reach any council data
+MFA_ROLES = frozenset({Role.COUNCIL_APPROVER, Role.NATIONAL_ADMIN})
+COUNCIL_ROLES = frozenset(r for r in Role if r.scope == "council")
+#: the roles a council approver may grant and remove within their own council
+APPROVER_MANAGED_ROLES = frozenset({Role.COUNCIL_EDITOR, Role.COUNCIL_VIEWER, Role.PANEL_MEMBER})
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: stored lower-cased; unique
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    #: argon2id hash; None until the person accepts their invitation
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    #: demo accounts made by ``flask demo seed``; never created in production
+    is_demo: Mapped[bool] = mapped_column(default=False)
+    #: base32 TOTP secret once the person has set up an authenticator app
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_confirmed_at: Mapped[datetime | None]
+    #: the last TOTP time step accepted, so a code cannot be used twice
+    totp_last_step: Mapped[int | None]
+    #: bumped to end every session of this person at once (sign-out, password change, disable)
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    last_sign_in_at: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user",
+        cascade="all, delete-orphan",
+        foreign_keys="Membership.user_id",
+    )
+
+    @property
+    def has_mfa(self) -> bool:
+        return self.totp_confirmed_at is not None
+
+    def __repr__(self) -> str:
+        return f"<User {self.id}>"
+
+
+class Membership(db.Model):
+    """One role held by one person, for one council, one region, or nationally."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("user_id", "role", "council_id", "region_id", name="user_role_scope"),
+        CheckConstraint(
+            "(role IN ('council_editor', 'council_approver', 'council_viewer', 'panel_member')"
+            " AND council_id IS NOT NULL AND region_id IS NULL)"
+            " OR (role = 'regional_member' AND region_id IS NOT NULL AND council_id IS NULL)"
+            " OR (role = 'national_admin' AND council_id IS NULL AND region_id IS NULL)",
+            name="scope_matches_role",
+        ),
+        Index("ix_memberships_council_role", "council_id", "role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(24))
+    council_id: Mapped[int | None] = mapped_column(ForeignKey("councils.id"))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    user: Mapped[User] = relationship(back_populates="memberships", foreign_keys=[user_id])
+    council: Mapped[Council | None] = relationship()
+    region: Mapped[Region | None] = relationship()
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+
+class Invitation(db.Model):
+    """A single-use, expiring link that lets a person set a password and join."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: SHA-256 of the token in the link; the token itself is never stored
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class PasswordReset(db.Model):
+    """A single-use, expiring password reset link."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: SHA-256 of the token in the link; the token itself is never stored
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class ThrottleCounter(db.Model):
+    """Failures counted per key and window, shared by every worker when Redis is not set."""
+
+    __tablename__ = "throttle_counters"
+
+    #: e.g. "sign-in:account:<sha256 of email>" or "sign-in:ip:203.0.113.7"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime]
+    count: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,45 @@
+"""The append-only audit trail: who changed what, when, with the values before and after."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, String, event, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tracker.extensions import db
+
+
+class AuditEvent(db.Model):
+    """One change. Rows are only ever inserted: updates and deletes are refused."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
+    #: the person who acted; None for the system (CLI loads, retention jobs)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    #: the council the change belongs to, so each council can read its own trail
+    council_id: Mapped[int | None] = mapped_column(ForeignKey("councils.id"), index=True)
+    #: what happened, e.g. "membership.create", "user.disable", "return.submit"
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str] = mapped_column(String(40))
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    request_id: Mapped[str | None] = mapped_column(String(40))
+
+
+class AuditTrailIsAppendOnly(Exception):
+    """Raised on any attempt to change or delete an audit event through the ORM."""
+
+
+@event.listens_for(AuditEvent, "before_update")
+def _refuse_update(_mapper, _connection, target: AuditEvent) -> None:
+    raise AuditTrailIsAppendOnly(f"audit event {target.id} cannot be changed")
+
+
+@event.listens_for(AuditEvent, "before_delete")
+def _refuse_delete(_mapper, _connection, target: AuditEvent) -> None:
+    raise AuditTrailIsAppendOnly(f"audit event {target.id} cannot be deleted")

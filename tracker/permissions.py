@@ -1,0 +1,194 @@
+"""Who may use each route: deny by default, with scoped loaders that answer 404.
+
+Every view function carries an :class:`AccessRule`, set by exactly one of the decorators here:
+
+- ``@public``: anyone, signed in or not (the published roadmap, the councils list, sign-in).
+- ``@signed_in``: any signed-in person (their own account pages).
+- ``@national_admin``: national administrators only.
+- ``@council_access(*roles)``: the view takes ``gss_code``; the person must hold one of
+  ``roles`` in that council (a regional member counts for every council of their region when
+  ``Role.REGIONAL_MEMBER`` is listed; a national administrator for every council when
+  ``Role.NATIONAL_ADMIN`` is listed). The view receives the loaded ``council``.
+- ``@region_access(*roles)``: the view takes ``region_slug``; likewise for one ADASS region.
+
+A person who is not signed in is sent to sign in; a signed-in person without the right gets
+404, so nobody learns what exists in a council that is not theirs. Roles are read from the
+database on every request, so a revoked membership stops working at once.
+``tests/test_permissions.py`` walks ``app.url_map`` and fails on any view without a rule.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import abort, g, redirect, request, url_for
+from sqlalchemy import select
+
+from tracker.extensions import db
+from tracker.models import Council, Membership, Region, Role, User
+from tracker.models.accounts import MFA_ROLES
+
+RULE_ATTRIBUTE = "access_rule"
+
+
+@dataclass(frozen=True)
+class AccessRule:
+    """What a view declares about who may use it."""
+
+    #: "public", "signed_in", "national_admin", "council" or "region"
+    kind: str
+    roles: frozenset[Role] = frozenset()
+
+
+@dataclass
+class Principal:
+    """The signed-in person and the memberships they hold at this moment."""
+
+    user: User
+    memberships: list[Membership] = field(default_factory=list)
+
+    @property
+    def roles(self) -> set[Role]:
+        return {m.role_enum for m in self.memberships}
+
+    @property
+    def is_national_admin(self) -> bool:
+        return Role.NATIONAL_ADMIN in self.roles
+
+    @property
+    def needs_mfa(self) -> bool:
+        return bool(self.roles & MFA_ROLES)
+
+    def council_ids(self, roles: Iterable[Role]) -> set[int]:
+        wanted = set(roles)
+        return {m.council_id for m in self.memberships if m.role_enum in wanted and m.council_id}
+
+    def region_ids(self) -> set[int]:
+        return {
+            m.region_id
+            for m in self.memberships
+            if m.role_enum is Role.REGIONAL_MEMBER and m.region_id
+        }
+
+    def may_access_council(self, council: Council, roles: Iterable[Role]) -> bool:
+        """True when one of ``roles`` reaches ``council`` for this person."""
+        wanted = set(roles)
+        if Role.NATIONAL_ADMIN in wanted and self.is_national_admin:
+            return True
+        if Role.REGIONAL_MEMBER in wanted and council.region_id in self.region_ids():
+            return True
+        return council.id in self.council_ids(wanted - {Role.REGIONAL_MEMBER})
+
+    def may_access_region(self, region: Region, roles: Iterable[Role]) -> bool:
+        wanted = set(roles)
+        if Role.NATIONAL_ADMIN in wanted and self.is_national_admin:
+            return True
+        return Role.REGIONAL_MEMBER in wanted and region.id in self.region_ids()
+
+
+def load_principal(user: User) -> Principal:
+    """The person with their memberships, read fresh from the database."""
+    memberships = list(db.session.scalars(select(Membership).where(Membership.user_id == user.id)))
+    return Principal(user=user, memberships=memberships)
+
+
+def current_principal() -> Principal | None:
+    """The signed-in person for this request, or None (set by the session layer)."""
+    return g.get("principal")
+
+
+def _set_rule(view: Callable, rule: AccessRule) -> None:
+    if hasattr(view, RULE_ATTRIBUTE):
+        raise TypeError(f"{view.__name__} already declares who may use it")
+    setattr(view, RULE_ATTRIBUTE, rule)
+
+
+def _sign_in_redirect():
+    return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+
+
+def public(view: Callable) -> Callable:
+    """Anyone may use this view."""
+    _set_rule(view, AccessRule("public"))
+    return view
+
+
+def signed_in(view: Callable) -> Callable:
+    """Any signed-in person may use this view."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any):
+        if current_principal() is None:
+            return _sign_in_redirect()
+        return view(*args, **kwargs)
+
+    _set_rule(wrapper, AccessRule("signed_in"))
+    return wrapper
+
+
+def national_admin(view: Callable) -> Callable:
+    """National administrators only; anyone else signed in gets 404."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any):
+        principal = current_principal()
+        if principal is None:
+            return _sign_in_redirect()
+        if not principal.is_national_admin:
+            abort(404)
+        return view(*args, **kwargs)
+
+    _set_rule(wrapper, AccessRule("national_admin", frozenset({Role.NATIONAL_ADMIN})))
+    return wrapper
+
+
+def council_access(*roles: Role) -> Callable[[Callable], Callable]:
+    """The view takes ``gss_code``; it gets ``council`` if one of ``roles`` reaches it."""
+    if not roles:
+        raise TypeError("council_access needs at least one role")
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args: Any, gss_code: str, **kwargs: Any):
+            principal = current_principal()
+            if principal is None:
+                return _sign_in_redirect()
+            council = db.session.scalar(select(Council).where(Council.gss_code == gss_code))
+            if council is None or not principal.may_access_council(council, roles):
+                abort(404)
+            return view(*args, council=council, **kwargs)
+
+        _set_rule(wrapper, AccessRule("council", frozenset(roles)))
+        return wrapper
+
+    return decorator
+
+
+def region_access(*roles: Role) -> Callable[[Callable], Callable]:
+    """The view takes ``region_slug``; it gets ``region`` if one of ``roles`` reaches it."""
+    if not roles:
+        raise TypeError("region_access needs at least one role")
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args: Any, region_slug: str, **kwargs: Any):
+            principal = current_principal()
+            if principal is None:
+                return _sign_in_redirect()
+            region = db.session.scalar(select(Region).where(Region.slug == region_slug))
+            if region is None or not principal.may_access_region(region, roles):
+                abort(404)
+            return view(*args, region=region, **kwargs)
+
+        _set_rule(wrapper, AccessRule("region", frozenset(roles)))
+        return wrapper
+
+    return decorator
+
+
+def rule_for(view: Callable) -> AccessRule | None:
+    """The rule a view declares, or None when it declares none (a defect)."""
+    return getattr(view, RULE_ATTRIBUTE, None)
