@@ -63,5 +63,9 @@ def load_councils_command(csv_path: Path | None) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the command groups."""
+    from tracker.admin.cli import demo_cli, users_cli
+
     app.cli.add_command(roadmap_cli)
     app.cli.add_command(councils_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)

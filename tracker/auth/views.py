@@ -1,0 +1,1 @@
+"""Routes for signing in and out and managing one's own account."""

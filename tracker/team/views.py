@@ -1,0 +1,1 @@
+"""Routes for managing a council's team."""
