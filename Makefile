@@ -43,10 +43,14 @@ help: ## Show this list of targets
 
 # gunicorn rather than `flask run`: no debugger, no development-server warning, no version in
 # the Server header. --no-control-socket: gunicorn 27 otherwise opens one in ~/.gunicorn/.
-run: setup database ## Set up (packages, venv, assets, config, database) and serve on http://127.0.0.1:5000
+# No access log: invitation and reset links carry their single-use token in the path.
+# The demo accounts are made here only (never by `make test` or `make database`); the seed
+# refuses a database that holds any account that is not a demo account.
+run: setup database ## Set up (packages, venv, assets, config, database), seed the demo and serve on http://127.0.0.1:5000
+	$(FLASK) demo seed
 	@echo "Serving Roadmap Tracker on http://$(HOST):$(PORT) (Ctrl-C to stop)"
 	exec $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) \
-		--no-control-socket --access-logfile - app:app
+		--no-control-socket app:app
 
 test: setup database test-sqlite test-postgres ## Set up, lint with ruff, then run the tests on SQLite and PostgreSQL
 

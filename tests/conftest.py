@@ -15,6 +15,9 @@ Fixtures:
 - ``blank_database_url``: a database with no tables at all, for migration tests.
 - ``page``: ``page(response)`` parses an HTML response into BeautifulSoup.
 
+Mail from an ``app`` or ``empty_app`` is written as .eml files to the test's own ``tmp_path``;
+``tests/helpers.py`` reads it (``latest_mail(app)``, ``link_in(message)``).
+
 No fixture keeps an application context pushed, because a request made while one is pushed reuses
 it (and its ``g`` and database session) instead of getting its own. Query the database with
 ``with app.app_context(): ...``.
@@ -276,7 +279,8 @@ def empty_template(databases: Databases, instance_path: Path) -> Iterator[str]:
 @contextlib.contextmanager
 def _app_on(databases: Databases, template: str | None, directory: Path) -> Iterator[Flask]:
     with databases.database(template, directory) as url:
-        app = make_app(url)
+        # Each test's mail in its own folder, so tests/helpers.py's latest_mail() sees only it.
+        app = make_app(url, MAIL_FILE_DIR=str(directory / "mail"))
         try:
             yield app
         finally:

@@ -29,6 +29,7 @@ from werkzeug.routing import RequestRedirect
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tracker.config import PROJECT_ROOT
+from tracker.permissions import public
 
 pytestmark = pytest.mark.browser
 
@@ -138,13 +139,24 @@ def describe_violations(url: str, violations: list[dict[str, Any]]) -> list[str]
 # -- the crawl --------------------------------------------------------------------------------
 
 
+#: GET routes without URL parameters that are not pages to start from, and why
+NOT_START_ENDPOINTS = {
+    "static": "files, not pages",
+    # The QR code exists only for someone part-way through setting up an authenticator app;
+    # the set-up page links to it, so it is checked from there when it exists.
+    "auth.two_factor_qr": "an image for the set-up page alone",
+}
+
+
 def start_paths(app: Flask) -> list[str]:
-    """Every GET route that needs no URL parameters."""
+    """Every GET route that needs no URL parameters (less NOT_START_ENDPOINTS)."""
     return sorted(
         {
             rule.rule
             for rule in app.url_map.iter_rules()
-            if "GET" in (rule.methods or ()) and not rule.arguments and rule.endpoint != "static"
+            if "GET" in (rule.methods or ())
+            and not rule.arguments
+            and rule.endpoint not in NOT_START_ENDPOINTS
         }
     )
 
@@ -155,6 +167,11 @@ class Crawl:
 
     app: Flask
     base: str
+    #: more places to start from: pages with URL parameters that nothing public links to
+    extra_paths: tuple[str, ...] = ()
+    max_per_endpoint: int = MAX_PER_ENDPOINT
+    #: when given, only URLs of endpoints it accepts are visited
+    wanted: Callable[[str], bool] | None = None
     queue: deque[str] = field(default_factory=deque)
     queued: set[str] = field(default_factory=set)
     per_endpoint: Counter[str] = field(default_factory=Counter)
@@ -162,7 +179,7 @@ class Crawl:
 
     def __post_init__(self) -> None:
         self.adapter = self.app.url_map.bind(urlsplit(self.base).netloc)
-        for path in start_paths(self.app):
+        for path in [*start_paths(self.app), *self.extra_paths]:
             self.add(path)
 
     def _endpoint(self, path: str) -> str:
@@ -190,7 +207,9 @@ class Crawl:
                 return
             variants.add(parts.query)
         endpoint = self._endpoint(path)
-        if self.per_endpoint[endpoint] >= MAX_PER_ENDPOINT:
+        if self.wanted is not None and not self.wanted(endpoint):
+            return
+        if self.per_endpoint[endpoint] >= self.max_per_endpoint:
             return
         self.per_endpoint[endpoint] += 1
         self.queued.add(url)
@@ -209,6 +228,10 @@ def crawl(
     base: str,
     context: Any,
     check: Callable[[Any, Visit], list[str]],
+    *,
+    extra_paths: tuple[str, ...] = (),
+    max_per_endpoint: int = MAX_PER_ENDPOINT,
+    wanted: Callable[[str], bool] | None = None,
 ) -> tuple[list[Visit], list[str]]:
     """Visit every page the crawl finds in ``context``; returns the visits and every problem.
 
@@ -247,7 +270,9 @@ def crawl(
     page.on("console", on_console)
     page.on("pageerror", on_page_error)
 
-    queue = Crawl(app, base)
+    queue = Crawl(
+        app, base, extra_paths=extra_paths, max_per_endpoint=max_per_endpoint, wanted=wanted
+    )
     visits: list[Visit] = []
     while queue.queue and len(visits) < MAX_PAGES:
         url = queue.queue.popleft()
@@ -315,6 +340,7 @@ def test_axe_harness_reports_a_known_violation(app, live_server, browser, axe_so
     # Guards the harness itself: axe must load under our CSP and find an image without a text
     # alternative, otherwise a green crawl above would prove nothing.
     @app.get("/test-only/image-without-alt")
+    @public
     def image_without_alt() -> str:
         return (
             '<!doctype html><html lang="en"><head><title>Test</title></head><body><main>'
@@ -333,3 +359,107 @@ def test_axe_harness_reports_a_known_violation(app, live_server, browser, axe_so
 
     assert [v["id"] for v in violations] == ["image-alt"]
     assert describe_violations("/x", violations)[0].startswith("/x: axe image-alt (critical)")
+
+
+# -- signed in: the pages a national administrator and a council approver see ------------------
+
+#: pages kept per endpoint when signed in
+SIGNED_IN_MAX_PER_ENDPOINT = 2
+#: public pages visited again signed in, for the signed-in header; the rest were crawled above
+SIGNED_IN_PUBLIC_ENDPOINTS = frozenset({"pages.index", "councils.index"})
+#: the approver's council (Leeds) and another in another region for the administrator
+SIGNED_IN_COUNCILS = ("E08000035", "E06000052")
+
+
+def _people_to_manage(app: Flask) -> None:
+    """A few people with roles, so that people lists, team pages and the audit trail have rows."""
+    from tests.access_matrix import council, make_person
+    from tracker.extensions import db
+    from tracker.models import Role
+
+    with app.app_context():
+        leeds, cornwall = (council(code) for code in SIGNED_IN_COUNCILS)
+        make_person("editor@example.org", Role.COUNCIL_EDITOR, council=leeds, name="Eddie Editor")
+        make_person("viewer@example.org", Role.COUNCIL_VIEWER, council=leeds, name="Vi Viewer")
+        make_person("panel@example.org", Role.PANEL_MEMBER, council=leeds, name="Pat")
+        make_person("kernow@example.org", Role.COUNCIL_EDITOR, council=cornwall, name="Kerenza")
+        make_person("region@example.org", Role.REGIONAL_MEMBER, council=leeds, name="Reg Ional")
+        db.session.commit()
+
+
+def sign_in_in_browser(page: Any, base: str, email: str, password: str, totp_secret: str) -> None:
+    """Sign in through the real pages in Chromium: password, then a code from the app."""
+    import pyotp
+
+    page.goto(f"{base}/auth/sign-in")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.locator("main form button", has_text="Sign in").click()
+    page.wait_for_url("**/auth/two-factor**")
+    page.fill("input[name=code]", pyotp.TOTP(totp_secret).now())
+    page.locator("main form button", has_text="Continue").click()
+    page.wait_for_load_state("load")
+    assert "/auth/" not in page.url, f"still signing in at {page.url}"
+
+
+@pytest.mark.parametrize("role", ["national_admin", "council_approver"])
+def test_signed_in_pages_pass_axe_and_work_without_javascript(
+    app, live_server, browser, axe_source, role
+):
+    from tests.access_matrix import make_member
+    from tracker.models import Role
+    from tracker.permissions import rule_for
+
+    person = make_member(app, Role(role))
+    _people_to_manage(app)
+    codes = SIGNED_IN_COUNCILS if role == "national_admin" else SIGNED_IN_COUNCILS[:1]
+    extra_paths = tuple(f"/councils/{code}/team/" for code in codes)
+    extra_paths += tuple(f"/councils/{code}/team/add" for code in codes)
+
+    def wanted(endpoint: str) -> bool:
+        """Pages this person may see that the anonymous crawl could not, and a public page or
+        two; links to anything they may not see are still followed (and fail: a 404)."""
+        view = app.view_functions.get(endpoint)
+        rule = rule_for(view) if view else None
+        if rule is None:
+            return True  # a broken link or redirect: visited, and reported by its status
+        if rule.kind == "public":
+            return endpoint in SIGNED_IN_PUBLIC_ENDPOINTS
+        return rule.kind != "national_admin" or role == "national_admin"
+
+    context = browser.new_context()
+
+    def check(page: Any, visit: Visit) -> list[str]:
+        problems = describe_violations(visit.url, run_axe(page, axe_source))
+        headings = [text.strip() for text in page.locator("h1").all_inner_texts()]
+        if len(headings) != 1 or not headings[0]:
+            problems.append(f"{visit.url}: expected one h1 with text, got {headings}")
+        return problems
+
+    try:
+        sign_in_in_browser(
+            context.new_page(), live_server, person.email, person.password, person.totp_secret
+        )
+        visits, problems = crawl(
+            app,
+            live_server,
+            context,
+            check,
+            extra_paths=extra_paths,
+            max_per_endpoint=SIGNED_IN_MAX_PER_ENDPOINT,
+            wanted=wanted,
+        )
+    finally:
+        context.close()
+
+    paths = {urlsplit(v.url).path for v in visits if v.is_html}
+    expected = {"/account", "/councils/E08000035/team/", "/councils/E08000035/team/add"}
+    if role == "national_admin":
+        expected |= {"/admin/", "/admin/users", "/admin/users/new", "/admin/audit"}
+        assert any(p.endswith("/disable") for p in paths), "no disable confirmation checked"
+        assert any(p.endswith("/remove") for p in paths), "no removal confirmation checked"
+    else:
+        assert any("/team/memberships/" in p for p in paths), "no team removal page checked"
+    assert expected <= paths, f"not visited: {sorted(expected - paths)}"
+    print(f"{role}: axe checked {len(paths)} pages ({len(visits)} URLs visited)")
+    assert not problems, f"{len(problems)} problems on {len(paths)} pages:\n" + "\n".join(problems)

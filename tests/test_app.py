@@ -14,6 +14,7 @@ from flask import Flask
 
 from tracker import create_app
 from tracker.config import PROJECT_ROOT
+from tracker.permissions import public
 
 CSP = re.compile(
     r"^default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
@@ -151,6 +152,7 @@ def test_unknown_url_gets_the_not_found_page(client, page):
 
 def _app_with_a_failing_route(app: Flask) -> Flask:
     @app.get("/test-only/fail")
+    @public
     def fail() -> str:
         raise RuntimeError("secret detail from inside the app")
 

@@ -87,6 +87,7 @@ def test_header_and_footer_carry_our_name_not_the_govuk_brand(app):
         "Roadmap",
         "Actions",
         "Councils",
+        "Sign in",
     ]
     footer = soup.find("footer")
     assert footer.find("a", string="Accessibility statement")["href"] == "/accessibility"

@@ -57,12 +57,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     csrf.init_app(app)
 
-    from tracker import db_setup, filters, http
+    from tracker import db_setup, filters, http, permissions
     from tracker.auth import sessions
 
     db_setup.init_app(app)
     filters.init_app(app)
     http.init_app(app)
+    permissions.init_app(app)
     sessions.init_app(app)
 
     @app.before_request
@@ -71,6 +72,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from tracker.admin import bp as admin_bp
     from tracker.auth import bp as auth_bp
+    from tracker.auth.account import bp as account_bp
     from tracker.councils import bp as councils_bp
     from tracker.pages import bp as pages_bp
     from tracker.roadmap import bp as roadmap_bp
@@ -80,6 +82,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(roadmap_bp)
     app.register_blueprint(councils_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(team_bp)
 

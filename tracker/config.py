@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -22,14 +23,28 @@ def _database_url(instance_path: Path) -> str:
     return url
 
 
-def environment_overrides() -> dict[str, str]:
+#: mail settings read as strings from the environment (MAIL_PORT and MAIL_USE_TLS are converted)
+MAIL_SETTINGS = (
+    "MAIL_BACKEND",
+    "MAIL_SERVER",
+    "MAIL_USERNAME",
+    "MAIL_PASSWORD",
+    "MAIL_DEFAULT_SENDER",
+)
+
+
+def environment_overrides() -> dict[str, object]:
     """Settings given in the environment, which take precedence over instance/config.py."""
-    overrides = {}
-    for name in ("SECRET_KEY", "REDIS_URL"):
+    overrides: dict[str, object] = {}
+    for name in ("SECRET_KEY", "REDIS_URL", "BASE_URL", *MAIL_SETTINGS):
         if os.environ.get(name):
             overrides[name] = os.environ[name]
     if os.environ.get("DATABASE_URL", "").strip():
         overrides["SQLALCHEMY_DATABASE_URI"] = _database_url(Path("."))
+    if os.environ.get("MAIL_PORT"):
+        overrides["MAIL_PORT"] = int(os.environ["MAIL_PORT"])
+    if os.environ.get("MAIL_USE_TLS"):
+        overrides["MAIL_USE_TLS"] = os.environ["MAIL_USE_TLS"].lower() not in ("0", "false", "no")
     return overrides
 
 
@@ -46,6 +61,64 @@ class Config:
     MAX_CONTENT_LENGTH = 1024 * 1024
     WTF_CSRF_SSL_STRICT = True
     SERVICE_NAME = "Roadmap Tracker"
+
+    # -- sessions (issue 3). Flask's signed cookie holds only the user id, the user's
+    # session_version and timestamps; every request checks them against the database.
+    #: "__Host-": the browser only accepts it over https (or from localhost), with Path=/ and no
+    #: Domain, so no subdomain can set or read it
+    SESSION_COOKIE_NAME = "__Host-session"
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_PATH = "/"
+    SESSION_COOKIE_DOMAIN = None
+    #: signed out after this long without a request (ASVS 7.3.1); the warning comes before it
+    SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
+    #: signed out this long after signing in, whatever they do (ASVS 7.3.2)
+    SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
+    #: how long before the idle timeout the page warns and offers "Stay signed in" (WCAG 2.2.1)
+    SESSION_WARNING_BEFORE = timedelta(minutes=5)
+    #: how recently someone must have given their password (and code) before they change
+    #: roles, authenticator apps or accounts; older than this, they are asked again
+    RECENT_AUTH_WINDOW = timedelta(minutes=15)
+
+    # -- accounts
+    #: how long an invitation link works
+    INVITATION_TTL = timedelta(days=7)
+    #: how long a password reset link works
+    PASSWORD_RESET_TTL = timedelta(minutes=60)
+    #: the address links in emails start with. Never taken from the request's Host header, which
+    #: an attacker controls (reset-link poisoning). Set it to the service's https address.
+    BASE_URL = "http://127.0.0.1:5000"
+
+    # -- sign-in throttling: failures counted in Redis when REDIS_URL is set, else in the
+    # throttle_counters table; windows expire, so nobody is locked out for good
+    THROTTLE_WINDOW = timedelta(minutes=15)
+    #: failed sign-ins (password or second factor) per account per window
+    THROTTLE_ACCOUNT_LIMIT = 10
+    #: failed sign-ins per IP address per window (offices share an address, so higher)
+    THROTTLE_IP_LIMIT = 50
+    #: password reset links sent per account per window (further requests send nothing)
+    RESET_ACCOUNT_LIMIT = 3
+    #: password reset requests per IP address per window, then 429
+    RESET_IP_LIMIT = 20
+    #: prefix of every Redis key, so several apps (or tests) can share one Redis
+    THROTTLE_KEY_PREFIX = "tracker:throttle:"
+
+    # -- outgoing mail
+    # Each MAIL_* setting is also read from the environment (see environment_overrides).
+    #: "file" writes each message to MAIL_FILE_DIR as an .eml file (development, tests);
+    #: "smtp" sends it through MAIL_SERVER with STARTTLS
+    MAIL_BACKEND = "file"
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 587
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    #: STARTTLS before logging in; only turn off for a relay on the same host
+    MAIL_USE_TLS = True
+    MAIL_DEFAULT_SENDER = "Roadmap Tracker <no-reply@localhost>"
+    #: where the file backend writes; None means instance/mail
+    MAIL_FILE_DIR: str | None = None
 
     def __init__(self, instance_path: Path) -> None:
         self.SQLALCHEMY_DATABASE_URI = _database_url(instance_path)

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import abort, g, redirect, request, url_for
+from flask import Flask, abort, g, redirect, request, url_for
 from sqlalchemy import select
 
 from tracker.extensions import db
@@ -192,3 +192,19 @@ def region_access(*roles: Role) -> Callable[[Callable], Callable]:
 def rule_for(view: Callable) -> AccessRule | None:
     """The rule a view declares, or None when it declares none (a defect)."""
     return getattr(view, RULE_ATTRIBUTE, None)
+
+
+def _refuse_undeclared_views() -> None:
+    # Deny by default: a view that forgot its decorator is not reachable at all.
+    if request.endpoint is None or request.endpoint == "static":
+        return
+    from flask import current_app
+
+    view = current_app.view_functions.get(request.endpoint)
+    if view is None or rule_for(view) is None:
+        abort(404)
+
+
+def init_app(app: Flask) -> None:
+    """Refuse, at run time, any view that declares no rule (the tests refuse it earlier)."""
+    app.before_request(_refuse_undeclared_views)

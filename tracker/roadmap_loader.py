@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from sqlalchemy import select
 
+from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.models import (
     Action,
@@ -543,7 +544,7 @@ def load_roadmap(path: Path, *, make_current: bool = True) -> LoadReport:
     :raises RoadmapDataError: if any file is missing or invalid (nothing is written).
     """
     data = read_edition(path)
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = utcnow()
     report = LoadReport(edition=data.edition["code"])
     with db.session.begin_nested():
         edition_data = data.edition

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.models.councils import Council, Region
 
@@ -70,7 +71,7 @@ class User(db.Model):
     totp_last_step: Mapped[int | None]
     #: bumped to end every session of this person at once (sign-out, password change, disable)
     session_version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     last_sign_in_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
     disabled_at: Mapped[datetime | None]
@@ -110,7 +111,7 @@ class Membership(db.Model):
     role: Mapped[str] = mapped_column(String(24))
     council_id: Mapped[int | None] = mapped_column(ForeignKey("councils.id"))
     region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     user: Mapped[User] = relationship(back_populates="memberships", foreign_keys=[user_id])
@@ -132,7 +133,7 @@ class Invitation(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
 
@@ -148,7 +149,7 @@ class PasswordReset(db.Model):
     #: SHA-256 of the token in the link; the token itself is never stored
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
 

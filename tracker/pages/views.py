@@ -5,19 +5,23 @@ from __future__ import annotations
 from flask import Response, render_template
 
 from tracker.pages import bp
+from tracker.permissions import public
 
 
 @bp.get("/")
+@public
 def index() -> str:
     return render_template("pages/index.html")
 
 
 @bp.get("/accessibility")
+@public
 def accessibility() -> str:
     return render_template("pages/accessibility.html")
 
 
 @bp.get("/healthz")
+@public
 def healthz() -> Response:
     # Readiness for `make run` and load balancers: the app is up and answering requests.
     return Response("ok", mimetype="text/plain")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, render_template, request
 
+from tracker.permissions import public
 from tracker.roadmap import bp, services
 from tracker.roadmap.forms import ActionFilterForm
 
@@ -13,18 +14,21 @@ def _current_edition():
 
 
 @bp.get("/")
+@public
 def index() -> str:
     overview = services.get_roadmap_overview() or abort(404)
     return render_template("roadmap/index.html", overview=overview, edition=overview.edition)
 
 
 @bp.get("/areas/<slug>")
+@public
 def area(slug: str) -> str:
     page = services.get_area_page(slug) or abort(404)
     return render_template("roadmap/area.html", page=page, area=page.area)
 
 
 @bp.get("/actions")
+@public
 def actions() -> str:
     form = ActionFilterForm(request.args, area_choices=services.list_area_choices())
     results = services.list_actions(form.to_filters())
@@ -32,17 +36,20 @@ def actions() -> str:
 
 
 @bp.get("/actions/<code>")
+@public
 def action(code: str) -> str:
     page = services.get_action_page(code) or abort(404)
     return render_template("roadmap/action.html", page=page, action=page.action)
 
 
 @bp.get("/key")
+@public
 def key() -> str:
     return render_template("roadmap/key.html", edition=_current_edition())
 
 
 @bp.get("/outcomes")
+@public
 def outcomes() -> str:
     edition = _current_edition()
     return render_template(
@@ -51,6 +58,7 @@ def outcomes() -> str:
 
 
 @bp.get("/agenda-for-action")
+@public
 def agenda() -> str:
     edition = _current_edition()
     return render_template(
@@ -59,6 +67,7 @@ def agenda() -> str:
 
 
 @bp.get("/barriers-and-enablers")
+@public
 def enablers() -> str:
     edition = _current_edition()
     return render_template(

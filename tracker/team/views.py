@@ -1,1 +1,88 @@
-"""Routes for managing a council's team."""
+"""Routes for managing a council's team: its editors, viewers and panel members."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from werkzeug.wrappers import Response
+
+from tracker.admin import services
+from tracker.admin.forms import ConfirmForm
+from tracker.admin.services import AccountChangeRefused
+from tracker.auth.sessions import recent_sign_in
+from tracker.extensions import db
+from tracker.models import Council, Role, User
+from tracker.permissions import council_access, current_principal
+from tracker.team import bp
+from tracker.team.forms import TeamMemberForm
+
+#: who manages a council's team: its approvers, and national administrators
+MANAGERS = (Role.COUNCIL_APPROVER, Role.NATIONAL_ADMIN)
+
+
+def _actor() -> User:
+    principal = current_principal()
+    assert principal is not None  # the decorator has checked
+    return principal.user
+
+
+@bp.get("/")
+@council_access(*MANAGERS)
+def index(council: Council) -> str:
+    return render_template(
+        "team/index.html",
+        council=council,
+        members=services.list_team(council),
+    )
+
+
+@bp.route("/add", methods=["GET", "POST"])
+@council_access(*MANAGERS)
+@recent_sign_in
+def add_member(council: Council) -> str | Response:
+    form = TeamMemberForm()
+    if form.validate_on_submit():
+        try:
+            result = services.add_team_member(
+                council,
+                form.email.data,
+                form.display_name.data,
+                form.role_enum,
+                actor=_actor(),
+            )
+        except AccountChangeRefused as error:
+            db.session.rollback()
+            field = getattr(form, error.field or "email")
+            field.errors = [*field.errors, str(error)]
+        else:
+            db.session.commit()
+            what = f"{form.role_enum.label.lower()} in {council.short_name}"
+            if result.invited:
+                flash(f"Invitation sent to {form.email.data}. They are a {what}", "success")
+            else:
+                flash(f"{form.email.data} is now a {what}", "success")
+            return redirect(url_for("team.index", gss_code=council.gss_code))
+    return render_template("team/add_member.html", council=council, form=form)
+
+
+@bp.route("/memberships/<int:membership_id>/remove", methods=["GET", "POST"])
+@council_access(*MANAGERS)
+@recent_sign_in
+def remove_member(council: Council, membership_id: int) -> str | Response:
+    # Only this council's editors, viewers and panel members: any other id is a 404.
+    membership = services.get_council_membership(council, membership_id) or abort(404)
+    form = ConfirmForm()
+    name = membership.user.display_name
+    label = membership.role_enum.label.lower()
+    if form.validate_on_submit():
+        services.remove_membership(membership, actor=_actor())
+        db.session.commit()
+        flash(f"{name} is no longer a {label} in {council.short_name}", "success")
+        return redirect(url_for("team.index", gss_code=council.gss_code))
+    return render_template(
+        "team/remove_member.html",
+        council=council,
+        membership=membership,
+        name=name,
+        label=label,
+        form=form,
+    )

@@ -1,0 +1,148 @@
+"""Helpers for tests that sign in, read mail or parse forms (import them; not fixtures).
+
+The test client talks plain ``http://localhost`` by default. The session cookie is ``Secure``
+and ``__Host-``; Werkzeug's test client sends it over http anyway, and browsers treat localhost
+as secure. Pass ``base_url="https://localhost"`` to test as production runs: Flask-WTF then
+checks that the ``Referer`` is on the same host (``WTF_CSRF_SSL_STRICT``), so these helpers
+always send one.
+"""
+
+from __future__ import annotations
+
+import re
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pyotp
+from bs4 import BeautifulSoup
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+HTTP = "http://localhost"
+HTTPS = "https://localhost"
+
+
+def csrf_token(response: TestResponse) -> str:
+    """The CSRF token in the first form of an HTML page."""
+    soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    field = soup.find("input", attrs={"name": "csrf_token"})
+    assert field is not None, "no csrf_token on this page"
+    return field["value"]
+
+
+def post_form(
+    client: FlaskClient,
+    path: str,
+    data: dict[str, str] | None = None,
+    *,
+    base_url: str = HTTP,
+    token_from: str | None = None,
+    follow_redirects: bool = False,
+) -> TestResponse:
+    """GET the page with the form (``token_from``, else ``path``), then POST ``data`` with its
+    CSRF token and a same-site ``Referer``."""
+    page = client.get(token_from or path, base_url=base_url)
+    token = csrf_token(page)
+    return client.post(
+        path,
+        data={"csrf_token": token, **(data or {})},
+        base_url=base_url,
+        headers={"Referer": f"{base_url}{token_from or path}"},
+        follow_redirects=follow_redirects,
+    )
+
+
+def sign_in(
+    client: FlaskClient,
+    email: str,
+    password: str,
+    totp_secret: str | None = None,
+    *,
+    base_url: str = HTTP,
+    next_path: str | None = None,
+) -> TestResponse:
+    """Sign in through the real pages: password, then a TOTP code when ``totp_secret`` is given.
+
+    :returns: the last response (a redirect once fully signed in). Asserts that each step got
+        past its form.
+    """
+    path = "/auth/sign-in" + (f"?next={next_path}" if next_path else "")
+    response = post_form(client, path, {"email": email, "password": password}, base_url=base_url)
+    assert response.status_code == 302, f"sign-in failed with {response.status_code}"
+    if totp_secret is None:
+        return response
+    location = urlsplit(response.headers["Location"])
+    step = location.path + (f"?{location.query}" if location.query else "")
+    assert location.path in ("/auth/two-factor", "/auth/two-factor/set-up"), step
+    code = pyotp.TOTP(totp_secret).now()
+    response = post_form(client, step, {"code": code}, base_url=base_url)
+    assert response.status_code == 302, f"second factor failed with {response.status_code}"
+    return response
+
+
+def sign_out(client: FlaskClient, *, base_url: str = HTTP) -> TestResponse:
+    """POST the sign-out form in the header of the home page (or, signed out, with the token of
+    the sign-in page)."""
+    home = client.get("/", base_url=base_url)
+    source = "/" if 'name="csrf_token"' in home.get_data(as_text=True) else "/auth/sign-in"
+    return post_form(client, "/auth/sign-out", token_from=source, base_url=base_url)
+
+
+def session_cookie(client: FlaskClient) -> str | None:
+    """The value of the ``__Host-session`` cookie the client holds, or None."""
+    cookie = client.get_cookie("__Host-session")
+    return cookie.value if cookie else None
+
+
+def set_session_cookie(client: FlaskClient, value: str) -> None:
+    """Put a saved session cookie back (to replay it)."""
+    client.set_cookie("__Host-session", value, secure=True, httponly=True, samesite="Lax")
+
+
+# -- mail -----------------------------------------------------------------------------------------
+
+
+def mail_folder(app: Flask) -> Path:
+    """Where the file mail backend writes for ``app``."""
+    configured = app.config.get("MAIL_FILE_DIR")
+    return Path(configured) if configured else Path(app.instance_path) / "mail"
+
+
+def sent_mail(app: Flask, to: str | None = None) -> list[EmailMessage]:
+    """Every message written by the file backend (oldest first), optionally only those to ``to``."""
+    folder = mail_folder(app)
+    messages = []
+    for path in sorted(folder.glob("*.eml")) if folder.exists() else []:
+        message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        if to is None or message["To"] == to:
+            messages.append(message)
+    return messages
+
+
+def latest_mail(app: Flask, to: str | None = None) -> EmailMessage:
+    """The newest message (to ``to``); fails when there is none."""
+    messages = sent_mail(app, to)
+    assert messages, f"no mail sent{f' to {to}' if to else ''}"
+    return messages[-1]
+
+
+def mail_body(message: EmailMessage) -> str:
+    """The plain-text body of a message."""
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def link_in(message: EmailMessage) -> str:
+    """The first http(s) link in a message's body."""
+    match = re.search(r"https?://\S+", mail_body(message))
+    assert match, "no link in the message"
+    return match.group(0)
+
+
+def path_of(link: str) -> str:
+    """``/auth/invitation/abc`` from ``http://127.0.0.1:5000/auth/invitation/abc``."""
+    parts = urlsplit(link)
+    return parts.path + (f"?{parts.query}" if parts.query else "")

@@ -1,0 +1,72 @@
+"""The signed-in person's own account: what they hold, and changing their password."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from tracker import throttle
+from tracker.accounts import passwords, services
+from tracker.accounts.passwords import PasswordRejected
+from tracker.auth.forms import ChangePasswordForm
+from tracker.auth.security_log import log_event
+from tracker.auth.sessions import start_session
+from tracker.auth.views import too_many_requests
+from tracker.extensions import db
+from tracker.models import Membership
+from tracker.permissions import signed_in
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+@bp.get("")
+@signed_in
+def index() -> str:
+    user = g.principal.user
+    memberships = list(
+        db.session.scalars(
+            select(Membership)
+            .where(Membership.user_id == user.id)
+            .options(selectinload(Membership.council), selectinload(Membership.region))
+            .order_by(Membership.role, Membership.id)
+        )
+    )
+    return render_template("account/index.html", user=user, memberships=memberships)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@signed_in
+def change_password():
+    user = g.principal.user
+    form = ChangePasswordForm()
+    if form.is_submitted():
+        wait = throttle.sign_in_retry_after(user.email, request.remote_addr)
+        if wait is not None:
+            return too_many_requests(wait, event="password_change.throttled", user_id=user.id)
+        valid = form.validate()
+        # Every problem at once: the current password and the new one are checked separately.
+        if not form.current_password.errors and not passwords.verify_password(
+            user.password_hash, form.current_password.data or ""
+        ):
+            form.current_password.errors.append("Your current password is not correct")
+            throttle.sign_in_failed(user.email, request.remote_addr)
+            db.session.commit()
+            log_event("password_change.failure", user_id=user.id)
+            valid = False
+        if not form.new_password.errors:
+            try:
+                services.check_new_password(user, form.new_password.data or "")
+            except PasswordRejected as error:
+                form.new_password.errors.append(str(error))
+                valid = False
+        if valid:
+            services.change_password(user, form.current_password.data, form.new_password.data)
+            db.session.commit()
+            # Every other session has ended; this one goes on under the new session version.
+            start_session(user, second_factor_done=bool(session.get("mfa")), since=session["since"])
+            log_event("password_change", user_id=user.id)
+            flash("Your password has been changed. Other devices have been signed out.", "success")
+            return redirect(url_for("account.index"), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("account/change_password.html", form=form), status
