@@ -75,6 +75,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from tracker.auth.account import bp as account_bp
     from tracker.councils import bp as councils_bp
     from tracker.pages import bp as pages_bp
+    from tracker.returns import bp as returns_bp
     from tracker.roadmap import bp as roadmap_bp
     from tracker.team import bp as team_bp
 
@@ -85,6 +86,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(account_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(team_bp)
+    app.register_blueprint(returns_bp)
 
     from tracker import cli
 

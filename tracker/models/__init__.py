@@ -10,6 +10,18 @@ from tracker.models.accounts import (
 )
 from tracker.models.audit import AuditEvent
 from tracker.models.councils import Council, Region
+from tracker.models.returns import (
+    Assessment,
+    Evidence,
+    Period,
+    PeriodStatus,
+    Rag,
+    Return,
+    ReturnSnapshot,
+    ReturnStatus,
+    Stage,
+    assessment_evidence,
+)
 from tracker.models.roadmap import (
     Action,
     ActionArea,
@@ -27,18 +39,28 @@ __all__ = [
     "ActionArea",
     "AgendaGroup",
     "AgendaItem",
+    "Assessment",
     "AuditEvent",
     "Council",
     "Enabler",
+    "Evidence",
     "Invitation",
     "Lead",
     "Membership",
     "Outcome",
     "PasswordReset",
+    "Period",
+    "PeriodStatus",
+    "Rag",
     "Region",
+    "Return",
+    "ReturnSnapshot",
+    "ReturnStatus",
     "RoadmapEdition",
     "Role",
+    "Stage",
     "ThrottleCounter",
     "Timeframe",
     "User",
+    "assessment_evidence",
 ]

@@ -1,0 +1,283 @@
+"""Periods: UK financial-year quarters that national administrators open and close.
+
+Opening a period gives every active council a draft return, carried forward from its latest
+earlier return so that nobody re-types unchanged assessments.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import insert, select
+
+from tracker.audit import record
+from tracker.clock import utcnow
+from tracker.extensions import db
+from tracker.models import (
+    Action,
+    Assessment,
+    Council,
+    Period,
+    PeriodStatus,
+    Return,
+    ReturnStatus,
+    User,
+    assessment_evidence,
+)
+
+PERIOD_LABEL = re.compile(r"^(\d{4})-(\d{2}) Q([1-4])$")
+#: the fields an assessment carries into the next quarter's draft
+CARRIED_FIELDS = (
+    "stage",
+    "rag",
+    "not_applicable_reason",
+    "narrative",
+    "next_steps",
+    "barriers",
+    "barrier_detail",
+    "lead_officer",
+    "target_stage",
+    "target_period",
+    "is_co_produced",
+    "co_production_how",
+    "partners",
+    "spend_types",
+    "amount_pounds",
+    "funding_source",
+)
+
+
+class PeriodError(ValueError):
+    """A period cannot be created, opened or closed as asked; the message says why."""
+
+
+def parse_period_label(label: str) -> tuple[int, int]:
+    """``"2025-26 Q3"`` → ``(2025, 3)``.
+
+    :raises PeriodError: if the label is not a financial-year quarter written that way.
+    """
+    match = PERIOD_LABEL.match((label or "").strip())
+    if not match:
+        raise PeriodError("Enter a period like 2025-26 Q3")
+    year, next_year, quarter = int(match[1]), int(match[2]), int(match[3])
+    if (year + 1) % 100 != next_year:
+        raise PeriodError(f"{year}-{next_year:02d} is not a financial year")
+    return year, quarter
+
+
+def period_label(year: int, quarter: int) -> str:
+    return f"{year}-{(year + 1) % 100:02d} Q{quarter}"
+
+
+def quarter_dates(year: int, quarter: int) -> tuple[date, date]:
+    """First and last day of a financial-year quarter (Q1 is April to June)."""
+    if quarter == 4:
+        return date(year + 1, 1, 1), date(year + 1, 3, 31)
+    start_month = 3 * quarter + 1
+    end_month = start_month + 2
+    last_day = 30 if end_month in (6, 9) else 31
+    return date(year, start_month, 1), date(year, end_month, last_day)
+
+
+def period_for(day: date) -> tuple[int, int]:
+    """The financial-year quarter ``day`` falls in."""
+    if day.month <= 3:
+        return day.year - 1, 4
+    return day.year, (day.month - 4) // 3 + 1
+
+
+def create_period(label: str, closes_on: date, *, actor: User | None) -> Period:
+    """Add a period, not yet open.
+
+    :raises PeriodError: if the label is malformed, the period exists or the deadline is
+        before the quarter starts.
+    """
+    year, quarter = parse_period_label(label)
+    label = period_label(year, quarter)
+    if db.session.scalar(select(Period).where(Period.label == label)):
+        raise PeriodError(f"{label} already exists")
+    starts_on, ends_on = quarter_dates(year, quarter)
+    if closes_on < starts_on:
+        raise PeriodError("The deadline must be on or after the first day of the quarter")
+    period = Period(
+        year=year,
+        quarter=quarter,
+        label=label,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        closes_on=closes_on,
+        status=PeriodStatus.UPCOMING,
+    )
+    db.session.add(period)
+    db.session.flush()
+    record(
+        actor=actor,
+        action="period.create",
+        object_type="period",
+        object_id=period.id,
+        after={"label": label, "closes_on": closes_on.isoformat()},
+    )
+    return period
+
+
+@dataclass
+class OpenReport:
+    returns_created: int = 0
+    carried_forward: int = 0
+    assessments_created: int = 0
+
+
+def _latest_earlier_returns(period: Period) -> dict[int, int]:
+    """council id → id of its latest return from a period before ``period``."""
+    rows = db.session.execute(
+        select(Return.council_id, Return.id, Period.year, Period.quarter)
+        .join(Period, Return.period_id == Period.id)
+        .where((Period.year * 4 + Period.quarter) < period.year * 4 + period.quarter)
+    ).all()
+    latest: dict[int, tuple[int, int]] = {}
+    for council_id, return_id, year, quarter in rows:
+        key = year * 4 + quarter
+        if council_id not in latest or key > latest[council_id][0]:
+            latest[council_id] = (key, return_id)
+    return {council_id: return_id for council_id, (_key, return_id) in latest.items()}
+
+
+def open_period(period: Period, *, actor: User | None) -> OpenReport:
+    """Open ``period`` and give every active council a draft return.
+
+    Each draft is carried forward from the council's latest earlier return: its assessments
+    are copied and marked carried forward until someone touches them. Actions new since then
+    start unassessed. Councils that already have a return for the period keep it.
+
+    :raises PeriodError: if the period is already open or closed.
+    """
+    if period.status != PeriodStatus.UPCOMING:
+        raise PeriodError(f"{period.label} is already {period.status}")
+    now = utcnow()
+    period.status = PeriodStatus.OPEN
+    period.opened_at = now
+    report = OpenReport()
+    action_ids = list(
+        db.session.scalars(
+            select(Action.id)
+            .where(Action.parent_id.is_(None), Action.archived_at.is_(None))
+            .order_by(Action.id)
+        )
+    )
+    councils = list(db.session.scalars(select(Council).where(Council.is_active)))
+    existing = set(
+        db.session.scalars(select(Return.council_id).where(Return.period_id == period.id))
+    )
+    earlier = _latest_earlier_returns(period)
+    source_rows: dict[int, dict[int, dict]] = {}
+    if earlier:
+        columns = [getattr(Assessment, name) for name in CARRIED_FIELDS]
+        for row in db.session.execute(
+            select(Assessment.return_id, Assessment.action_id, Assessment.id, *columns).where(
+                Assessment.return_id.in_(earlier.values())
+            )
+        ):
+            values = dict(zip(CARRIED_FIELDS, row[3:], strict=True))
+            values["_source_id"] = row.id
+            source_rows.setdefault(row.return_id, {})[row.action_id] = values
+    for council in councils:
+        if council.id in existing:
+            continue
+        carried_from = earlier.get(council.id)
+        return_ = Return(
+            council_id=council.id,
+            period_id=period.id,
+            status=ReturnStatus.DRAFT,
+            carried_from_id=carried_from,
+        )
+        db.session.add(return_)
+        db.session.flush()
+        report.returns_created += 1
+        previous = source_rows.get(carried_from, {}) if carried_from else {}
+        new_rows, sources = [], []
+        for action_id in action_ids:
+            values = dict(previous.get(action_id) or {})
+            source_id = values.pop("_source_id", None)
+            row = {
+                "return_id": return_.id,
+                "action_id": action_id,
+                "is_carried_forward": source_id is not None,
+                "version_id": 1,
+                **{name: values.get(name) for name in CARRIED_FIELDS},
+            }
+            for name in (
+                "not_applicable_reason",
+                "narrative",
+                "next_steps",
+                "barrier_detail",
+                "lead_officer",
+                "co_production_how",
+                "partners",
+                "spend_types",
+            ):
+                row[name] = row[name] or ""
+            row["barriers"] = row["barriers"] or []
+            new_rows.append(row)
+            sources.append(source_id)
+            report.carried_forward += source_id is not None
+        db.session.execute(insert(Assessment), new_rows)
+        report.assessments_created += len(new_rows)
+        if any(sources):
+            _carry_evidence(return_.id, sources, action_ids)
+    db.session.flush()
+    record(
+        actor=actor,
+        action="period.open",
+        object_type="period",
+        object_id=period.id,
+        before={"status": PeriodStatus.UPCOMING},
+        after={"status": PeriodStatus.OPEN, "returns_created": report.returns_created},
+    )
+    return report
+
+
+def _carry_evidence(return_id: int, sources: list[int | None], action_ids: list[int]) -> None:
+    """Link the new assessments to the evidence their predecessors had."""
+    source_ids = [s for s in sources if s]
+    links = db.session.execute(
+        select(assessment_evidence.c.assessment_id, assessment_evidence.c.evidence_id).where(
+            assessment_evidence.c.assessment_id.in_(source_ids)
+        )
+    ).all()
+    if not links:
+        return
+    new_ids = dict(
+        db.session.execute(
+            select(Assessment.action_id, Assessment.id).where(Assessment.return_id == return_id)
+        ).all()
+    )
+    by_source = {source: action for source, action in zip(sources, action_ids, strict=True)}
+    db.session.execute(
+        insert(assessment_evidence),
+        [
+            {"assessment_id": new_ids[by_source[source]], "evidence_id": evidence_id}
+            for source, evidence_id in links
+        ],
+    )
+
+
+def close_period(period: Period, *, actor: User | None) -> None:
+    """Close ``period``: its returns become read-only.
+
+    :raises PeriodError: if the period is not open.
+    """
+    if period.status != PeriodStatus.OPEN:
+        raise PeriodError(f"{period.label} is not open")
+    period.status = PeriodStatus.CLOSED
+    period.closed_at = utcnow()
+    db.session.flush()
+    record(
+        actor=actor,
+        action="period.close",
+        object_type="period",
+        object_id=period.id,
+        before={"status": PeriodStatus.OPEN},
+        after={"status": PeriodStatus.CLOSED},
+    )

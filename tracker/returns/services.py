@@ -1,0 +1,389 @@
+"""A council's return: assessing actions, and the draft → submitted → signed-off workflow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from tracker.audit import record, snapshot
+from tracker.clock import utcnow
+from tracker.extensions import db
+from tracker.models import (
+    Action,
+    Assessment,
+    Council,
+    Period,
+    PeriodStatus,
+    Rag,
+    Return,
+    ReturnSnapshot,
+    ReturnStatus,
+    Stage,
+    User,
+)
+from tracker.returns.periods import PERIOD_LABEL
+
+#: barriers a council can record against an action (PRODUCT.md, "Scales")
+BARRIERS = {
+    "funding": "Funding",
+    "workforce": "Workforce",
+    "legislation": "Legislation or national policy",
+    "partners": "Partner capacity",
+    "data": "Data and digital",
+    "other": "Other",
+}
+FUNDING_SOURCES = {
+    "core_budget": "Core budget",
+    "bcf": "Better Care Fund",
+    "msif": "Market Sustainability and Improvement Fund",
+    "public_health_grant": "Public Health Grant",
+    "icb": "Integrated care board (ICB)",
+    "other": "Other",
+}
+STAGES_NEEDING_RAG = frozenset({Stage.PLANNING, Stage.IMPLEMENTING})
+#: every field of an assessment that a person edits, in the order of the form and exports
+EDITABLE_FIELDS = (
+    "stage",
+    "rag",
+    "not_applicable_reason",
+    "narrative",
+    "next_steps",
+    "barriers",
+    "barrier_detail",
+    "lead_officer",
+    "target_stage",
+    "target_period",
+    "is_co_produced",
+    "co_production_how",
+    "partners",
+    "spend_types",
+    "amount_pounds",
+    "funding_source",
+)
+TEXT_LIMITS = {
+    "not_applicable_reason": 2000,
+    "narrative": 5000,
+    "next_steps": 5000,
+    "barrier_detail": 2000,
+    "lead_officer": 120,
+    "co_production_how": 2000,
+    "partners": 2000,
+}
+MAX_AMOUNT = 10_000_000_000
+
+
+class ReturnError(ValueError):
+    """The return cannot change as asked (wrong state, closed period); the message says why."""
+
+
+class AssessmentInvalid(ValueError):
+    """The values break the rules of an assessment; ``errors`` maps each field to a message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+class AssessmentConflict(Exception):
+    """Someone else saved the assessment since the form was loaded."""
+
+    def __init__(self, current: Assessment, attempted: dict[str, Any]) -> None:
+        self.current = current
+        self.attempted = attempted
+        super().__init__(f"assessment {current.id} changed since version was read")
+
+
+def validate_assessment(values: dict[str, Any]) -> dict[str, Any]:
+    """Check and tidy one assessment's values; the same rules for forms, bulk edit and import.
+
+    :returns: the cleaned values (RAG cleared outside Planning and Implementing, text stripped).
+    :raises AssessmentInvalid: naming each field that breaks a rule, in GOV.UK wording.
+    """
+    errors: dict[str, str] = {}
+    clean = {name: values.get(name) for name in EDITABLE_FIELDS}
+    for name, limit in TEXT_LIMITS.items():
+        text = (clean.get(name) or "").strip()
+        if len(text) > limit:
+            errors[name] = (
+                f"{name.replace('_', ' ').capitalize()} must be {limit:,} characters or fewer"
+            )
+        clean[name] = text
+    stage = clean.get("stage")
+    if stage not in {s.value for s in Stage}:
+        errors["stage"] = "Select how far implementation has got"
+        stage = None
+    rag = clean.get("rag") or None
+    if rag is not None and rag not in {r.value for r in Rag}:
+        errors["rag"] = "Select a RAG rating"
+    if stage in STAGES_NEEDING_RAG and not rag:
+        errors["rag"] = (
+            "Select a RAG rating: it is needed while the action is in planning or being implemented"
+        )
+    if stage not in STAGES_NEEDING_RAG:
+        rag = None
+    clean["rag"] = rag
+    if stage == Stage.NOT_APPLICABLE and not clean["not_applicable_reason"]:
+        errors["not_applicable_reason"] = "Enter why the action is not applicable locally"
+    if stage != Stage.NOT_APPLICABLE:
+        clean["not_applicable_reason"] = clean["not_applicable_reason"] if stage is None else ""
+    barriers = clean.get("barriers") or []
+    if not isinstance(barriers, list) or any(b not in BARRIERS for b in barriers):
+        errors["barriers"] = "Select barriers from the list"
+        barriers = []
+    clean["barriers"] = sorted(set(barriers), key=list(BARRIERS).index)
+    target_stage = clean.get("target_stage") or None
+    if target_stage is not None and target_stage not in {s.value for s in Stage}:
+        errors["target_stage"] = "Select a target stage"
+    clean["target_stage"] = target_stage
+    target_period = (clean.get("target_period") or "").strip() or None
+    if target_period is not None and not PERIOD_LABEL.match(target_period):
+        errors["target_period"] = "Enter a target period like 2026-27 Q2"
+    clean["target_period"] = target_period
+    spend = clean.get("spend_types") or ""
+    if any(letter not in "TSCA" for letter in spend):
+        errors["spend_types"] = "Select types of spend from the list"
+        spend = ""
+    clean["spend_types"] = "".join(letter for letter in "TSCA" if letter in spend)
+    amount = clean.get("amount_pounds")
+    if amount is not None and (not isinstance(amount, int) or not 0 <= amount <= MAX_AMOUNT):
+        errors["amount_pounds"] = (
+            "Amount must be a whole number of pounds between 0 and 10,000,000,000"
+        )
+    source = clean.get("funding_source") or None
+    if source is not None and source not in FUNDING_SOURCES:
+        errors["funding_source"] = "Select a source of funding from the list"
+    clean["funding_source"] = source
+    co_produced = clean.get("is_co_produced")
+    if co_produced not in (None, True, False):
+        errors["is_co_produced"] = "Select yes if the action was co-produced"
+    if co_produced is not True:
+        clean["co_production_how"] = ""
+    if errors:
+        raise AssessmentInvalid(errors)
+    clean["stage"] = stage
+    return clean
+
+
+def is_complete(assessment: Assessment) -> bool:
+    """True when the assessment has what submission needs: a stage, and its RAG or reason."""
+    if assessment.stage is None:
+        return False
+    if assessment.stage in STAGES_NEEDING_RAG and not assessment.rag:
+        return False
+    return not (assessment.stage == Stage.NOT_APPLICABLE and not assessment.not_applicable_reason)
+
+
+def _editable(return_: Return) -> None:
+    if return_.period.status != PeriodStatus.OPEN:
+        raise ReturnError(f"{return_.period.label} is closed: its returns cannot be changed")
+    if return_.status != ReturnStatus.DRAFT:
+        raise ReturnError("This return has been submitted: only a draft can be changed")
+
+
+def get_return(council: Council, period: Period) -> Return | None:
+    """The council's return for the period, if the period has been opened."""
+    return db.session.scalar(
+        select(Return).where(Return.council_id == council.id, Return.period_id == period.id)
+    )
+
+
+def save_assessment(
+    assessment: Assessment,
+    values: dict[str, Any],
+    *,
+    actor: User,
+    expected_version: int,
+) -> Assessment:
+    """Save one assessment, if nobody else has saved it since ``expected_version`` was read.
+
+    :raises ReturnError: the return is not an open draft.
+    :raises AssessmentInvalid: the values break a rule (nothing is saved).
+    :raises AssessmentConflict: someone else saved it first (nothing is saved).
+    """
+    _editable(assessment.return_)
+    clean = validate_assessment(values)
+    if assessment.version_id != expected_version:
+        raise AssessmentConflict(assessment, clean)
+    before = snapshot(assessment, list(EDITABLE_FIELDS))
+    for name, value in clean.items():
+        setattr(assessment, name, value)
+    assessment.is_carried_forward = False
+    assessment.updated_at = utcnow()
+    assessment.updated_by_id = actor.id
+    db.session.flush()
+    after = snapshot(assessment, list(EDITABLE_FIELDS))
+    record(
+        actor=actor,
+        action="assessment.update",
+        object_type="assessment",
+        object_id=assessment.id,
+        council_id=assessment.return_.council_id,
+        before={k: v for k, v in before.items() if after.get(k) != v},
+        after={k: v for k, v in after.items() if before.get(k) != v},
+    )
+    return assessment
+
+
+@dataclass
+class Progress:
+    assessed: int
+    total: int
+    missing: list[Assessment] = field(default_factory=list)
+
+    @property
+    def is_complete(self) -> bool:
+        return not self.missing
+
+
+def return_progress(return_: Return) -> Progress:
+    """How many assessments are complete, and which are not (in roadmap order)."""
+    assessments = list(
+        db.session.scalars(
+            select(Assessment)
+            .join(Action)
+            .where(Assessment.return_id == return_.id)
+            .options(selectinload(Assessment.action))
+            .order_by(Action.code)
+        )
+    )
+    missing = [a for a in assessments if not is_complete(a)]
+    return Progress(len(assessments) - len(missing), len(assessments), missing)
+
+
+def _transition(
+    return_: Return, *, actor: User, action: str, to: ReturnStatus, **changes: Any
+) -> Return:
+    before = {"status": return_.status}
+    return_.status = to
+    for name, value in changes.items():
+        setattr(return_, name, value)
+    db.session.flush()
+    record(
+        actor=actor,
+        action=action,
+        object_type="return",
+        object_id=return_.id,
+        council_id=return_.council_id,
+        before=before,
+        after={"status": to, **{k: v for k, v in changes.items() if isinstance(v, str)}},
+    )
+    return return_
+
+
+def submit_return(return_: Return, *, actor: User) -> Return:
+    """An editor sends a complete draft to the approver.
+
+    :raises ReturnError: the return is not an open draft, or actions are not yet assessed
+        (the message counts them).
+    """
+    _editable(return_)
+    progress = return_progress(return_)
+    if not progress.is_complete:
+        count = len(progress.missing)
+        raise ReturnError(
+            f"{count} action{'s' if count != 1 else ''} still need{'s' if count == 1 else ''} "
+            "assessing before the return can be submitted"
+        )
+    return _transition(
+        return_,
+        actor=actor,
+        action="return.submit",
+        to=ReturnStatus.SUBMITTED,
+        submitted_at=utcnow(),
+        submitted_by_id=actor.id,
+    )
+
+
+def _frozen(return_: Return) -> dict[str, Any]:
+    rows = db.session.scalars(
+        select(Assessment)
+        .where(Assessment.return_id == return_.id)
+        .options(selectinload(Assessment.action), selectinload(Assessment.evidence))
+    )
+    return {
+        "council": return_.council.gss_code,
+        "period": return_.period.label,
+        "assessments": {
+            a.action.code: {
+                **snapshot(a, list(EDITABLE_FIELDS)),
+                "evidence": [
+                    {
+                        "title": e.title,
+                        "type": e.evidence_type,
+                        "url": e.url,
+                        "file": e.original_name,
+                    }
+                    for e in a.evidence
+                ],
+            }
+            for a in rows
+        },
+    }
+
+
+def sign_off_return(return_: Return, *, actor: User) -> Return:
+    """The approver signs off a submitted return; it is locked and frozen as it stands.
+
+    :raises ReturnError: the return is not submitted, or the period is closed.
+    """
+    if return_.status != ReturnStatus.SUBMITTED:
+        raise ReturnError("Only a submitted return can be signed off")
+    if return_.period.status != PeriodStatus.OPEN:
+        raise ReturnError(f"{return_.period.label} is closed")
+    now = utcnow()
+    db.session.add(
+        ReturnSnapshot(
+            return_id=return_.id, taken_at=now, signed_off_by_id=actor.id, data=_frozen(return_)
+        )
+    )
+    return _transition(
+        return_,
+        actor=actor,
+        action="return.sign_off",
+        to=ReturnStatus.SIGNED_OFF,
+        signed_off_at=now,
+        signed_off_by_id=actor.id,
+    )
+
+
+def send_back_return(return_: Return, comment: str, *, actor: User) -> Return:
+    """The approver returns a submitted return to the editors with comments.
+
+    :raises ReturnError: the return is not submitted, or the comment is empty.
+    """
+    if return_.status != ReturnStatus.SUBMITTED:
+        raise ReturnError("Only a submitted return can be sent back")
+    comment = (comment or "").strip()
+    if not comment:
+        raise ReturnError("Enter what the editors need to change")
+    return _transition(
+        return_,
+        actor=actor,
+        action="return.send_back",
+        to=ReturnStatus.DRAFT,
+        returned_comment=comment[:5000],
+    )
+
+
+def reopen_return(return_: Return, reason: str, *, actor: User) -> Return:
+    """The approver reopens a signed-off return, with a reason; its snapshot stays.
+
+    :raises ReturnError: the return is not signed off, the period is closed, or no reason.
+    """
+    if return_.status != ReturnStatus.SIGNED_OFF:
+        raise ReturnError("Only a signed-off return can be reopened")
+    if return_.period.status != PeriodStatus.OPEN:
+        raise ReturnError(f"{return_.period.label} is closed: its returns cannot be reopened")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReturnError("Enter why the return is being reopened")
+    return _transition(
+        return_,
+        actor=actor,
+        action="return.reopen",
+        to=ReturnStatus.DRAFT,
+        reopen_reason=reason[:5000],
+    )
