@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("returns", __name__, url_prefix="/councils/<gss_code>/returns")
 
-from tracker.returns import views  # noqa: E402, F401
+from tracker.returns import evidence_views, spreadsheet_views, views  # noqa: E402, F401

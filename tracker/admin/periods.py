@@ -1,0 +1,1 @@
+"""Routes for national administrators to create, open and close periods."""

@@ -1,0 +1,1 @@
+"""Routes for evidence: adding links and files, linking them to assessments, downloads."""
