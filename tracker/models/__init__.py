@@ -11,6 +11,7 @@ from tracker.models.accounts import (
 from tracker.models.audit import AuditEvent
 from tracker.models.councils import Council, Region
 from tracker.models.returns import (
+    ASSESSMENT_FIELDS,
     Assessment,
     Evidence,
     Period,
@@ -35,6 +36,7 @@ from tracker.models.roadmap import (
 )
 
 __all__ = [
+    "ASSESSMENT_FIELDS",
     "Action",
     "ActionArea",
     "AgendaGroup",

@@ -58,6 +58,28 @@ class Rag(enum.StrEnum):
     RED = "red"  #: will miss the target, or blocked without intervention
 
 
+#: every field of an assessment that a person edits, in the order of the form and exports; the
+#: same fields are carried forward into the next quarter's draft
+ASSESSMENT_FIELDS = (
+    "stage",
+    "rag",
+    "not_applicable_reason",
+    "narrative",
+    "next_steps",
+    "barriers",
+    "barrier_detail",
+    "lead_officer",
+    "target_stage",
+    "target_period",
+    "is_co_produced",
+    "co_production_how",
+    "partners",
+    "spend_types",
+    "amount_pounds",
+    "funding_source",
+)
+
+
 class Period(db.Model):
     """A UK financial-year quarter, e.g. "2025-26 Q3" (October to December 2025)."""
 

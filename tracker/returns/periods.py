@@ -16,6 +16,7 @@ from tracker.audit import record
 from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.models import (
+    ASSESSMENT_FIELDS,
     Action,
     Assessment,
     Council,
@@ -29,24 +30,7 @@ from tracker.models import (
 
 PERIOD_LABEL = re.compile(r"^(\d{4})-(\d{2}) Q([1-4])$")
 #: the fields an assessment carries into the next quarter's draft
-CARRIED_FIELDS = (
-    "stage",
-    "rag",
-    "not_applicable_reason",
-    "narrative",
-    "next_steps",
-    "barriers",
-    "barrier_detail",
-    "lead_officer",
-    "target_stage",
-    "target_period",
-    "is_co_produced",
-    "co_production_how",
-    "partners",
-    "spend_types",
-    "amount_pounds",
-    "funding_source",
-)
+CARRIED_FIELDS = ASSESSMENT_FIELDS
 
 
 class PeriodError(ValueError):

@@ -12,6 +12,7 @@ from tracker.audit import record, snapshot
 from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.models import (
+    ASSESSMENT_FIELDS,
     Action,
     Assessment,
     Council,
@@ -45,24 +46,7 @@ FUNDING_SOURCES = {
 }
 STAGES_NEEDING_RAG = frozenset({Stage.PLANNING, Stage.IMPLEMENTING})
 #: every field of an assessment that a person edits, in the order of the form and exports
-EDITABLE_FIELDS = (
-    "stage",
-    "rag",
-    "not_applicable_reason",
-    "narrative",
-    "next_steps",
-    "barriers",
-    "barrier_detail",
-    "lead_officer",
-    "target_stage",
-    "target_period",
-    "is_co_produced",
-    "co_production_how",
-    "partners",
-    "spend_types",
-    "amount_pounds",
-    "funding_source",
-)
+EDITABLE_FIELDS = ASSESSMENT_FIELDS
 TEXT_LIMITS = {
     "not_applicable_reason": 2000,
     "narrative": 5000,
