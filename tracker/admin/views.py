@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -229,48 +230,46 @@ def disable_user(user_id: int) -> str | Response:
     )
 
 
-@bp.post("/users/<int:user_id>/enable")
-@national_admin
-@recent_sign_in
-def enable_user(user_id: int) -> Response:
-    person = _user_or_404(user_id)
+def _confirmed_change(person: User, change: Callable[..., None], done: str) -> Response:
+    """Make a one-button change to ``person`` if the form is genuine, and say how it went."""
     if ConfirmForm().validate_on_submit():
         try:
-            services.enable_account(person, actor=_actor())
+            change(person, actor=_actor())
         except AccountChangeRefused as error:
             db.session.rollback()
             flash(str(error), "error")
         else:
             db.session.commit()
-            flash(f"{person.display_name}'s account is enabled", "success")
+            flash(done, "success")
     return redirect(url_for("admin.user", user_id=person.id))
+
+
+@bp.post("/users/<int:user_id>/enable")
+@national_admin
+@recent_sign_in
+def enable_user(user_id: int) -> Response:
+    person = _user_or_404(user_id)
+    return _confirmed_change(
+        person, services.enable_account, f"{person.display_name}'s account is enabled"
+    )
 
 
 @bp.post("/users/<int:user_id>/end-sessions")
 @national_admin
 def end_sessions(user_id: int) -> Response:
     person = _user_or_404(user_id)
-    if ConfirmForm().validate_on_submit():
-        services.end_all_sessions(person, actor=_actor())
-        db.session.commit()
-        flash(f"{person.display_name} is signed out everywhere", "success")
-    return redirect(url_for("admin.user", user_id=person.id))
+    return _confirmed_change(
+        person, services.end_all_sessions, f"{person.display_name} is signed out everywhere"
+    )
 
 
 @bp.post("/users/<int:user_id>/resend-invitation")
 @national_admin
 def resend_invitation(user_id: int) -> Response:
     person = _user_or_404(user_id)
-    if ConfirmForm().validate_on_submit():
-        try:
-            services.resend_invitation(person, actor=_actor())
-        except AccountChangeRefused as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
-            flash(f"A new invitation has been sent to {person.email}", "success")
-    return redirect(url_for("admin.user", user_id=person.id))
+    return _confirmed_change(
+        person, services.resend_invitation, f"A new invitation has been sent to {person.email}"
+    )
 
 
 @bp.post("/users/<int:user_id>/reset-authenticator")
@@ -278,20 +277,12 @@ def resend_invitation(user_id: int) -> Response:
 @recent_sign_in
 def reset_authenticator(user_id: int) -> Response:
     person = _user_or_404(user_id)
-    if ConfirmForm().validate_on_submit():
-        try:
-            services.reset_authenticator(person, actor=_actor())
-        except AccountChangeRefused as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
-            flash(
-                f"{person.display_name}'s authenticator app is removed. They will set up a new "
-                "one when they next sign in",
-                "success",
-            )
-    return redirect(url_for("admin.user", user_id=person.id))
+    return _confirmed_change(
+        person,
+        services.reset_authenticator,
+        f"{person.display_name}'s authenticator app is removed. They will set up a new one "
+        "when they next sign in",
+    )
 
 
 @bp.get("/audit")
