@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from datetime import date
 from urllib.parse import urlsplit
 
 import pytest
@@ -26,7 +27,8 @@ from tests.access_matrix import (
     signed_in_client,
 )
 from tracker.extensions import db
-from tracker.models import Action, ActionArea, Membership, Role
+from tracker.models import Action, ActionArea, Membership, Period, Role
+from tracker.returns.periods import create_period, open_period
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 
@@ -77,6 +79,8 @@ class World:
     action_code: str
     #: (relation) -> (user_id, membership_id) of a council editor there, for GETs
     shared: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: (relation) -> more URL values: periods and evidence (see periods_and_evidence)
+    per_relation: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def subject(self, relation: str) -> tuple[int, int]:
         """A new council editor in the relation's council: (user id, membership id)."""
@@ -105,6 +109,8 @@ class World:
             "token": secrets.token_urlsafe(32),
             "slug": self.area_slug,
             "code": self.action_code,
+            "period_label": MATRIX_PERIOD.replace(" ", "-"),
+            **self.per_relation.get(relation, {}),
         }
         for name in rule.arguments - values.keys():
             values[name] = known[name]
@@ -117,9 +123,16 @@ def council_code(relation: str) -> str:
     return COUNCIL_CODES[relation]
 
 
+#: an open period: every council has a draft return for it
+MATRIX_PERIOD = "2025-26 Q3"
+
+
 def build_world(app: Flask) -> World:
     """The objects the URLs point at."""
     with app.app_context():
+        if db.session.scalar(select(Period).where(Period.label == MATRIX_PERIOD)) is None:
+            period = create_period(MATRIX_PERIOD, date(2030, 1, 31), actor=None)
+            open_period(period, actor=None)
         world = World(
             app=app,
             area_slug=db.session.scalar(select(ActionArea.slug).order_by(ActionArea.id)),
@@ -128,7 +141,51 @@ def build_world(app: Flask) -> World:
         db.session.commit()
     for relation in RELATIONS:
         world.shared[relation] = world.subject(relation)
+    world.per_relation = periods_and_evidence(app)
     return world
+
+
+def periods_and_evidence(app: Flask) -> dict[str, dict[str, object]]:
+    """URL values of the period and evidence routes, for each relation: an upcoming period to
+    open and close (``period_id``), a trackable action (``action_code``) and, in the relation's
+    council, an uploaded file that supports that action in MATRIX_PERIOD (``evidence_id``)."""
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    from tracker.returns import evidence
+
+    with app.app_context():
+        upcoming = create_period("2025-26 Q4", date(2030, 4, 30), actor=None)
+        action_code = db.session.scalar(
+            select(Action.code)
+            .where(Action.parent_id.is_(None), Action.archived_at.is_(None))
+            .order_by(Action.code)
+        )
+        keeper = make_person(f"evidence-{secrets.token_hex(4)}@example.org")
+        values: dict[str, dict[str, object]] = {}
+        for relation in RELATIONS:
+            place = council(relation)
+            item = evidence.add_file_evidence(
+                place,
+                "Board paper",
+                "board_paper",
+                date(2025, 10, 1),
+                FileStorage(io.BytesIO(b"%PDF-1.7\n%%EOF\n"), filename="board paper.pdf"),
+                actor=keeper,
+            )
+            assessment = evidence.get_assessment(
+                place, MATRIX_PERIOD.replace(" ", "-"), action_code
+            )
+            assert assessment is not None
+            evidence.link_evidence(assessment, item, actor=keeper)
+            values[relation] = {
+                "period_id": upcoming.id,
+                "action_code": action_code,
+                "evidence_id": item.id,
+            }
+        db.session.commit()
+    return values
 
 
 def ordered(rows: list[Row]) -> list[Row]:

@@ -56,6 +56,8 @@ MAX_PER_ENDPOINT = 8
 MAX_QUERY_VARIANTS = 4
 #: files, not pages: left to their own tests
 DOWNLOAD_SUFFIXES = {".pdf", ".csv", ".xlsx", ".xls", ".docx", ".odt", ".ods", ".zip", ".json"}
+#: files, not pages, whatever their URLs end with: left to their own tests
+DOWNLOAD_ENDPOINTS = {"returns.download_evidence"}
 
 
 def _in_ci() -> bool:
@@ -207,6 +209,8 @@ class Crawl:
                 return
             variants.add(parts.query)
         endpoint = self._endpoint(path)
+        if endpoint in DOWNLOAD_ENDPOINTS:
+            return
         if self.wanted is not None and not self.wanted(endpoint):
             return
         if self.per_endpoint[endpoint] >= self.max_per_endpoint:
@@ -387,6 +391,70 @@ def _people_to_manage(app: Flask) -> None:
         db.session.commit()
 
 
+def _periods_and_evidence(app: Flask) -> str:
+    """An open period (2025-26 Q3) and an upcoming one, so that the period pages have rows and
+    links to open and close; Leeds's evidence, a link and a file, supporting its first action.
+    Returns the path of that action's evidence page."""
+    import io
+    from datetime import date
+
+    from sqlalchemy import select
+    from werkzeug.datastructures import FileStorage
+
+    from tests.access_matrix import council, make_person
+    from tracker.extensions import db
+    from tracker.models import Action, Period
+    from tracker.returns import evidence
+    from tracker.returns.periods import create_period, open_period
+
+    with app.app_context():
+        period = db.session.scalar(select(Period).where(Period.label == "2025-26 Q3"))
+        if period is None:
+            period = create_period("2025-26 Q3", date(2026, 1, 31), actor=None)
+        if period.status == "upcoming":
+            open_period(period, actor=None)
+        if db.session.scalar(select(Period).where(Period.label == "2025-26 Q4")) is None:
+            create_period("2025-26 Q4", date(2026, 4, 30), actor=None)
+        code = db.session.scalar(
+            select(Action.code)
+            .where(Action.parent_id.is_(None), Action.archived_at.is_(None))
+            .order_by(Action.code)
+        )
+        leeds = council("E08000035")
+        keeper = make_person("evidence-keeper@example.org", name="Kit Keeper")
+        assessment = evidence.get_assessment(leeds, "2025-26-Q3", code)
+        for item in (
+            evidence.add_link_evidence(
+                leeds,
+                "Carers strategy 2025 to 2030",
+                "strategy",
+                date(2025, 4, 1),
+                "https://www.example.org/carers-strategy",
+                actor=keeper,
+            ),
+            evidence.add_file_evidence(
+                leeds,
+                "Board paper: progress on the roadmap",
+                "board_paper",
+                date(2025, 11, 12),
+                FileStorage(io.BytesIO(b"%PDF-1.7\n%%EOF\n"), filename="board paper.pdf"),
+                actor=keeper,
+            ),
+        ):
+            evidence.link_evidence(assessment, item, actor=keeper)
+        db.session.commit()
+    return f"/councils/E08000035/returns/2025-26-Q3/actions/{code}/evidence"
+
+
+def _a_submitted_return(app: Flask) -> None:
+    """Leeds's 2025-26 Q3 return (opened above) assessed and submitted, so that the approver's
+    crawl reaches its overview, actions, history, and the sign-off and send-back pages."""
+    from tests.returns_data import LEEDS, assess_all, submit
+
+    assess_all(app, LEEDS, {"stage": "implementing", "rag": "amber", "narrative": "Under way"})
+    submit(app, LEEDS)
+
+
 def sign_in_in_browser(page: Any, base: str, email: str, password: str, totp_secret: str) -> None:
     """Sign in through the real pages in Chromium: password, then a code from the app."""
     import pyotp
@@ -412,9 +480,13 @@ def test_signed_in_pages_pass_axe_and_work_without_javascript(
 
     person = make_member(app, Role(role))
     _people_to_manage(app)
+    evidence_page = _periods_and_evidence(app)
+    _a_submitted_return(app)
     codes = SIGNED_IN_COUNCILS if role == "national_admin" else SIGNED_IN_COUNCILS[:1]
     extra_paths = tuple(f"/councils/{code}/team/" for code in codes)
     extra_paths += tuple(f"/councils/{code}/team/add" for code in codes)
+    extra_paths += tuple(f"/councils/{code}/returns/evidence" for code in codes)
+    extra_paths += tuple(f"/councils/{code}/returns/" for code in codes)
 
     def wanted(endpoint: str) -> bool:
         """Pages this person may see that the anonymous crawl could not, and a public page or
@@ -454,8 +526,23 @@ def test_signed_in_pages_pass_axe_and_work_without_javascript(
 
     paths = {urlsplit(v.url).path for v in visits if v.is_html}
     expected = {"/account", "/councils/E08000035/team/", "/councils/E08000035/team/add"}
+    expected |= {"/councils/E08000035/returns/evidence", evidence_page}
+    expected |= {"/councils/E08000035/returns/", "/councils/E08000035/returns/2025-26-Q3"}
+    assert any("/returns/history/" in p for p in paths), "no action history checked"
+    assert any(
+        p.startswith("/councils/E08000035/returns/2025-26-Q3/actions/") and p.count("/") == 6
+        for p in paths
+    ), "no assessment page checked"
+    if role == "council_approver":
+        expected |= {
+            "/councils/E08000035/returns/2025-26-Q3/sign-off",
+            "/councils/E08000035/returns/2025-26-Q3/send-back",
+        }
     if role == "national_admin":
         expected |= {"/admin/", "/admin/users", "/admin/users/new", "/admin/audit"}
+        expected |= {"/admin/periods", "/admin/periods/new"}
+        assert any(p.endswith("/open") for p in paths), "no period opening page checked"
+        assert any(p.endswith("/close") for p in paths), "no period closing page checked"
         assert any(p.endswith("/disable") for p in paths), "no disable confirmation checked"
         assert any(p.endswith("/remove") for p in paths), "no removal confirmation checked"
     else:

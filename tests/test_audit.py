@@ -69,6 +69,23 @@ def _membership_snapshot(role: str, user: str = "subject", council_name: str = "
 
 NEW_PERSON = {"email": "new@example.org", "display_name": "New Person"}
 
+
+def _period(app, *, opened: bool) -> str:
+    """The id of 2026-27 Q1, made through the services: upcoming, or open (for Leeds only)."""
+    from datetime import date
+
+    from tests.test_evidence_services import open_small_period
+    from tracker.returns.periods import create_period
+
+    with app.app_context():
+        if opened:
+            period = open_small_period("2026-27 Q1", codes=[LEEDS], closes_on=date(2026, 7, 31))
+        else:
+            period = create_period("2026-27 Q1", date(2026, 7, 31), actor=None)
+            db.session.commit()
+        return str(period.id)
+
+
 CASES: dict[str, Case] = {
     "admin.new_user": Case(
         Role.NATIONAL_ADMIN,
@@ -138,6 +155,35 @@ CASES: dict[str, Case] = {
         Role.NATIONAL_ADMIN,
         _mfa_subject,
         [Expected("user.reset_totp", "user", None, None, None)],
+    ),
+    "admin.new_period": Case(
+        Role.NATIONAL_ADMIN,
+        lambda app: (
+            "/admin/periods/new",
+            {"label": "2026-27 Q1", "closes_on": ["31", "7", "2026"]},
+            None,
+        ),
+        [
+            Expected(
+                "period.create", "period", None, None,
+                {"label": "2026-27 Q1", "closes_on": "2026-07-31"},
+            )
+        ],
+    ),
+    "admin.open_period": Case(
+        Role.NATIONAL_ADMIN,
+        lambda app: (f"/admin/periods/{_period(app, opened=False)}/open", {}, None),
+        [
+            Expected(
+                "period.open", "period", None,
+                {"status": "upcoming"}, {"status": "open", "returns_created": 153},
+            )
+        ],
+    ),
+    "admin.close_period": Case(
+        Role.NATIONAL_ADMIN,
+        lambda app: (f"/admin/periods/{_period(app, opened=True)}/close", {}, None),
+        [Expected("period.close", "period", None, {"status": "open"}, {"status": "closed"})],
     ),
     "team.add_member": Case(
         Role.COUNCIL_APPROVER,

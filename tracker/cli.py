@@ -69,3 +69,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(councils_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    from tracker.periods_cli import periods_cli
+
+    app.cli.add_command(periods_cli)

@@ -120,6 +120,32 @@ class Config:
     #: where the file backend writes; None means instance/mail
     MAIL_FILE_DIR: str | None = None
 
+    # -- spreadsheet export and import (tracker/returns/spreadsheet.py)
+    #: largest xlsx or csv a council may import; a larger upload gets the 413 page
+    IMPORT_MAX_BYTES = 2 * 1024 * 1024
+    #: where an uploaded file waits between its preview and its confirmation; None means
+    #: instance/imports (outside static/, under random names, removed within the hour)
+    IMPORT_FOLDER: str | None = None
+    #: exports (xlsx and csv) one person may download per window, then 429
+    EXPORT_RATE_LIMIT = 60
+    EXPORT_RATE_WINDOW = timedelta(minutes=15)
+
+    # -- evidence uploads (tracker/returns/evidence.py)
+    #: where uploaded evidence is kept, under generated names; None means instance/evidence.
+    #: Never inside static/: files are served only through the authorised download view
+    EVIDENCE_DIR: str | None = None
+    #: largest evidence file; a larger upload gets the 413 page
+    EVIDENCE_MAX_BYTES = 20 * 1024 * 1024
+    #: evidence storage per council, all files together
+    EVIDENCE_COUNCIL_QUOTA = 2 * 1024 * 1024 * 1024
+    #: clamd to scan uploads with (INSTREAM): a Unix socket path, or a host and port. With
+    #: neither set, uploads are not scanned and the audit trail records that
+    CLAMD_SOCKET: str | None = None
+    CLAMD_HOST: str | None = None
+    CLAMD_PORT = 3310
+    #: seconds to wait for clamd; an upload it cannot scan is refused
+    CLAMD_TIMEOUT = 30
+
     def __init__(self, instance_path: Path) -> None:
         self.SQLALCHEMY_DATABASE_URI = _database_url(instance_path)
 

@@ -1,4 +1,4 @@
-"""Jinja filters: readable names for roadmap tags, timeframes and leads."""
+"""Jinja filters: readable names for roadmap tags, timeframes, leads, stages and RAG; money."""
 
 from __future__ import annotations
 
@@ -30,6 +30,29 @@ LEGISLATIVE_NAMES = {
     3: "Major legislative reform",
 }
 LEGISLATIVE_SYMBOLS = {1: "+", 2: "++", 3: "+++"}
+#: how far implementation has got (PRODUCT.md, "Scales"), in the order of the scale
+STAGE_NAMES = {
+    "not_started": "Not started",
+    "planning": "Planning",
+    "implementing": "Implementing",
+    "embedded": "Embedded",
+    "not_applicable": "Not applicable locally",
+}
+STAGE_HINTS = {
+    "not_started": "No work on it has begun",
+    "planning": "Work is being scoped, agreed or resourced",
+    "implementing": "Changes are being made",
+    "embedded": "Business as usual",
+    "not_applicable": "The action does not apply to this council; give the reason",
+}
+#: delivery confidence against the council's own target (PRODUCT.md, "Scales")
+RAG_NAMES = {"green": "Green", "amber": "Amber", "red": "Red"}
+RAG_HINTS = {
+    "green": "On course to reach the target stage by the target date",
+    "amber": "At risk, with mitigation in place",
+    "red": "Will miss the target, or is blocked without intervention",
+}
+RETURN_STATUS_NAMES = {"draft": "Draft", "submitted": "Submitted", "signed_off": "Signed off"}
 COUNCIL_TYPE_NAMES = {
     "county": "County council",
     "unitary": "Unitary authority",
@@ -67,6 +90,11 @@ def upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def money(amount: int | None) -> str:
+    """``1200`` → ``"£1,200"``; empty for None."""
+    return "" if amount is None else f"£{amount:,}"
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and the lookup tables templates use for labels."""
     app.add_template_filter(lambda v: TIMEFRAME_NAMES.get(v, v), "timeframe_name")
@@ -74,6 +102,10 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(tag_labels, "tag_labels")
     app.add_template_filter(upper_first, "upper_first")
     app.add_template_filter(lambda v: COUNCIL_TYPE_NAMES.get(v, v), "council_type_name")
+    app.add_template_filter(lambda v: STAGE_NAMES.get(v, "Not assessed"), "stage_name")
+    app.add_template_filter(lambda v: RAG_NAMES.get(v, "No RAG rating"), "rag_name")
+    app.add_template_filter(lambda v: RETURN_STATUS_NAMES.get(v, v), "return_status_name")
+    app.add_template_filter(money, "money")
     app.jinja_env.globals.update(
         TIMEFRAME_NAMES=TIMEFRAME_NAMES,
         TIMEFRAME_SPANS=TIMEFRAME_SPANS,
@@ -84,4 +116,6 @@ def init_app(app: Flask) -> None:
         FUNDING_SYMBOLS=FUNDING_SYMBOLS,
         LEGISLATIVE_NAMES=LEGISLATIVE_NAMES,
         LEGISLATIVE_SYMBOLS=LEGISLATIVE_SYMBOLS,
+        STAGE_NAMES=STAGE_NAMES,
+        RAG_NAMES=RAG_NAMES,
     )

@@ -1,1 +1,364 @@
-"""Routes for evidence: adding links and files, linking them to assessments, downloads."""
+"""Routes for evidence: adding links and files, linking them to assessments, downloads.
+
+Under ``/councils/<gss_code>/returns``:
+
+- ``GET /<period_label>/actions/<action_code>/evidence``: the evidence of one assessment
+  (``period_label`` as in URLs, ``2025-26-Q3``); its editors add and remove from there:
+  ``…/evidence/add-link``, ``…/evidence/upload`` (multipart, up to ``EVIDENCE_MAX_BYTES``),
+  ``…/evidence/choose`` (from the council's evidence), ``…/evidence/<id>/remove`` (POST).
+- ``GET /evidence``: the council's evidence and the actions each item supports.
+- ``GET /evidence/<id>/download``: an uploaded file, as an attachment, to those who may read the
+  council's returns; panel members only for items shown to the panel. Any other council's id
+  is a 404.
+
+The period and action in a URL are loaded through a scoped loader
+(:func:`tracker.returns.evidence.get_assessment`): the return must be this council's and the
+action must exist, or the answer is 404.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from urllib.parse import quote
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from tracker.admin.forms import ConfirmForm
+from tracker.extensions import db
+from tracker.models import Assessment, Council, Evidence, Role, User
+from tracker.permissions import council_access, current_principal
+from tracker.returns import bp
+from tracker.returns import evidence as services
+from tracker.returns.evidence_forms import (
+    ChooseEvidenceForm,
+    LinkEvidenceForm,
+    UploadEvidenceForm,
+)
+from tracker.returns.periods import label_to_url
+from tracker.returns.services import ReturnError, _editable
+
+log = logging.getLogger(__name__)
+
+#: who may read a council's evidence: those who read its draft returns
+READERS = (
+    Role.COUNCIL_EDITOR,
+    Role.COUNCIL_APPROVER,
+    Role.COUNCIL_VIEWER,
+    Role.REGIONAL_MEMBER,
+    Role.NATIONAL_ADMIN,
+)
+#: who may add, link and unlink evidence
+EDITORS = (Role.COUNCIL_EDITOR,)
+#: room for the multipart envelope and the form's other fields around the file itself
+MULTIPART_ALLOWANCE = 64 * 1024
+
+
+def _actor() -> User:
+    principal = current_principal()
+    assert principal is not None  # the decorator has checked
+    return principal.user
+
+
+def _assessment_or_404(council: Council, period_label: str, action_code: str) -> Assessment:
+    return services.get_assessment(council, period_label, action_code) or abort(404)
+
+
+def _refusal(assessment: Assessment) -> str | None:
+    """Why the assessment's evidence cannot change now, or None."""
+    try:
+        _editable(assessment.return_)
+    except ReturnError as error:
+        return str(error)
+    return None
+
+
+def _may_edit(council: Council) -> bool:
+    principal = current_principal()
+    return principal is not None and principal.may_access_council(council, EDITORS)
+
+
+def _urls(council: Council, assessment: Assessment) -> dict[str, str]:
+    values = {
+        "gss_code": council.gss_code,
+        "period_label": label_to_url(assessment.return_.period.label),
+        "action_code": assessment.action.code,
+    }
+    return {
+        "evidence": url_for("returns.evidence", **values),
+        "add_link": url_for("returns.add_evidence_link", **values),
+        "upload": url_for("returns.upload_evidence", **values),
+        "choose": url_for("returns.choose_evidence", **values),
+        "library": url_for("returns.evidence_library", gss_code=council.gss_code),
+        "action": url_for("returns.action", **values),
+    }
+
+
+def _page(template: str, council: Council, assessment: Assessment, **context) -> str:
+    return render_template(
+        template,
+        council=council,
+        assessment=assessment,
+        return_=assessment.return_,
+        action=assessment.action,
+        urls=_urls(council, assessment),
+        refusal=_refusal(assessment),
+        evidence_types=services.EVIDENCE_TYPES,
+        describe=services.describe,
+        **context,
+    )
+
+
+def _put_errors(form, errors: dict[str, str]) -> None:
+    for name, message in errors.items():
+        field = getattr(form, name, None)
+        if field is None:
+            flash(message, "error")
+        else:
+            field.errors = [*field.errors, message]
+
+
+def _upload_limit() -> int:
+    return int(current_app.config["EVIDENCE_MAX_BYTES"])
+
+
+def _allow_evidence_uploads() -> None:
+    # Registered ahead of CSRFProtect and the NUL-byte guard, which read the form (and so
+    # enforce the body limit) before any view runs: only the upload form may send more than
+    # MAX_CONTENT_LENGTH. Werkzeug answers a larger body with 413 before reading it.
+    if request.endpoint == "returns.upload_evidence" and request.method == "POST":
+        request.max_content_length = _upload_limit() + MULTIPART_ALLOWANCE
+
+
+def _sandbox_downloads(response: Response) -> Response:
+    # Runs after the app's security headers (registered first, so called last): a downloaded
+    # file also gets CSP "sandbox", so that even opened in the browser it runs nothing, and is
+    # never stored by a cache.
+    if getattr(response, "is_evidence_download", False):
+        policy = response.headers.get("Content-Security-Policy")
+        response.headers["Content-Security-Policy"] = f"{policy}; sandbox" if policy else "sandbox"
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.record_once
+def _register_hooks(state) -> None:
+    state.app.before_request_funcs.setdefault(None, []).insert(0, _allow_evidence_uploads)
+    state.app.after_request_funcs.setdefault(None, []).insert(0, _sandbox_downloads)
+
+
+# -- one assessment's evidence ---------------------------------------------------------------
+
+
+@bp.get("/<period_label>/actions/<action_code>/evidence")
+@council_access(*READERS)
+def evidence(council: Council, period_label: str, action_code: str) -> str:
+    assessment = _assessment_or_404(council, period_label, action_code)
+    return _page(
+        "returns/evidence.html",
+        council,
+        assessment,
+        items=sorted(assessment.evidence, key=lambda e: (e.title.lower(), e.id)),
+        may_edit=_may_edit(council),
+        has_library=bool(services.list_linkable_evidence(assessment)),
+        remove_form=ConfirmForm(),
+    )
+
+
+def _done(council: Council, assessment: Assessment, message: str) -> Response:
+    flash(message, "success")
+    return redirect(_urls(council, assessment)["evidence"], 303)
+
+
+def _status(form, refusal: str | None) -> int:
+    return 422 if form.is_submitted() and (form.errors or refusal) else 200
+
+
+@bp.route("/<period_label>/actions/<action_code>/evidence/add-link", methods=["GET", "POST"])
+@council_access(*EDITORS)
+def add_evidence_link(
+    council: Council, period_label: str, action_code: str
+) -> str | Response | tuple:
+    assessment = _assessment_or_404(council, period_label, action_code)
+    form = LinkEvidenceForm()
+    refusal = _refusal(assessment)
+    if refusal is None and form.validate_on_submit():
+        try:
+            item = services.add_link_evidence(
+                council,
+                form.title.data,
+                form.evidence_type.data,
+                form.dated_on.data,
+                form.url.data,
+                actor=_actor(),
+                is_published_to_panel=bool(form.is_published_to_panel.data),
+            )
+            services.link_evidence(assessment, item, actor=_actor())
+        except services.EvidenceInvalid as error:
+            db.session.rollback()
+            assessment = _assessment_or_404(council, period_label, action_code)
+            _put_errors(form, error.errors)
+        else:
+            title = item.title
+            db.session.commit()
+            return _done(council, assessment, f"“{title}” is added to this action’s evidence")
+    return _page("returns/evidence_add_link.html", council, assessment, form=form), _status(
+        form, refusal
+    )
+
+
+@bp.route("/<period_label>/actions/<action_code>/evidence/upload", methods=["GET", "POST"])
+@council_access(*EDITORS)
+def upload_evidence(
+    council: Council, period_label: str, action_code: str
+) -> str | Response | tuple:
+    assessment = _assessment_or_404(council, period_label, action_code)
+    form = UploadEvidenceForm()
+    refusal = _refusal(assessment)
+    if refusal is None and form.validate_on_submit():
+        try:
+            item = services.add_file_evidence(
+                council,
+                form.title.data,
+                form.evidence_type.data,
+                form.dated_on.data,
+                form.file.data,
+                actor=_actor(),
+                is_published_to_panel=bool(form.is_published_to_panel.data),
+            )
+            services.link_evidence(assessment, item, actor=_actor())
+        except services.EvidenceInvalid as error:
+            db.session.rollback()
+            assessment = _assessment_or_404(council, period_label, action_code)
+            _put_errors(form, error.errors)
+        else:
+            title = item.title
+            db.session.commit()
+            return _done(council, assessment, f"“{title}” is uploaded and added to this action")
+    return _page(
+        "returns/evidence_upload.html",
+        council,
+        assessment,
+        form=form,
+        max_size=services.size_text(_upload_limit()),
+        allowed=services.ALLOWED_TEXT,
+    ), _status(form, refusal)
+
+
+@bp.route("/<period_label>/actions/<action_code>/evidence/choose", methods=["GET", "POST"])
+@council_access(*EDITORS)
+def choose_evidence(
+    council: Council, period_label: str, action_code: str
+) -> str | Response | tuple:
+    assessment = _assessment_or_404(council, period_label, action_code)
+    linkable = services.list_linkable_evidence(assessment)
+    form = ChooseEvidenceForm()
+    form.set_choices([(str(item.id), item.title) for item in linkable])
+    refusal = _refusal(assessment)
+    if refusal is None and form.validate_on_submit():
+        chosen = {item.id: item for item in linkable}
+        for evidence_id in form.evidence_ids:
+            services.link_evidence(assessment, chosen[evidence_id], actor=_actor())
+        count = len(form.evidence_ids)
+        db.session.commit()
+        return _done(
+            council,
+            assessment,
+            f"{count} {'item' if count == 1 else 'items'} of evidence added to this action",
+        )
+    return _page(
+        "returns/evidence_choose.html", council, assessment, form=form, linkable=linkable
+    ), _status(form, refusal)
+
+
+@bp.post("/<period_label>/actions/<action_code>/evidence/<int:evidence_id>/remove")
+@council_access(*EDITORS)
+def unlink_evidence(
+    council: Council, period_label: str, action_code: str, evidence_id: int
+) -> Response:
+    assessment = _assessment_or_404(council, period_label, action_code)
+    item = services.get_council_evidence(council, evidence_id) or abort(404)
+    if ConfirmForm().validate_on_submit():
+        try:
+            removed = services.unlink_evidence(assessment, item, actor=_actor())
+        except ReturnError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            title = item.title
+            db.session.commit()
+            if removed:
+                flash(
+                    f"“{title}” no longer supports this action. It is still in the council’s "
+                    "evidence",
+                    "success",
+                )
+    return redirect(_urls(council, assessment)["evidence"], 303)
+
+
+# -- the council's evidence ------------------------------------------------------------------
+
+
+@bp.get("/evidence")
+@council_access(*READERS)
+def evidence_library(council: Council) -> str:
+    return render_template(
+        "returns/evidence_library.html",
+        council=council,
+        items=services.list_council_evidence(council),
+        used=services.size_text(services.storage_used(council)),
+        quota=services.size_text(int(current_app.config["EVIDENCE_COUNCIL_QUOTA"])),
+        evidence_types=services.EVIDENCE_TYPES,
+        describe=services.describe,
+        label_to_url=label_to_url,
+    )
+
+
+def content_disposition(name: str) -> str:
+    """``attachment`` with the file's name as RFC 6266 asks: a plain ASCII ``filename`` for old
+    clients and the exact name, UTF-8 and percent-encoded, in ``filename*``."""
+    fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    fallback = re.sub(r"[^A-Za-z0-9._ ()-]", "_", fallback).strip(" ._") or "evidence"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def _may_download(council: Council, item: Evidence) -> bool:
+    principal = current_principal()
+    assert principal is not None
+    if principal.may_access_council(council, READERS):
+        return True
+    # Panel members see only what the council chose to show its panel.
+    return item.is_published_to_panel and principal.may_access_council(
+        council, (Role.PANEL_MEMBER,)
+    )
+
+
+@bp.get("/evidence/<int:evidence_id>/download")
+@council_access(*READERS, Role.PANEL_MEMBER)
+def download_evidence(council: Council, evidence_id: int) -> Response:
+    item = services.get_council_evidence(council, evidence_id)
+    if item is None or item.stored_name is None or not _may_download(council, item):
+        abort(404)
+    path = services.stored_path(item)
+    if not path.is_file():
+        log.error("evidence %s: stored file %s is missing", item.id, item.stored_name)
+        abort(404)
+    # Read whole (at most EVIDENCE_MAX_BYTES): no file handle outlives the request, whoever
+    # reads the response or not.
+    response = Response(
+        path.read_bytes(), content_type=item.content_type or "application/octet-stream"
+    )
+    response.headers["Content-Disposition"] = content_disposition(item.original_name or "evidence")
+    response.is_evidence_download = True
+    return response

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from tracker.audit import record
 from tracker.clock import utcnow
@@ -265,3 +265,122 @@ def close_period(period: Period, *, actor: User | None) -> None:
         before={"status": PeriodStatus.OPEN},
         after={"status": PeriodStatus.CLOSED},
     )
+
+
+#: a period as it appears in URLs: "2025-26-Q3" for "2025-26 Q3"
+URL_PERIOD_LABEL = re.compile(r"^(\d{4})-(\d{2})-Q([1-4])$")
+
+
+def label_to_url(label: str) -> str:
+    """``"2025-26 Q3"`` → ``"2025-26-Q3"``: the period as it appears in URLs."""
+    return label.replace(" ", "-")
+
+
+def label_from_url(value: str) -> str | None:
+    """``"2025-26-Q3"`` → ``"2025-26 Q3"``; None when ``value`` is not a period's URL form."""
+    match = URL_PERIOD_LABEL.match(value or "")
+    if not match:
+        return None
+    label = f"{match[1]}-{match[2]} Q{match[3]}"
+    try:
+        parse_period_label(label)
+    except PeriodError:
+        return None
+    return label
+
+
+# -- what the period administration pages show -------------------------------------------------
+
+
+@dataclass
+class PeriodSummary:
+    """A period with counts of its returns."""
+
+    period: Period
+    returns: int = 0
+    #: submitted or signed off: handed in by the council
+    submitted: int = 0
+    signed_off: int = 0
+
+    @property
+    def drafts(self) -> int:
+        return self.returns - self.submitted
+
+
+def list_periods() -> list[PeriodSummary]:
+    """Every period, latest first, with counts of its returns (one grouped query)."""
+    periods = db.session.scalars(select(Period).order_by(Period.year.desc(), Period.quarter.desc()))
+    summaries = {period.id: PeriodSummary(period) for period in periods}
+    rows = db.session.execute(
+        select(Return.period_id, Return.status, func.count()).group_by(
+            Return.period_id, Return.status
+        )
+    )
+    for period_id, status, count in rows:
+        summary = summaries.get(period_id)
+        if summary is None:
+            continue
+        summary.returns += count
+        if status in (ReturnStatus.SUBMITTED, ReturnStatus.SIGNED_OFF):
+            summary.submitted += count
+        if status == ReturnStatus.SIGNED_OFF:
+            summary.signed_off += count
+    return list(summaries.values())
+
+
+def summarise_period(period: Period) -> PeriodSummary:
+    """One period with counts of its returns."""
+    summary = PeriodSummary(period)
+    for status, count in db.session.execute(
+        select(Return.status, func.count())
+        .where(Return.period_id == period.id)
+        .group_by(Return.status)
+    ):
+        summary.returns += count
+        if status in (ReturnStatus.SUBMITTED, ReturnStatus.SIGNED_OFF):
+            summary.submitted += count
+        if status == ReturnStatus.SIGNED_OFF:
+            summary.signed_off += count
+    return summary
+
+
+@dataclass
+class OpenPreview:
+    """What :func:`open_period` would do now."""
+
+    #: active councils that would get a draft return
+    councils: int
+    #: of those, how many have an earlier return to carry forward
+    carried_forward: int
+    #: actions each draft has
+    actions: int
+
+
+def preview_open(period: Period) -> OpenPreview:
+    """What opening ``period`` would do, changing nothing."""
+    existing = select(Return.council_id).where(Return.period_id == period.id)
+    council_ids = set(
+        db.session.scalars(select(Council.id).where(Council.is_active, Council.id.not_in(existing)))
+    )
+    earlier = _latest_earlier_returns(period)
+    actions = db.session.scalar(
+        select(func.count())
+        .select_from(Action)
+        .where(Action.parent_id.is_(None), Action.archived_at.is_(None))
+    )
+    return OpenPreview(
+        councils=len(council_ids),
+        carried_forward=len(council_ids & set(earlier)),
+        actions=actions or 0,
+    )
+
+
+def next_period_label() -> str:
+    """The quarter after the latest period, or the current quarter when there is none."""
+    latest = db.session.execute(
+        select(Period.year, Period.quarter).order_by(Period.year.desc(), Period.quarter.desc())
+    ).first()
+    if latest is None:
+        return period_label(*period_for(utcnow().date()))
+    year, quarter = latest
+    return period_label(year + quarter // 4, quarter % 4 + 1)

@@ -371,3 +371,63 @@ def reopen_return(return_: Return, reason: str, *, actor: User) -> Return:
         to=ReturnStatus.DRAFT,
         reopen_reason=reason[:5000],
     )
+
+
+class BulkRefused(ValueError):
+    """A bulk change that would break the rules for some actions, or that someone else has
+    overtaken; nothing was saved.
+
+    ``errors`` maps each action code to the message for it; ``conflicts`` lists the codes of
+    actions saved by someone else since the list was loaded.
+    """
+
+    def __init__(self, errors: dict[str, str], conflicts: list[str]) -> None:
+        self.errors = errors
+        self.conflicts = conflicts
+        super().__init__(f"{len(errors)} invalid, {len(conflicts)} changed meanwhile")
+
+
+def bulk_save_assessments(
+    return_: Return,
+    targets: dict[str, tuple[Assessment, int]],
+    changes: dict[str, Any],
+    *,
+    actor: User,
+) -> int:
+    """Give several assessments of one return the same answers, all or none of them.
+
+    Each assessment keeps its other answers; the result goes through the same rules and audit
+    as a single save (:func:`save_assessment`).
+
+    :param targets: action code → (its assessment in ``return_``, the version the person saw).
+    :param changes: the answers to set, by field name (from ``EDITABLE_FIELDS``).
+    :returns: how many assessments were saved.
+    :raises ReturnError: the return is not an open draft, or nothing was chosen.
+    :raises BulkRefused: an action would break a rule, or changed meanwhile (nothing is saved).
+    """
+    _editable(return_)
+    if not targets or not changes:
+        raise ReturnError("Choose at least one action and one answer to change")
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    errors: dict[str, str] = {}
+    conflicts: list[str] = []
+    merged: dict[str, dict[str, Any]] = {}
+    for code, (assessment, expected_version) in targets.items():
+        if assessment.return_id != return_.id:
+            raise ValueError(f"{code} is not in return {return_.id}")
+        if assessment.version_id != expected_version:
+            conflicts.append(code)
+            continue
+        values = {name: getattr(assessment, name) for name in EDITABLE_FIELDS} | changes
+        try:
+            merged[code] = validate_assessment(values)
+        except AssessmentInvalid as invalid:
+            errors[code] = next(iter(invalid.errors.values()))
+    if errors or conflicts:
+        raise BulkRefused(errors, conflicts)
+    for code, values in merged.items():
+        assessment, expected_version = targets[code]
+        save_assessment(assessment, values, actor=actor, expected_version=expected_version)
+    return len(merged)

@@ -1,1 +1,488 @@
-"""Routes of a council's returns."""
+"""Routes of a council's returns: the list, a return's overview, each action's assessment, bulk
+edit, one action's history, and the workflow (submit, sign off, send back, reopen).
+
+Who may do what (``council_access`` answers 404 to anyone else):
+
+- read the list, a return, an action and its history: the council's editors, approvers, viewers
+  and panel members, regional members of its region and national administrators. Panel members
+  read submitted and signed-off returns only: a draft is a 404 to them, as if it did not exist.
+- change assessments (one at a time or in bulk) and submit: the council's editors.
+- sign off, send back with comments, reopen with a reason: the council's approver (the DASS).
+
+A period appears in URLs as ``2025-26-Q3`` ("2025-26 Q3"); see ``queries.period_slug``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.routing import BuildError
+from werkzeug.wrappers import Response
+
+from tracker.extensions import db
+from tracker.models import Council, PeriodStatus, Return, ReturnStatus, Role, User
+from tracker.permissions import council_access, current_principal
+from tracker.returns import bp, queries, services
+from tracker.returns.forms import (
+    AssessmentForm,
+    BulkEditForm,
+    ConfirmForm,
+    OverviewFilterForm,
+    ReopenForm,
+    SendBackForm,
+)
+from tracker.returns.services import (
+    AssessmentConflict,
+    AssessmentInvalid,
+    BulkRefused,
+    ReturnError,
+)
+
+#: who may read a council's returns (panel members: submitted and signed-off returns only)
+READERS = (
+    Role.COUNCIL_EDITOR,
+    Role.COUNCIL_APPROVER,
+    Role.COUNCIL_VIEWER,
+    Role.PANEL_MEMBER,
+    Role.REGIONAL_MEMBER,
+    Role.NATIONAL_ADMIN,
+)
+#: who may read a draft
+DRAFT_READERS = tuple(role for role in READERS if role is not Role.PANEL_MEMBER)
+EDITORS = (Role.COUNCIL_EDITOR,)
+APPROVERS = (Role.COUNCIL_APPROVER,)
+
+bp.add_app_template_filter(queries.period_slug, "period_slug")
+bp.add_app_template_global(queries.DIRECTION_NAMES, "DIRECTION_NAMES")
+bp.add_app_template_global(queries.answers, "assessment_answers")
+
+
+def _actor() -> User:
+    principal = current_principal()
+    assert principal is not None  # the decorator has checked
+    return principal.user
+
+
+def _holds(council: Council, roles: tuple[Role, ...]) -> bool:
+    principal = current_principal()
+    return principal is not None and principal.may_access_council(council, roles)
+
+
+def _reads_drafts(council: Council) -> bool:
+    return _holds(council, DRAFT_READERS)
+
+
+def _return_or_404(council: Council, period_label: str) -> Return:
+    """The council's return for the period in the URL, if this person may read it."""
+    return_ = queries.get_return_by_slug(council, period_label) or abort(404)
+    if return_.status == ReturnStatus.DRAFT and not _reads_drafts(council):
+        abort(404)
+    return return_
+
+
+@dataclass(frozen=True)
+class Abilities:
+    """What the person may do with the return now: the buttons the pages offer."""
+
+    edit: bool
+    sign_off: bool
+    send_back: bool
+    reopen: bool
+    is_editor: bool
+
+
+def _abilities(council: Council, return_: Return) -> Abilities:
+    is_editor, is_approver = _holds(council, EDITORS), _holds(council, APPROVERS)
+    is_open = return_.period.status == PeriodStatus.OPEN
+    status = return_.status
+    return Abilities(
+        edit=is_editor and is_open and status == ReturnStatus.DRAFT,
+        sign_off=is_approver and is_open and status == ReturnStatus.SUBMITTED,
+        send_back=is_approver and status == ReturnStatus.SUBMITTED,
+        reopen=is_approver and is_open and status == ReturnStatus.SIGNED_OFF,
+        is_editor=is_editor,
+    )
+
+
+def _optional_url(endpoint: str, **values: str) -> str | None:
+    """The URL of a neighbouring part of the returns area (spreadsheets, evidence), or None
+    while that part is not in the app, so that these pages never depend on it being there."""
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return None
+
+
+def _urls(council: Council, return_: Return) -> dict[str, str | None]:
+    values = {"gss_code": council.gss_code, "period_label": queries.period_slug(return_.period)}
+    urls: dict[str, str | None] = {
+        name: url_for(f"returns.{name}", **values)
+        for name in ("overview", "submit", "sign_off", "send_back", "reopen", "bulk_edit")
+    }
+    for name in ("export_xlsx", "export_csv", "import_upload"):
+        urls[name] = _optional_url(f"returns.{name}", **values)
+    # Evidence is for those who read drafts (tests/access_matrix.py: not panel members).
+    urls["evidence_library"] = (
+        _optional_url("returns.evidence_library", gss_code=council.gss_code)
+        if _reads_drafts(council)
+        else None
+    )
+    return urls
+
+
+def _action_url(council: Council, return_: Return, code: str) -> str:
+    return url_for(
+        "returns.action",
+        gss_code=council.gss_code,
+        period_label=queries.period_slug(return_.period),
+        action_code=code,
+    )
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@council_access(*READERS)
+def index(council: Council) -> str:
+    shows_drafts = _reads_drafts(council)
+    returns = queries.list_council_returns(council, include_drafts=shows_drafts)
+    return render_template(
+        "returns/index.html", council=council, returns=returns, shows_drafts=shows_drafts
+    )
+
+
+@bp.get("/current")
+@council_access(*READERS)
+def current(council: Council) -> Response:
+    """The council's newest return this person may read (the "Returns" item of the menu)."""
+    slug = queries.latest_return_slug(council, include_drafts=_reads_drafts(council))
+    if slug is None:
+        return redirect(url_for("returns.index", gss_code=council.gss_code))
+    return redirect(url_for("returns.overview", gss_code=council.gss_code, period_label=slug))
+
+
+@bp.get("/<period_label>")
+@council_access(*READERS)
+def overview(council: Council, period_label: str) -> str:
+    return_ = _return_or_404(council, period_label)
+    filter_form = OverviewFilterForm(request.args, area_choices=queries.area_choices())
+    overview = queries.get_overview(
+        return_, filter_form.to_filters(), include_draft_history=_reads_drafts(council)
+    )
+    return render_template(
+        "returns/overview.html",
+        council=council,
+        return_=return_,
+        overview=overview,
+        filter_form=filter_form,
+        can=_abilities(council, return_),
+        urls=_urls(council, return_),
+        confirm_form=ConfirmForm(),
+    )
+
+
+@bp.get("/<period_label>/actions/<action_code>")
+@council_access(*READERS)
+def action(council: Council, period_label: str, action_code: str) -> str:
+    return_ = _return_or_404(council, period_label)
+    page = queries.get_assessment_page(
+        return_, action_code, include_draft_history=_reads_drafts(council)
+    ) or abort(404)
+    can = _abilities(council, return_)
+    evidence_url = _optional_url(
+        "returns.evidence",
+        gss_code=council.gss_code,
+        period_label=period_label,
+        action_code=page.action.code,
+    )
+    return render_template(
+        "returns/action.html",
+        council=council,
+        return_=return_,
+        page=page,
+        form=AssessmentForm.for_assessment(page.assessment) if can.edit else None,
+        can=can,
+        urls=_urls(council, return_),
+        refusal=queries.edit_refusal(return_) if can.is_editor else None,
+        evidence_url=evidence_url if _reads_drafts(council) else None,
+    )
+
+
+@bp.get("/history/<action_code>")
+@council_access(*READERS)
+def history(council: Council, action_code: str) -> str:
+    history = queries.get_action_history(
+        council, action_code, include_drafts=_reads_drafts(council)
+    ) or abort(404)
+    return render_template("returns/history.html", council=council, history=history)
+
+
+# -- changing assessments ---------------------------------------------------------------------
+
+
+@bp.post("/<period_label>/actions/<action_code>")
+@council_access(*EDITORS)
+def save_action(council: Council, period_label: str, action_code: str) -> str | Response | tuple:
+    return_ = _return_or_404(council, period_label)
+    here = _action_url(council, return_, action_code)
+    assessment = queries.get_assessment(return_, action_code) or abort(404)
+    refusal = queries.edit_refusal(return_)
+    if refusal:
+        flash(refusal)
+        return redirect(here)
+    form = AssessmentForm()
+    if form.validate_on_submit():
+        try:
+            services.save_assessment(
+                assessment, form.values(), actor=_actor(), expected_version=form.expected_version
+            )
+            db.session.commit()
+        except (AssessmentConflict, StaleDataError) as error:
+            db.session.rollback()
+            if isinstance(error, StaleDataError):
+                # Saved by someone else between the version check and the UPDATE (whose
+                # version condition then matched no row): the same conflict, found later.
+                saved = queries.get_assessment(return_, action_code) or abort(404)
+                error = AssessmentConflict(saved, services.validate_assessment(form.values()))
+            return _conflict(council, return_, action_code, form, error)
+        except AssessmentInvalid as invalid:
+            db.session.rollback()
+            form.show_errors(invalid.errors)
+        except ReturnError as error:
+            db.session.rollback()
+            flash(str(error))
+            return redirect(here)
+        else:
+            flash(f"Action {action_code} saved", "success")
+            following = request.form.get("then") == "next" and request.form.get("next_code")
+            if following and queries.ACTION_CODE.match(following):
+                return redirect(_action_url(council, return_, following))
+            return redirect(_urls(council, return_)["overview"] + f"#action-{action_code}")
+    page = queries.get_assessment_page(return_, action_code, include_draft_history=True)
+    return (
+        render_template(
+            "returns/action.html",
+            council=council,
+            return_=return_,
+            page=page or abort(404),
+            form=form,
+            can=_abilities(council, return_),
+            urls=_urls(council, return_),
+            refusal=None,
+        ),
+        422,
+    )
+
+
+def _conflict(
+    council: Council,
+    return_: Return,
+    action_code: str,
+    form: AssessmentForm,
+    conflict: AssessmentConflict,
+) -> tuple[str, int]:
+    """409: both versions side by side, and the form again, holding the person's own answers and
+    the saved version's number, so that saving again knowingly replaces what was saved."""
+    saved = conflict.current
+    form.version.data = str(saved.version_id)
+    page = queries.get_assessment_page(return_, action_code, include_draft_history=True) or abort(
+        404
+    )
+    return (
+        render_template(
+            "returns/conflict.html",
+            council=council,
+            return_=return_,
+            page=page,
+            form=form,
+            comparison=queries.compare_answers(conflict.attempted, saved),
+            saved_by=page.names.get(saved.updated_by_id or 0),
+            saved_at=saved.updated_at,
+            urls=_urls(council, return_),
+        ),
+        409,
+    )
+
+
+@bp.route("/<period_label>/bulk", methods=["GET", "POST"])
+@council_access(*EDITORS)
+def bulk_edit(council: Council, period_label: str) -> str | Response | tuple:
+    return_ = _return_or_404(council, period_label)
+    urls = _urls(council, return_)
+    filter_form = OverviewFilterForm(request.args, area_choices=queries.area_choices())
+    rows = queries.list_action_rows(return_, filter_form.to_filters())
+    # Prefixed: the page's filters have fields of the same names (stage, RAG).
+    form = BulkEditForm(prefix="bulk")
+    form.set_listed(rows)
+    refusal = queries.edit_refusal(return_)
+    if refusal and request.method == "POST":
+        flash(refusal)
+        return redirect(urls["overview"])
+    refused: BulkRefused | None = None
+    if refusal is None and form.validate_on_submit():
+        versions = form.versions()
+        targets = queries.get_assessments_by_code(return_, versions)
+        try:
+            count = services.bulk_save_assessments(
+                return_,
+                {code: (targets[code], versions[code]) for code in targets},
+                form.changes(),
+                actor=_actor(),
+            )
+        except BulkRefused as error:
+            db.session.rollback()
+            refused = error
+            rows = queries.list_action_rows(return_, filter_form.to_filters())
+            form.set_listed(rows)
+            form.actions.errors = [queries.bulk_refusal_summary(error)]
+        except ReturnError as error:
+            db.session.rollback()
+            flash(str(error))
+            return redirect(urls["overview"])
+        except StaleDataError:
+            db.session.rollback()
+            flash("Nothing was saved: someone else saved one of these actions at the same moment")
+            return redirect(request.full_path.rstrip("?"))
+        else:
+            db.session.commit()
+            flash(f"{count} action{'s' if count != 1 else ''} updated", "success")
+            return redirect(urls["overview"])
+    status = 422 if form.is_submitted() and (form.errors or refused) else 200
+    return (
+        render_template(
+            "returns/bulk_edit.html",
+            council=council,
+            return_=return_,
+            rows=rows,
+            form=form if refusal is None else None,
+            bulk_form=form,
+            filter_form=filter_form,
+            refusal=refusal,
+            refused=refused,
+            urls=urls,
+        ),
+        status,
+    )
+
+
+# -- the workflow -----------------------------------------------------------------------------
+
+
+@bp.post("/<period_label>/submit")
+@council_access(*EDITORS)
+def submit(council: Council, period_label: str) -> str | Response | tuple:
+    return_ = _return_or_404(council, period_label)
+    urls = _urls(council, return_)
+    if ConfirmForm().validate_on_submit():
+        try:
+            services.submit_return(return_, actor=_actor())
+        except ReturnError as error:
+            db.session.rollback()
+            missing = queries.missing_actions(return_)
+            if not missing:
+                flash(str(error))
+                return redirect(urls["overview"])
+            return (
+                render_template(
+                    "returns/cannot_submit.html",
+                    council=council,
+                    return_=return_,
+                    missing=missing,
+                    message=str(error),
+                    urls=urls,
+                ),
+                422,
+            )
+        db.session.commit()
+        flash(f"The {return_.period.label} return is submitted for sign-off", "success")
+    return redirect(urls["overview"])
+
+
+@bp.route("/<period_label>/sign-off", methods=["GET", "POST"])
+@council_access(*APPROVERS)
+def sign_off(council: Council, period_label: str) -> str | Response:
+    return_ = _return_or_404(council, period_label)
+    urls = _urls(council, return_)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            services.sign_off_return(return_, actor=_actor())
+        except ReturnError as error:
+            db.session.rollback()
+            flash(str(error))
+        else:
+            db.session.commit()
+            flash(f"The {return_.period.label} return is signed off", "success")
+        return redirect(urls["overview"])
+    return render_template(
+        "returns/sign_off.html",
+        council=council,
+        return_=return_,
+        form=form,
+        can=_abilities(council, return_),
+        summary=queries.get_workflow_summary(return_),
+        urls=urls,
+    )
+
+
+@bp.route("/<period_label>/send-back", methods=["GET", "POST"])
+@council_access(*APPROVERS)
+def send_back(council: Council, period_label: str) -> str | Response | tuple:
+    return_ = _return_or_404(council, period_label)
+    urls = _urls(council, return_)
+    form = SendBackForm()
+    if form.validate_on_submit():
+        try:
+            services.send_back_return(return_, form.comment.data, actor=_actor())
+        except ReturnError as error:
+            db.session.rollback()
+            flash(str(error))
+        else:
+            db.session.commit()
+            flash(f"The {return_.period.label} return is sent back to the editors", "success")
+        return redirect(urls["overview"])
+    return (
+        render_template(
+            "returns/send_back.html",
+            council=council,
+            return_=return_,
+            form=form,
+            can=_abilities(council, return_),
+            summary=queries.get_workflow_summary(return_),
+            urls=urls,
+        ),
+        422 if form.errors else 200,
+    )
+
+
+@bp.route("/<period_label>/reopen", methods=["GET", "POST"])
+@council_access(*APPROVERS)
+def reopen(council: Council, period_label: str) -> str | Response | tuple:
+    return_ = _return_or_404(council, period_label)
+    urls = _urls(council, return_)
+    form = ReopenForm()
+    if form.validate_on_submit():
+        try:
+            services.reopen_return(return_, form.reason.data, actor=_actor())
+        except ReturnError as error:
+            db.session.rollback()
+            flash(str(error))
+        else:
+            db.session.commit()
+            flash(f"The {return_.period.label} return is reopened", "success")
+        return redirect(urls["overview"])
+    return (
+        render_template(
+            "returns/reopen.html",
+            council=council,
+            return_=return_,
+            form=form,
+            can=_abilities(council, return_),
+            summary=queries.get_workflow_summary(return_),
+            urls=urls,
+        ),
+        422 if form.errors else 200,
+    )

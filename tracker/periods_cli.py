@@ -1,0 +1,145 @@
+"""Flask CLI commands for periods: ``flask periods list|create|open|close|remind``.
+
+``flask periods remind`` is the command a daily cron job runs: it sends the "a week to go"
+reminder of each open period once.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from tracker.extensions import db
+from tracker.models import Period
+
+periods_cli = AppGroup("periods", help="Periods: the quarters councils make returns for.")
+
+
+def _period(label: str) -> Period:
+    from tracker.returns.periods import PeriodError, parse_period_label, period_label
+
+    try:
+        label = period_label(*parse_period_label(label))
+    except PeriodError as error:
+        raise click.ClickException(str(error)) from error
+    period = db.session.scalar(select(Period).where(Period.label == label))
+    if period is None:
+        raise click.ClickException(f"There is no period {label}")
+    return period
+
+
+def _day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError as error:
+        raise click.BadParameter("use YYYY-MM-DD, e.g. 2026-07-31") from error
+
+
+def _report_mail(what: str, report) -> None:
+    click.echo(f"{what}: {report.sent} sent, {len(report.failed)} failed.")
+    for address in report.failed:
+        click.echo(f"  not sent to {address} (see the log)", err=True)
+
+
+@periods_cli.command("list")
+def list_command() -> None:
+    """List every period with its deadline, status and returns."""
+    from tracker.returns.periods import list_periods
+
+    summaries = list_periods()
+    if not summaries:
+        click.echo("No periods.")
+    for s in summaries:
+        p = s.period
+        click.echo(
+            f"{p.label}  due {p.closes_on.isoformat()}  {p.status:<8}  "
+            f"returns {s.returns}, submitted {s.submitted}, signed off {s.signed_off}"
+        )
+
+
+@periods_cli.command("create")
+@click.argument("label")
+@click.option("--due", "due", required=True, help="The date returns are due, YYYY-MM-DD.")
+def create_command(label: str, due: str) -> None:
+    """Create the period LABEL (e.g. "2026-27 Q1"), not yet open."""
+    from tracker.returns.periods import PeriodError, create_period
+
+    closes_on = _day(due)
+    assert closes_on is not None
+    try:
+        period = create_period(label, closes_on, actor=None)
+    except PeriodError as error:
+        db.session.rollback()
+        raise click.ClickException(f"{error}. Nothing was changed.") from error
+    db.session.commit()
+    click.echo(f"Created {period.label}, due {period.closes_on.isoformat()}. It is not open yet.")
+
+
+@periods_cli.command("open")
+@click.argument("label")
+@click.option("--no-email", is_flag=True, help="Do not email the councils' editors.")
+def open_command(label: str, no_email: bool) -> None:
+    """Open the period LABEL: every council gets a draft return; editors get an email."""
+    from tracker import reminders
+    from tracker.returns.periods import PeriodError, open_period
+
+    period = _period(label)
+    try:
+        report = open_period(period, actor=None)
+    except PeriodError as error:
+        db.session.rollback()
+        raise click.ClickException(f"{error}. Nothing was changed.") from error
+    db.session.commit()
+    click.echo(
+        f"Opened {period.label}: {report.returns_created} draft returns, "
+        f"{report.carried_forward} assessments carried forward."
+    )
+    if not no_email:
+        _report_mail("Emails to editors", reminders.notify_period_opened(period))
+
+
+@periods_cli.command("close")
+@click.argument("label")
+def close_command(label: str) -> None:
+    """Close the period LABEL: its returns become read-only."""
+    from tracker.returns.periods import PeriodError, close_period
+
+    period = _period(label)
+    try:
+        close_period(period, actor=None)
+    except PeriodError as error:
+        db.session.rollback()
+        raise click.ClickException(f"{error}. Nothing was changed.") from error
+    db.session.commit()
+    click.echo(f"Closed {period.label}.")
+
+
+@periods_cli.command("remind")
+@click.option("--today", "today", default=None, help="Act as if today were YYYY-MM-DD.")
+def remind_command(today: str | None) -> None:
+    """Remind editors of draft returns a week before their period closes (once per period).
+
+    Run it daily, e.g. from cron. Exits with status 1 if any email could not be sent.
+    """
+    from tracker import reminders
+    from tracker.clock import utcnow
+
+    day = _day(today) or utcnow().date()
+    periods = reminders.claim_due_reminders(day)
+    # Committed before sending: a second run, even at the same time, finds nothing to send.
+    db.session.commit()
+    if not periods:
+        click.echo("No reminders due.")
+        return
+    failed = False
+    for period in periods:
+        report = reminders.send_closing_reminder(period, today=day)
+        _report_mail(f"{period.label} reminders", report)
+        failed = failed or bool(report.failed)
+    if failed:
+        raise SystemExit(1)
