@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.access_matrix import make_member, post, signed_in_client
+from tests.helpers import latest_mail, mail_body
 from tests.returns_data import (
     CORNWALL,
     LABEL,
@@ -594,6 +595,9 @@ def test_submit_sign_off_and_reopen_through_the_pages(app, clients, people, page
 
     response = post(editor, f"{OVERVIEW}/submit")
     assert response.status_code == 302
+    notice = latest_mail(app, to=people[Role.COUNCIL_APPROVER].email)
+    assert LABEL in notice["Subject"]
+    assert f"/councils/{LEEDS}/returns/" in mail_body(notice)
     soup = page(editor.get(OVERVIEW))
     assert "submitted for sign-off" in _text(soup.select_one(".govuk-notification-banner"))
     status = {_text(r.dt): _text(r.dd) for r in soup.select(".govuk-summary-list__row")}

@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
+from tracker import reminders
 from tracker.extensions import db
 from tracker.models import Council, PeriodStatus, Return, ReturnStatus, Role, User
 from tracker.permissions import council_access, current_principal
@@ -397,6 +398,8 @@ def submit(council: Council, period_label: str) -> str | Response | tuple:
                 422,
             )
         db.session.commit()
+        # After the commit, so that a failed submission never tells the approver otherwise.
+        reminders.notify_return_submitted(return_)
         flash(f"The {return_.period.label} return is submitted for sign-off", "success")
     return redirect(urls["overview"])
 
