@@ -305,3 +305,15 @@ def test_archived_actions_are_not_given_assessments(app, people):
         period = _open("2025-26 Q3", people["admin"])
         return_ = _leeds_return(period, people["leeds"])
         assert len(return_.assessments) == TRACKABLE - 1
+
+
+def test_a_submitted_return_cannot_be_sent_back_once_the_period_closes(app, people):
+    with app.app_context():
+        period = _open("2025-26 Q3", people["admin"])
+        return_ = _leeds_return(period, people["leeds"])
+        _assess_everything(return_, people["editor"])
+        submit_return(return_, actor=get_user(people["editor"]))
+        close_period(period, actor=get_user(people["admin"]))
+        with pytest.raises(ReturnError, match="cannot be sent back"):
+            send_back_return(return_, "Too late", actor=get_user(people["approver"]))
+        assert return_.status == "submitted"

@@ -340,6 +340,9 @@ def send_back_return(return_: Return, comment: str, *, actor: User) -> Return:
     """
     if return_.status != ReturnStatus.SUBMITTED:
         raise ReturnError("Only a submitted return can be sent back")
+    if return_.period.status != PeriodStatus.OPEN:
+        # A draft in a closed period could never be edited or submitted again.
+        raise ReturnError(f"{return_.period.label} is closed: its returns cannot be sent back")
     comment = (comment or "").strip()
     if not comment:
         raise ReturnError("Enter what the editors need to change")
