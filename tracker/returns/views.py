@@ -14,9 +14,11 @@ A period appears in URLs as ``2025-26-Q3`` ("2025-26 Q3"); see ``queries.period_
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
@@ -404,88 +406,77 @@ def submit(council: Council, period_label: str) -> str | Response | tuple:
     return redirect(urls["overview"])
 
 
-@bp.route("/<period_label>/sign-off", methods=["GET", "POST"])
-@council_access(*APPROVERS)
-def sign_off(council: Council, period_label: str) -> str | Response:
+def _approver_step(
+    council: Council,
+    period_label: str,
+    form: FlaskForm,
+    change: Callable[[Return], object],
+    template: str,
+    done: str,
+) -> str | Response | tuple:
+    """A confirmation page and its POST: sign off, send back or reopen one return."""
     return_ = _return_or_404(council, period_label)
     urls = _urls(council, return_)
-    form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            services.sign_off_return(return_, actor=_actor())
+            change(return_)
         except ReturnError as error:
             db.session.rollback()
             flash(str(error))
         else:
             db.session.commit()
-            flash(f"The {return_.period.label} return is signed off", "success")
+            flash(done.format(label=return_.period.label), "success")
         return redirect(urls["overview"])
-    return render_template(
+    return (
+        render_template(
+            template,
+            council=council,
+            return_=return_,
+            form=form,
+            can=_abilities(council, return_),
+            summary=queries.get_workflow_summary(return_),
+            urls=urls,
+        ),
+        422 if form.errors else 200,
+    )
+
+
+@bp.route("/<period_label>/sign-off", methods=["GET", "POST"])
+@council_access(*APPROVERS)
+def sign_off(council: Council, period_label: str) -> str | Response | tuple:
+    return _approver_step(
+        council,
+        period_label,
+        ConfirmForm(),
+        lambda return_: services.sign_off_return(return_, actor=_actor()),
         "returns/sign_off.html",
-        council=council,
-        return_=return_,
-        form=form,
-        can=_abilities(council, return_),
-        summary=queries.get_workflow_summary(return_),
-        urls=urls,
+        "The {label} return is signed off",
     )
 
 
 @bp.route("/<period_label>/send-back", methods=["GET", "POST"])
 @council_access(*APPROVERS)
 def send_back(council: Council, period_label: str) -> str | Response | tuple:
-    return_ = _return_or_404(council, period_label)
-    urls = _urls(council, return_)
     form = SendBackForm()
-    if form.validate_on_submit():
-        try:
-            services.send_back_return(return_, form.comment.data, actor=_actor())
-        except ReturnError as error:
-            db.session.rollback()
-            flash(str(error))
-        else:
-            db.session.commit()
-            flash(f"The {return_.period.label} return is sent back to the editors", "success")
-        return redirect(urls["overview"])
-    return (
-        render_template(
-            "returns/send_back.html",
-            council=council,
-            return_=return_,
-            form=form,
-            can=_abilities(council, return_),
-            summary=queries.get_workflow_summary(return_),
-            urls=urls,
-        ),
-        422 if form.errors else 200,
+    return _approver_step(
+        council,
+        period_label,
+        form,
+        lambda return_: services.send_back_return(return_, form.comment.data, actor=_actor()),
+        "returns/send_back.html",
+        "The {label} return is sent back to the editors",
     )
 
 
 @bp.route("/<period_label>/reopen", methods=["GET", "POST"])
 @council_access(*APPROVERS)
 def reopen(council: Council, period_label: str) -> str | Response | tuple:
-    return_ = _return_or_404(council, period_label)
-    urls = _urls(council, return_)
     form = ReopenForm()
-    if form.validate_on_submit():
-        try:
-            services.reopen_return(return_, form.reason.data, actor=_actor())
-        except ReturnError as error:
-            db.session.rollback()
-            flash(str(error))
-        else:
-            db.session.commit()
-            flash(f"The {return_.period.label} return is reopened", "success")
-        return redirect(urls["overview"])
-    return (
-        render_template(
-            "returns/reopen.html",
-            council=council,
-            return_=return_,
-            form=form,
-            can=_abilities(council, return_),
-            summary=queries.get_workflow_summary(return_),
-            urls=urls,
-        ),
-        422 if form.errors else 200,
+    return _approver_step(
+        council,
+        period_label,
+        form,
+        lambda return_: services.reopen_return(return_, form.reason.data, actor=_actor()),
+        "returns/reopen.html",
+        "The {label} return is reopened",
     )
