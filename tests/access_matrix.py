@@ -205,6 +205,9 @@ MATRIX: list[Row] = [
     Row("returns.send_back",        "POST",  S,    404,   T(422, 404, 404), 404, 404, 404, 404),
     Row("returns.reopen",           "GET",   S,    404,   OWN,     404,   404,  404,     404),
     Row("returns.reopen",           "POST",  S,    404,   T(422, 404, 404), 404, 404, 404, 404),
+    # -- dashboards and comparison (issue 5)
+    # -- co-production panels (issue 6)
+    # -- reports (issue 7)
 ]
 # fmt: on
 

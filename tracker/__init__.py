@@ -73,8 +73,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from tracker.admin import bp as admin_bp
     from tracker.auth import bp as auth_bp
     from tracker.auth.account import bp as account_bp
+    from tracker.compare import bp as compare_bp
     from tracker.councils import bp as councils_bp
     from tracker.pages import bp as pages_bp
+    from tracker.panels import bp as panels_bp
+    from tracker.reports import bp as reports_bp
     from tracker.returns import bp as returns_bp
     from tracker.roadmap import bp as roadmap_bp
     from tracker.team import bp as team_bp
@@ -87,6 +90,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(team_bp)
     app.register_blueprint(returns_bp)
+    app.register_blueprint(compare_bp)
+    app.register_blueprint(panels_bp)
+    app.register_blueprint(reports_bp)
 
     from tracker import cli
 

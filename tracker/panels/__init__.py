@@ -1,0 +1,5 @@
+"""Co-production panels: comments on actions, and the council's answers."""
+
+from flask import Blueprint
+
+bp = Blueprint("panels", __name__)

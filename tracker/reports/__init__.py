@@ -1,0 +1,5 @@
+"""Board-ready reports: the council quarterly board report and the regional pack."""
+
+from flask import Blueprint
+
+bp = Blueprint("reports", __name__)
