@@ -153,10 +153,11 @@ MATRIX: list[Row] = [
     Row("admin.reset_authenticator", "GET",  405,  405,   405,     405,   405,  405,     405),
     Row("admin.reset_authenticator", "POST", S,    404,   404,     404,   404,  404,     302),
     Row("admin.audit",              "GET",   S,    404,   404,     404,   404,  404,     200),
-    # -- spreadsheets: the return's readers download it (panel members once it is submitted: the
-    # matrix's return is a draft); its editors import into it
-    Row("returns.export_xlsx",      "GET",   S,    OWN,   OWN,     OWN,   404,  REGION,  200),
-    Row("returns.export_csv",       "GET",   S,    OWN,   OWN,     OWN,   404,  REGION,  200),
+    # -- spreadsheets: the return's readers download it (panel members, regional members and
+    # national administrators once it is submitted: the matrix's return is a draft, and a
+    # council's drafts are its own); its editors import into it
+    Row("returns.export_xlsx",      "GET",   S,    OWN,   OWN,     OWN,   404,  404,     404),
+    Row("returns.export_csv",       "GET",   S,    OWN,   OWN,     OWN,   404,  404,     404),
     Row("returns.import_upload",    "GET",   S,    OWN,   404,     404,   404,  404,     404),
     Row("returns.import_upload",    "POST",  S,    T(422, 404, 404), 404, 404, 404, 404, 404),
     Row("returns.import_preview",   "GET",   S,    OWN_302, 404,   404,   404,  404,     404),
@@ -166,7 +167,8 @@ MATRIX: list[Row] = [
     Row("returns.import_cancel",    "GET",   405,  405,   405,     405,   405,  405,     405),
     Row("returns.import_cancel",    "POST",  S,    OWN_302, 404,   404,   404,  404,     404),
     # -- periods and evidence. The world's evidence (one file per council, linked to the action's
-    # assessment) is not shown to the panel; POSTs with no fields answer with the form's errors
+    # assessment) is not shown to the panel, and stays in the council while its return is a draft
+    # (the library always); POSTs with no fields answer with the form's errors
     Row("admin.periods",            "GET",   S,    404,   404,     404,   404,  404,     200),
     Row("admin.new_period",         "GET",   S,    404,   404,     404,   404,  404,     200),
     Row("admin.new_period",         "POST",  S,    404,   404,     404,   404,  404,     200),
@@ -174,7 +176,7 @@ MATRIX: list[Row] = [
     Row("admin.open_period",        "POST",  S,    404,   404,     404,   404,  404,     302),
     Row("admin.close_period",       "GET",   S,    404,   404,     404,   404,  404,     200),
     Row("admin.close_period",       "POST",  S,    404,   404,     404,   404,  404,     302),
-    Row("returns.evidence",         "GET",   S,    OWN,   OWN,     OWN,   404,  REGION,  200),
+    Row("returns.evidence",         "GET",   S,    OWN,   OWN,     OWN,   404,  404,     404),
     Row("returns.add_evidence_link", "GET",  S,    OWN,   404,     404,   404,  404,     404),
     Row("returns.add_evidence_link", "POST", S,    T(422, 404, 404), 404, 404, 404, 404, 404),
     Row("returns.upload_evidence",  "GET",   S,    OWN,   404,     404,   404,  404,     404),
@@ -183,16 +185,17 @@ MATRIX: list[Row] = [
     Row("returns.choose_evidence",  "POST",  S,    T(422, 404, 404), 404, 404, 404, 404, 404),
     Row("returns.unlink_evidence",  "GET",   405,  405,   405,     405,   405,  405,     405),
     Row("returns.unlink_evidence",  "POST",  S,    T(303, 404, 404), 404, 404, 404, 404, 404),
-    Row("returns.evidence_library", "GET",   S,    OWN,   OWN,     OWN,   404,  REGION,  200),
-    Row("returns.download_evidence", "GET",  S,    OWN,   OWN,     OWN,   404,  REGION,  200),
-    # -- returns (pages, form, workflow). Readers read; panel members read submitted returns
-    # only, and the world's returns are drafts (404). Editors change drafts (a POST with no
+    Row("returns.evidence_library", "GET",   S,    OWN,   OWN,     OWN,   404,  404,     404),
+    Row("returns.download_evidence", "GET",  S,    OWN,   OWN,     OWN,   404,  404,     404),
+    # -- returns (pages, form, workflow). Readers read; panel members, regional members and
+    # national administrators read submitted returns only, and the world's returns are drafts
+    # (404). Editors change drafts (a POST with no
     # fields answers with the form's errors, and submitting an unassessed return is refused
     # with 422); the approver signs off (a draft is refused: 302 back), sends back and reopens
     Row("returns.index",            "GET",   S,    OWN,   OWN,     OWN,   OWN,  REGION,  200),
     Row("returns.current", "GET", S, OWN_302, OWN_302, OWN_302, OWN_302, REGION_302, 302),
-    Row("returns.overview",         "GET",   S,    OWN,   OWN,     OWN,   404,  REGION,  200),
-    Row("returns.action",           "GET",   S,    OWN,   OWN,     OWN,   404,  REGION,  200),
+    Row("returns.overview",         "GET",   S,    OWN,   OWN,     OWN,   404,  404,     404),
+    Row("returns.action",           "GET",   S,    OWN,   OWN,     OWN,   404,  404,     404),
     Row("returns.save_action",      "POST",  S,    T(422, 404, 404), 404, 404, 404, 404, 404),
     Row("returns.history",          "GET",   S,    OWN,   OWN,     OWN,   OWN,  REGION,  200),
     Row("returns.bulk_edit",        "GET",   S,    OWN,   404,     404,   404,  404,     404),

@@ -26,7 +26,13 @@ from tests.test_evidence_services import (
     png,
 )
 from tracker.extensions import db
-from tracker.models import AuditEvent, Evidence, ReturnStatus, Role, assessment_evidence
+from tracker.models import (
+    AuditEvent,
+    Evidence,
+    ReturnStatus,
+    Role,
+    assessment_evidence,
+)
 from tracker.returns import evidence as services
 
 BASE = f"/councils/{LEEDS}/returns"
@@ -484,8 +490,8 @@ def test_a_missing_file_is_404(app, world, editor):
         (Role.COUNCIL_EDITOR, "own", 200),
         (Role.COUNCIL_APPROVER, "own", 200),
         (Role.COUNCIL_VIEWER, "own", 200),
-        (Role.REGIONAL_MEMBER, "own", 200),
-        (Role.NATIONAL_ADMIN, "own", 200),
+        (Role.REGIONAL_MEMBER, "own", 404),
+        (Role.NATIONAL_ADMIN, "own", 404),
         (Role.REGIONAL_MEMBER, "other_region", 404),
         (Role.COUNCIL_EDITOR, "same_region", 404),
         (Role.COUNCIL_VIEWER, "other_region", 404),
@@ -495,6 +501,27 @@ def test_who_may_download(app, world, role, relation, status):
     item_id = add_stored_file(app, world)
     client = signed_in_client(app, make_member(app, role, relation))
     assert download(client, f"{LIBRARY}/{item_id}/download").status_code == status
+
+
+@pytest.mark.parametrize("role", [Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN])
+def test_evidence_leaves_the_council_only_with_a_submitted_return(app, world, role):
+    item_id = add_stored_file(app, world)
+    client = signed_in_client(app, make_member(app, role))
+    url = f"{LIBRARY}/{item_id}/download"
+    assert download(client, url).status_code == 404
+    code = world.action_codes[0]
+    with app.app_context():
+        item = db.session.get(Evidence, item_id)
+        services.link_evidence(assessment_of(LEEDS, code), item, actor=get_user(world.editor_id))
+        db.session.commit()
+    # Linked to a draft's assessment: still the council's own.
+    assert download(client, url).status_code == 404
+    with app.app_context():
+        assessment_of(LEEDS, code).return_.status = ReturnStatus.SUBMITTED
+        db.session.commit()
+    assert download(client, url).status_code == 200
+    # The library holds every item, drafts' included: never outside the council.
+    assert client.get(LIBRARY).status_code == 404
 
 
 def test_panel_members_download_only_what_is_shown_to_the_panel(app, world):

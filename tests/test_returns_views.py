@@ -256,7 +256,24 @@ def test_panel_members_see_submitted_returns_but_never_drafts(app, clients, page
     assert panel.get(f"{OVERVIEW}/actions/A01.S01").status_code == 200
 
 
-@pytest.mark.parametrize("role", [Role.COUNCIL_VIEWER, Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN])
+@pytest.mark.parametrize("role", [Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN])
+def test_drafts_never_leave_the_council(app, clients, page, role):
+    open_period(app)
+    assess(app, LEEDS, ["A01.S01"], {"stage": "implementing", "rag": "amber", "narrative": "Going"})
+    client = clients(role)
+    assert client.get(OVERVIEW).status_code == 404
+    assert client.get(f"{OVERVIEW}/actions/A01.S01").status_code == 404
+    history = page(client.get(f"{BASE}/history/A01.S01"))
+    assert "Going" not in history.get_text()
+    # Once it is submitted, they read it.
+    assess_all(app, LEEDS)
+    submit(app, LEEDS)
+    overview = page(client.get(OVERVIEW))
+    assert _text(overview.h1) == f"{LABEL} return"
+    assert not _forms(overview)
+
+
+@pytest.mark.parametrize("role", [Role.COUNCIL_VIEWER, Role.COUNCIL_APPROVER])
 def test_readers_see_drafts_read_only(app, clients, page, role):
     open_period(app)
     assess(app, LEEDS, ["A01.S01"], {"stage": "implementing", "rag": "amber", "narrative": "Going"})

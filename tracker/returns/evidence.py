@@ -46,6 +46,7 @@ from tracker.models import (
     Evidence,
     Period,
     Return,
+    ReturnStatus,
     User,
     assessment_evidence,
 )
@@ -810,6 +811,23 @@ def get_council_evidence(council: Council, evidence_id: int) -> Evidence | None:
     return db.session.scalar(
         select(Evidence).where(Evidence.id == evidence_id, Evidence.council_id == council.id)
     )
+
+
+def supports_submitted(item: Evidence) -> bool:
+    """True when the item supports an assessment of a submitted or signed-off return: what a
+    regional member or national administrator may download (a draft's evidence stays in the
+    council)."""
+    found = db.session.scalar(
+        select(Return.id)
+        .join(Assessment, Assessment.return_id == Return.id)
+        .join(assessment_evidence, assessment_evidence.c.assessment_id == Assessment.id)
+        .where(
+            assessment_evidence.c.evidence_id == item.id,
+            Return.status != ReturnStatus.DRAFT,
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from tracker.models import Assessment, Council, Evidence, Role, User
 from tracker.permissions import council_access, current_principal
 from tracker.returns import bp
 from tracker.returns import evidence as services
+from tracker.returns.access import COUNCIL_READERS, EDITORS, EVIDENCE_READERS, may_read_return
 from tracker.returns.evidence_forms import (
     ChooseEvidenceForm,
     LinkEvidenceForm,
@@ -50,16 +51,6 @@ from tracker.returns.services import ReturnError, _editable
 
 log = logging.getLogger(__name__)
 
-#: who may read a council's evidence: those who read its draft returns
-READERS = (
-    Role.COUNCIL_EDITOR,
-    Role.COUNCIL_APPROVER,
-    Role.COUNCIL_VIEWER,
-    Role.REGIONAL_MEMBER,
-    Role.NATIONAL_ADMIN,
-)
-#: who may add, link and unlink evidence
-EDITORS = (Role.COUNCIL_EDITOR,)
 #: room for the multipart envelope and the form's other fields around the file itself
 MULTIPART_ALLOWANCE = 64 * 1024
 
@@ -71,7 +62,10 @@ def _actor() -> User:
 
 
 def _assessment_or_404(council: Council, period_label: str, action_code: str) -> Assessment:
-    return services.get_assessment(council, period_label, action_code) or abort(404)
+    assessment = services.get_assessment(council, period_label, action_code)
+    if assessment is None or not may_read_return(council, assessment.return_):
+        abort(404)
+    return assessment
 
 
 def _refusal(assessment: Assessment) -> str | None:
@@ -162,7 +156,7 @@ def _register_hooks(state) -> None:
 
 
 @bp.get("/<period_label>/actions/<action_code>/evidence")
-@council_access(*READERS)
+@council_access(*EVIDENCE_READERS)
 def evidence(council: Council, period_label: str, action_code: str) -> str:
     assessment = _assessment_or_404(council, period_label, action_code)
     return _page(
@@ -311,7 +305,7 @@ def unlink_evidence(
 
 
 @bp.get("/evidence")
-@council_access(*READERS)
+@council_access(*COUNCIL_READERS)
 def evidence_library(council: Council) -> str:
     return render_template(
         "returns/evidence_library.html",
@@ -336,7 +330,12 @@ def content_disposition(name: str) -> str:
 def _may_download(council: Council, item: Evidence) -> bool:
     principal = current_principal()
     assert principal is not None
-    if principal.may_access_council(council, READERS):
+    if principal.may_access_council(council, COUNCIL_READERS):
+        return True
+    # Regional members and national administrators see what supports a submitted return.
+    if principal.may_access_council(council, EVIDENCE_READERS) and services.supports_submitted(
+        item
+    ):
         return True
     # Panel members see only what the council chose to show its panel.
     return item.is_published_to_panel and principal.may_access_council(
@@ -345,7 +344,7 @@ def _may_download(council: Council, item: Evidence) -> bool:
 
 
 @bp.get("/evidence/<int:evidence_id>/download")
-@council_access(*READERS, Role.PANEL_MEMBER)
+@council_access(*EVIDENCE_READERS, Role.PANEL_MEMBER)
 def download_evidence(council: Council, evidence_id: int) -> Response:
     item = services.get_council_evidence(council, evidence_id)
     if item is None or item.stored_name is None or not _may_download(council, item):

@@ -35,9 +35,10 @@ from sqlalchemy import select
 from tracker import throttle
 from tracker.clock import utcnow
 from tracker.extensions import db
-from tracker.models import Council, Period, Return, ReturnStatus, Role, User
+from tracker.models import Council, Period, Return, Role, User
 from tracker.permissions import council_access, current_principal
 from tracker.returns import bp, spreadsheet
+from tracker.returns.access import READERS, may_read_return
 from tracker.returns.periods import label_from_url, label_to_url
 from tracker.returns.services import (
     AssessmentConflict,
@@ -48,17 +49,6 @@ from tracker.returns.services import (
 )
 from tracker.returns.spreadsheet_forms import CancelImportForm, ConfirmImportForm, ImportForm
 
-#: who may read a return (panel members: submitted and signed-off returns only)
-READERS = (
-    Role.COUNCIL_EDITOR,
-    Role.COUNCIL_APPROVER,
-    Role.COUNCIL_VIEWER,
-    Role.PANEL_MEMBER,
-    Role.REGIONAL_MEMBER,
-    Role.NATIONAL_ADMIN,
-)
-#: who may read a draft
-DRAFT_READERS = tuple(role for role in READERS if role is not Role.PANEL_MEMBER)
 SESSION_KEY = "import"
 #: room for the multipart envelope around the file itself
 MULTIPART_ALLOWANCE = 64 * 1024
@@ -81,12 +71,7 @@ def _return_or_404(council: Council, period_label: str) -> Return:
 
 def _readable_or_404(council: Council, period_label: str) -> Return:
     return_ = _return_or_404(council, period_label)
-    principal = current_principal()
-    assert principal is not None
-    # Someone who reaches the council only as a panel member sees submitted returns only.
-    if return_.status == ReturnStatus.DRAFT and not principal.may_access_council(
-        council, DRAFT_READERS
-    ):
+    if not may_read_return(council, return_):
         abort(404)
     return return_
 

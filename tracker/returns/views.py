@@ -25,9 +25,18 @@ from werkzeug.wrappers import Response
 
 from tracker import reminders
 from tracker.extensions import db
-from tracker.models import Council, PeriodStatus, Return, ReturnStatus, Role, User
+from tracker.models import Council, PeriodStatus, Return, ReturnStatus, User
 from tracker.permissions import council_access, current_principal
 from tracker.returns import bp, queries, services
+from tracker.returns.access import (
+    APPROVERS,
+    EDITORS,
+    EVIDENCE_READERS,
+    READERS,
+    holds,
+    may_read_return,
+    reads_drafts,
+)
 from tracker.returns.forms import (
     AssessmentForm,
     BulkEditForm,
@@ -43,20 +52,6 @@ from tracker.returns.services import (
     ReturnError,
 )
 
-#: who may read a council's returns (panel members: submitted and signed-off returns only)
-READERS = (
-    Role.COUNCIL_EDITOR,
-    Role.COUNCIL_APPROVER,
-    Role.COUNCIL_VIEWER,
-    Role.PANEL_MEMBER,
-    Role.REGIONAL_MEMBER,
-    Role.NATIONAL_ADMIN,
-)
-#: who may read a draft
-DRAFT_READERS = tuple(role for role in READERS if role is not Role.PANEL_MEMBER)
-EDITORS = (Role.COUNCIL_EDITOR,)
-APPROVERS = (Role.COUNCIL_APPROVER,)
-
 bp.add_app_template_filter(queries.period_slug, "period_slug")
 bp.add_app_template_global(queries.DIRECTION_NAMES, "DIRECTION_NAMES")
 bp.add_app_template_global(queries.answers, "assessment_answers")
@@ -68,19 +63,10 @@ def _actor() -> User:
     return principal.user
 
 
-def _holds(council: Council, roles: tuple[Role, ...]) -> bool:
-    principal = current_principal()
-    return principal is not None and principal.may_access_council(council, roles)
-
-
-def _reads_drafts(council: Council) -> bool:
-    return _holds(council, DRAFT_READERS)
-
-
 def _return_or_404(council: Council, period_label: str) -> Return:
     """The council's return for the period in the URL, if this person may read it."""
     return_ = queries.get_return_by_slug(council, period_label) or abort(404)
-    if return_.status == ReturnStatus.DRAFT and not _reads_drafts(council):
+    if not may_read_return(council, return_):
         abort(404)
     return return_
 
@@ -97,7 +83,7 @@ class Abilities:
 
 
 def _abilities(council: Council, return_: Return) -> Abilities:
-    is_editor, is_approver = _holds(council, EDITORS), _holds(council, APPROVERS)
+    is_editor, is_approver = holds(council, EDITORS), holds(council, APPROVERS)
     is_open = return_.period.status == PeriodStatus.OPEN
     status = return_.status
     return Abilities(
@@ -129,7 +115,7 @@ def _urls(council: Council, return_: Return) -> dict[str, str | None]:
     # Evidence is for those who read drafts (tests/access_matrix.py: not panel members).
     urls["evidence_library"] = (
         _optional_url("returns.evidence_library", gss_code=council.gss_code)
-        if _reads_drafts(council)
+        if reads_drafts(council)
         else None
     )
     return urls
@@ -150,7 +136,7 @@ def _action_url(council: Council, return_: Return, code: str) -> str:
 @bp.get("/")
 @council_access(*READERS)
 def index(council: Council) -> str:
-    shows_drafts = _reads_drafts(council)
+    shows_drafts = reads_drafts(council)
     returns = queries.list_council_returns(council, include_drafts=shows_drafts)
     return render_template(
         "returns/index.html", council=council, returns=returns, shows_drafts=shows_drafts
@@ -161,7 +147,7 @@ def index(council: Council) -> str:
 @council_access(*READERS)
 def current(council: Council) -> Response:
     """The council's newest return this person may read (the "Returns" item of the menu)."""
-    slug = queries.latest_return_slug(council, include_drafts=_reads_drafts(council))
+    slug = queries.latest_return_slug(council, include_drafts=reads_drafts(council))
     if slug is None:
         return redirect(url_for("returns.index", gss_code=council.gss_code))
     return redirect(url_for("returns.overview", gss_code=council.gss_code, period_label=slug))
@@ -173,7 +159,7 @@ def overview(council: Council, period_label: str) -> str:
     return_ = _return_or_404(council, period_label)
     filter_form = OverviewFilterForm(request.args, area_choices=queries.area_choices())
     overview = queries.get_overview(
-        return_, filter_form.to_filters(), include_draft_history=_reads_drafts(council)
+        return_, filter_form.to_filters(), include_draft_history=reads_drafts(council)
     )
     return render_template(
         "returns/overview.html",
@@ -192,7 +178,7 @@ def overview(council: Council, period_label: str) -> str:
 def action(council: Council, period_label: str, action_code: str) -> str:
     return_ = _return_or_404(council, period_label)
     page = queries.get_assessment_page(
-        return_, action_code, include_draft_history=_reads_drafts(council)
+        return_, action_code, include_draft_history=reads_drafts(council)
     ) or abort(404)
     can = _abilities(council, return_)
     evidence_url = _optional_url(
@@ -210,7 +196,7 @@ def action(council: Council, period_label: str, action_code: str) -> str:
         can=can,
         urls=_urls(council, return_),
         refusal=queries.edit_refusal(return_) if can.is_editor else None,
-        evidence_url=evidence_url if _reads_drafts(council) else None,
+        evidence_url=evidence_url if holds(council, EVIDENCE_READERS) else None,
     )
 
 
@@ -218,7 +204,7 @@ def action(council: Council, period_label: str, action_code: str) -> str:
 @council_access(*READERS)
 def history(council: Council, action_code: str) -> str:
     history = queries.get_action_history(
-        council, action_code, include_drafts=_reads_drafts(council)
+        council, action_code, include_drafts=reads_drafts(council)
     ) or abort(404)
     return render_template("returns/history.html", council=council, history=history)
 
