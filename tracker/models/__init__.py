@@ -10,6 +10,8 @@ from tracker.models.accounts import (
 )
 from tracker.models.audit import AuditEvent
 from tracker.models.councils import Council, Region
+from tracker.models.panels import FORMER_MEMBER, Comment, CommentAnswer, PanelProfile
+from tracker.models.reports import ReportJob, ReportJobStatus
 from tracker.models.returns import (
     ASSESSMENT_FIELDS,
     Assessment,
@@ -37,12 +39,15 @@ from tracker.models.roadmap import (
 
 __all__ = [
     "ASSESSMENT_FIELDS",
+    "FORMER_MEMBER",
     "Action",
     "ActionArea",
     "AgendaGroup",
     "AgendaItem",
     "Assessment",
     "AuditEvent",
+    "Comment",
+    "CommentAnswer",
     "Council",
     "Enabler",
     "Evidence",
@@ -50,11 +55,14 @@ __all__ = [
     "Lead",
     "Membership",
     "Outcome",
+    "PanelProfile",
     "PasswordReset",
     "Period",
     "PeriodStatus",
     "Rag",
     "Region",
+    "ReportJob",
+    "ReportJobStatus",
     "Return",
     "ReturnSnapshot",
     "ReturnStatus",

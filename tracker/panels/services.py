@@ -1,0 +1,912 @@
+"""Co-production panels: comments on a return's actions, the council's answers, and members' data.
+
+Rules (issue 6):
+
+- Panel members comment on the actions of their council's submitted or signed-off returns,
+  never on a draft. A reply belongs to a top-level comment of the same thread (a reply to a
+  reply joins its parent's thread). Comments are plain text, up to 5,000 characters.
+- Each comment, reply or not, is open until a council editor answers it. Authors may edit an
+  open comment of theirs, or withdraw any of theirs.
+- Council editors hide a comment with a reason (the author is told) and may show it again.
+- Members appear under a display name (a pseudonym by default). Their real name is shown to
+  their council's approver only, and elsewhere only when they opt in.
+- Leaving anonymises the member's profile: their comments stay, by a "former panel member".
+
+Counting (:func:`comment_totals`): a comment is *received* unless its author withdrew it;
+*answered* when it has an answer; *hidden* when hidden and not answered; *open* otherwise.
+So ``received == answered + hidden + open``. Top-level comments and replies count alike.
+
+Every change is audited; every function flushes and the caller commits once. Emails go after the
+commit (``notify_*``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import render_template
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import aliased, selectinload
+
+from tracker import audit
+from tracker.accounts.services import end_sessions, link_to
+from tracker.clock import utcnow
+from tracker.extensions import db
+from tracker.mail import send_mail
+from tracker.models import (
+    FORMER_MEMBER,
+    Action,
+    Comment,
+    CommentAnswer,
+    Council,
+    Membership,
+    PanelProfile,
+    Period,
+    Return,
+    ReturnStatus,
+    Role,
+    User,
+)
+from tracker.returns.periods import label_to_url
+
+log = logging.getLogger(__name__)
+
+#: the longest comment, reply or answer
+MAX_BODY = 5000
+MAX_REASON = 1000
+MAX_DISPLAY_NAME = 60
+#: control characters other than tab and line feed: never stored (PostgreSQL refuses NUL)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class PanelError(ValueError):
+    """A change that is refused; the message says why, in words for the person."""
+
+
+# -- text ---------------------------------------------------------------------------------------
+
+
+def clean_text(text: str | None) -> str:
+    """Line endings as ``\\n``, control characters removed, outer blank space trimmed."""
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", text).strip()
+
+
+def _checked_body(text: str | None, thing: str = "your comment") -> str:
+    body = clean_text(text)
+    if not body:
+        raise PanelError(f"Enter {thing}")
+    if len(body) > MAX_BODY:
+        raise PanelError(f"{thing[0].upper()}{thing[1:]} must be 5,000 characters or fewer")
+    return body
+
+
+# -- figures for the dashboard and the board report ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommentTotals:
+    """How many comments (top-level and replies alike) one council's return received.
+
+    ``received`` excludes withdrawn comments; ``received == answered + hidden + open``.
+    """
+
+    received: int = 0
+    answered: int = 0
+    open: int = 0
+    #: hidden by the council and not answered
+    hidden: int = 0
+    #: answers marked "you said, we did"
+    you_said_we_did: int = 0
+
+
+def comment_totals(council: Council, period: Period) -> CommentTotals:
+    """The comment figures of ``council``'s return for ``period``, in one SQL query.
+
+    :returns: zeros when the council has no return, or no comments, for the period.
+    """
+    answered = CommentAnswer.id.is_not(None)
+    hidden = and_(CommentAnswer.id.is_(None), Comment.hidden_at.is_not(None))
+    open_ = and_(CommentAnswer.id.is_(None), Comment.hidden_at.is_(None))
+    ysd = and_(answered, CommentAnswer.is_you_said_we_did.is_(True))
+
+    def total(condition):
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    row = db.session.execute(
+        select(
+            func.count(Comment.id),
+            total(answered),
+            total(open_),
+            total(hidden),
+            total(ysd),
+        )
+        .select_from(Comment)
+        .join(Return, Return.id == Comment.return_id)
+        .outerjoin(CommentAnswer, CommentAnswer.comment_id == Comment.id)
+        .where(
+            Comment.council_id == council.id,
+            Return.council_id == council.id,
+            Return.period_id == period.id,
+            Comment.withdrawn_at.is_(None),
+        )
+    ).one()
+    received, answered_n, open_n, hidden_n, ysd_n = (int(value or 0) for value in row)
+    return CommentTotals(
+        received=received,
+        answered=answered_n,
+        open=open_n,
+        hidden=hidden_n,
+        you_said_we_did=ysd_n,
+    )
+
+
+@dataclass(frozen=True)
+class YouSaidWeDid:
+    """One "you said, we did": a comment, the council's answer and the change it made."""
+
+    action_code: str
+    comment: str
+    answer: str
+    change_made: str
+    #: the member's display name, their real name only if they opted in, or "former panel member"
+    name: str
+    answered_at: datetime
+
+
+def _public_name(profile: PanelProfile, real_name: str | None) -> str:
+    """The name shown outside the council's own pages (regional views, reports)."""
+    if profile.left_at or not profile.display_name:
+        return FORMER_MEMBER
+    if profile.is_real_name_shown and real_name:
+        return real_name
+    return profile.display_name
+
+
+def list_you_said_we_did(council: Council, period: Period, limit: int = 5) -> list[YouSaidWeDid]:
+    """The newest answers marked "you said, we did" on ``council``'s return for ``period``.
+
+    Hidden and withdrawn comments are left out. Names are display names, never real names
+    unless the member opted in.
+    """
+    rows = db.session.execute(
+        select(Comment, CommentAnswer, Action.code, PanelProfile, User.display_name)
+        .join(CommentAnswer, CommentAnswer.comment_id == Comment.id)
+        .join(Return, Return.id == Comment.return_id)
+        .join(Action, Action.id == Comment.action_id)
+        .join(PanelProfile, PanelProfile.id == Comment.profile_id)
+        .outerjoin(User, User.id == PanelProfile.user_id)
+        .where(
+            Comment.council_id == council.id,
+            Return.council_id == council.id,
+            Return.period_id == period.id,
+            Comment.withdrawn_at.is_(None),
+            Comment.hidden_at.is_(None),
+            CommentAnswer.is_you_said_we_did.is_(True),
+        )
+        .order_by(CommentAnswer.answered_at.desc(), CommentAnswer.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        YouSaidWeDid(
+            action_code=code,
+            comment=comment.body,
+            answer=answer.body,
+            change_made=answer.change_made,
+            name=_public_name(profile, real_name),
+            answered_at=answer.answered_at,
+        )
+        for comment, answer, code, profile, real_name in rows
+    ]
+
+
+# -- profiles -----------------------------------------------------------------------------------
+
+
+def get_profile(user: User, council: Council) -> PanelProfile | None:
+    """The member's profile for ``council``, or None before they first comment or save it."""
+    return db.session.scalar(
+        select(PanelProfile).where(
+            PanelProfile.user_id == user.id, PanelProfile.council_id == council.id
+        )
+    )
+
+
+def _name_taken(council: Council, name: str, *, except_id: int | None = None) -> bool:
+    query = select(PanelProfile.id).where(
+        PanelProfile.council_id == council.id,
+        func.lower(PanelProfile.display_name) == name.lower(),
+    )
+    if except_id is not None:
+        query = query.where(PanelProfile.id != except_id)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def suggest_display_name(council: Council) -> str:
+    """A pseudonym not yet used in the council, e.g. "Panel member 4821"."""
+    for _ in range(50):
+        name = f"Panel member {secrets.randbelow(9000) + 1000}"
+        if not _name_taken(council, name):
+            return name
+    return f"Panel member {secrets.token_hex(4)}"
+
+
+def ensure_profile(user: User, council: Council) -> PanelProfile:
+    """The member's profile for ``council``, made with a pseudonym if they have none yet."""
+    profile = get_profile(user, council)
+    if profile is None:
+        profile = PanelProfile(
+            user_id=user.id, council_id=council.id, display_name=suggest_display_name(council)
+        )
+        db.session.add(profile)
+        db.session.flush()
+    return profile
+
+
+def update_profile(
+    user: User,
+    council: Council,
+    *,
+    display_name: str,
+    is_real_name_shown: bool,
+    is_notified_by_email: bool,
+) -> PanelProfile:
+    """Save the member's display name and choices.
+
+    :raises PanelError: when the name is empty, too long, or another member of the panel uses it.
+    """
+    name = " ".join(clean_text(display_name).split())
+    if not name:
+        raise PanelError("Enter the name to show beside your comments")
+    if len(name) > MAX_DISPLAY_NAME:
+        raise PanelError("Your name on comments must be 60 characters or fewer")
+    if name.lower() == FORMER_MEMBER:
+        raise PanelError("Choose a different name")
+    profile = ensure_profile(user, council)
+    if _name_taken(council, name, except_id=profile.id):
+        raise PanelError("Someone on the panel already uses that name: choose another")
+    fields = ["display_name", "is_real_name_shown", "is_notified_by_email"]
+    before = audit.snapshot(profile, fields)
+    profile.display_name = name
+    profile.is_real_name_shown = is_real_name_shown
+    profile.is_notified_by_email = is_notified_by_email
+    db.session.flush()
+    audit.record(
+        actor=user,
+        action="panel_profile.update",
+        object_type="panel_profile",
+        object_id=profile.id,
+        council_id=council.id,
+        before=before,
+        after=audit.snapshot(profile, fields),
+    )
+    return profile
+
+
+# -- comments -----------------------------------------------------------------------------------
+
+
+def get_action(code: str) -> Action | None:
+    """The action with this code, or None."""
+    return db.session.scalar(select(Action).where(Action.code == code))
+
+
+def get_comment(council: Council, return_: Return, action: Action, comment_id: object) -> Comment:
+    """The comment ``comment_id`` of this thread (return and action of ``council``).
+
+    :raises LookupError: when there is no such comment in this thread.
+    """
+    try:
+        number = int(str(comment_id))
+    except (TypeError, ValueError):
+        raise LookupError(comment_id) from None
+    if not 0 < number < 2**31:
+        raise LookupError(comment_id)
+    comment = db.session.scalar(
+        select(Comment).where(
+            Comment.id == number,
+            Comment.council_id == council.id,
+            Comment.return_id == return_.id,
+            Comment.action_id == action.id,
+        )
+    )
+    if comment is None:
+        raise LookupError(comment_id)
+    return comment
+
+
+def _is_author(comment: Comment, user: User) -> bool:
+    return comment.profile.user_id == user.id and comment.profile.left_at is None
+
+
+def add_comment(
+    return_: Return,
+    action: Action,
+    body: str,
+    *,
+    actor: User,
+    parent: Comment | None = None,
+) -> Comment:
+    """A panel member's comment (or reply to ``parent``) on ``action`` of ``return_``.
+
+    :raises PanelError: for a draft return, an empty or too long comment, or a reply to a
+        comment that is withdrawn or hidden.
+    """
+    if return_.status == ReturnStatus.DRAFT:
+        raise PanelError("You can comment once the council has submitted this return")
+    text = _checked_body(body)
+    if parent is not None:
+        if parent.return_id != return_.id or parent.action_id != action.id:
+            raise PanelError("You can only reply to a comment on this action")
+        if parent.parent_id is not None:
+            parent = db.session.get(Comment, parent.parent_id)
+        if parent is None or parent.withdrawn_at or parent.hidden_at:
+            raise PanelError("That comment can no longer be replied to")
+    council = db.session.get(Council, return_.council_id)
+    assert council is not None
+    profile = ensure_profile(actor, council)
+    comment = Comment(
+        council_id=return_.council_id,
+        return_id=return_.id,
+        action_id=action.id,
+        profile_id=profile.id,
+        parent_id=parent.id if parent else None,
+        body=text,
+        created_at=utcnow(),
+        hidden_reason="",
+    )
+    db.session.add(comment)
+    db.session.flush()
+    # The body is personal data: the trail records that a comment was made, not what it said.
+    audit.record(
+        actor=actor,
+        action="comment.create",
+        object_type="comment",
+        object_id=comment.id,
+        council_id=council.id,
+        after={"action": action.code, "return_id": return_.id, "parent_id": comment.parent_id},
+    )
+    return comment
+
+
+def edit_comment(comment: Comment, body: str, *, actor: User, expected_version: int | None) -> None:
+    """The author changes their open comment.
+
+    :raises PanelError: when it is not theirs, is answered, hidden or withdrawn, is empty or too
+        long, or changed since they opened it (``expected_version``).
+    """
+    if not _is_author(comment, actor):
+        raise PanelError("You can only change your own comments")
+    if comment.withdrawn_at or comment.hidden_at:
+        raise PanelError("This comment can no longer be changed")
+    if comment.answer is not None:
+        raise PanelError("The council has answered this comment, so it can no longer be changed")
+    if expected_version is not None and expected_version != comment.version_id:
+        raise PanelError("This comment changed since you opened it: check it and try again")
+    text = _checked_body(body)
+    comment.body = text
+    comment.edited_at = utcnow()
+    db.session.flush()
+    audit.record(
+        actor=actor,
+        action="comment.edit",
+        object_type="comment",
+        object_id=comment.id,
+        council_id=comment.council_id,
+    )
+
+
+def withdraw_comment(comment: Comment, *, actor: User) -> None:
+    """The author takes their comment back: it is no longer shown or counted.
+
+    :raises PanelError: when it is not theirs or is already withdrawn.
+    """
+    if not _is_author(comment, actor):
+        raise PanelError("You can only withdraw your own comments")
+    if comment.withdrawn_at:
+        raise PanelError("This comment is already withdrawn")
+    comment.withdrawn_at = utcnow()
+    db.session.flush()
+    audit.record(
+        actor=actor,
+        action="comment.withdraw",
+        object_type="comment",
+        object_id=comment.id,
+        council_id=comment.council_id,
+    )
+
+
+def answer_comment(
+    comment: Comment,
+    body: str,
+    *,
+    actor: User,
+    is_you_said_we_did: bool = False,
+    change_made: str = "",
+) -> CommentAnswer:
+    """A council editor's answer to ``comment`` (or a change to the answer already given).
+
+    :raises PanelError: when the comment is withdrawn, the answer is empty or too long, or a
+        "you said, we did" answer does not say what changed.
+    """
+    if comment.withdrawn_at:
+        raise PanelError("This comment was withdrawn by its author")
+    text = _checked_body(body, "your answer")
+    change = clean_text(change_made) if is_you_said_we_did else ""
+    if is_you_said_we_did and not change:
+        raise PanelError("Enter the change the council made")
+    if len(change) > MAX_BODY:
+        raise PanelError("The change made must be 5,000 characters or fewer")
+    answer = comment.answer
+    fields = ["body", "is_you_said_we_did", "change_made"]
+    if answer is None:
+        answer = CommentAnswer(
+            comment_id=comment.id,
+            author_id=actor.id,
+            body=text,
+            is_you_said_we_did=is_you_said_we_did,
+            change_made=change,
+            answered_at=utcnow(),
+        )
+        db.session.add(answer)
+        comment.answer = answer
+        verb, before = "answer", None
+    else:
+        verb, before = "answer_edit", {"is_you_said_we_did": answer.is_you_said_we_did}
+        answer.body, answer.change_made = text, change
+        answer.is_you_said_we_did = is_you_said_we_did
+        answer.author_id = actor.id
+        answer.edited_at = utcnow()
+    db.session.flush()
+    audit.record(
+        actor=actor,
+        action=f"comment.{verb}",
+        object_type="comment",
+        object_id=comment.id,
+        council_id=comment.council_id,
+        before=before,
+        after={k: v for k, v in audit.snapshot(answer, fields).items() if k == fields[1]},
+    )
+    return answer
+
+
+def hide_comment(comment: Comment, reason: str, *, actor: User) -> None:
+    """A council editor hides ``comment`` from the panel, with a reason the author is told.
+
+    :raises PanelError: without a reason, or when it is already hidden or withdrawn.
+    """
+    text = clean_text(reason)
+    if not text:
+        raise PanelError("Enter the reason for hiding this comment")
+    if len(text) > MAX_REASON:
+        raise PanelError("The reason must be 1,000 characters or fewer")
+    if comment.withdrawn_at:
+        raise PanelError("This comment was withdrawn by its author")
+    if comment.hidden_at:
+        raise PanelError("This comment is already hidden")
+    comment.hidden_at = utcnow()
+    comment.hidden_by_id = actor.id
+    comment.hidden_reason = text
+    db.session.flush()
+    audit.record(
+        actor=actor,
+        action="comment.hide",
+        object_type="comment",
+        object_id=comment.id,
+        council_id=comment.council_id,
+        after={"hidden_reason": text},
+    )
+
+
+def unhide_comment(comment: Comment, *, actor: User) -> None:
+    """Show a hidden comment again.
+
+    :raises PanelError: when it is not hidden.
+    """
+    if not comment.hidden_at:
+        raise PanelError("This comment is not hidden")
+    before = {"hidden_reason": comment.hidden_reason}
+    comment.hidden_at = None
+    comment.hidden_by_id = None
+    comment.hidden_reason = ""
+    db.session.flush()
+    audit.record(
+        actor=actor,
+        action="comment.unhide",
+        object_type="comment",
+        object_id=comment.id,
+        council_id=comment.council_id,
+        before=before,
+    )
+
+
+# -- reading threads and lists -------------------------------------------------------------------
+
+
+@dataclass
+class ThreadComment:
+    """A comment as a thread shows it, with its replies."""
+
+    comment: Comment
+    name: str
+    #: the member's real name, for the council's approver only; otherwise None
+    real_name: str | None
+    is_mine: bool
+    replies: list[ThreadComment] = field(default_factory=list)
+
+
+@dataclass
+class Thread:
+    """The comments on one action of one return, oldest first, replies under their comment."""
+
+    comments: list[ThreadComment]
+    total: int
+    open: int
+
+
+def get_thread(return_: Return, action: Action, *, viewer: User, shows_real_names: bool) -> Thread:
+    """The thread of ``action`` on ``return_`` as ``viewer`` may see it (three queries).
+
+    Withdrawn comments are left out, unless they have replies. Hidden comments are kept (the
+    template shows their text only to the council's staff and the author).
+    """
+    rows = db.session.execute(
+        select(Comment, PanelProfile, User.display_name)
+        .join(PanelProfile, PanelProfile.id == Comment.profile_id)
+        .outerjoin(User, User.id == PanelProfile.user_id)
+        .options(selectinload(Comment.answer))
+        .where(Comment.return_id == return_.id, Comment.action_id == action.id)
+        .order_by(Comment.created_at, Comment.id)
+    ).all()
+    items: dict[int, ThreadComment] = {}
+    top: list[ThreadComment] = []
+    for comment, profile, real_name in rows:
+        item = ThreadComment(
+            comment=comment,
+            name=profile.shown_name,
+            real_name=real_name if shows_real_names and not profile.left_at else None,
+            is_mine=profile.user_id == viewer.id and profile.left_at is None,
+        )
+        items[comment.id] = item
+        if comment.parent_id and comment.parent_id in items:
+            items[comment.parent_id].replies.append(item)
+        else:
+            top.append(item)
+    visible = [
+        t
+        for t in top
+        if not t.comment.withdrawn_at or any(not r.comment.withdrawn_at for r in t.replies)
+    ]
+    for t in visible:
+        t.replies = [r for r in t.replies if not r.comment.withdrawn_at]
+    live = [c for c, _p, _n in rows if not c.withdrawn_at]
+    return Thread(
+        comments=visible,
+        total=len(live),
+        open=sum(1 for c in live if c.is_open),
+    )
+
+
+@dataclass(frozen=True)
+class AwaitingComment:
+    """A comment waiting for the council's answer."""
+
+    comment_id: int
+    body: str
+    name: str
+    created_at: datetime
+    action_code: str
+    period_label: str
+    period_slug: str
+    is_reply: bool
+
+
+def list_awaiting(council: Council) -> list[AwaitingComment]:
+    """Every comment of ``council`` waiting for an answer, oldest first (one query)."""
+    rows = db.session.execute(
+        select(Comment, PanelProfile, Action.code, Period.label)
+        .join(PanelProfile, PanelProfile.id == Comment.profile_id)
+        .join(Action, Action.id == Comment.action_id)
+        .join(Return, Return.id == Comment.return_id)
+        .join(Period, Period.id == Return.period_id)
+        .outerjoin(CommentAnswer, CommentAnswer.comment_id == Comment.id)
+        .where(
+            Comment.council_id == council.id,
+            Return.council_id == council.id,
+            CommentAnswer.id.is_(None),
+            Comment.withdrawn_at.is_(None),
+            Comment.hidden_at.is_(None),
+        )
+        .order_by(Comment.created_at, Comment.id)
+    ).all()
+    return [
+        AwaitingComment(
+            comment_id=comment.id,
+            body=comment.body,
+            name=profile.shown_name,
+            created_at=comment.created_at,
+            action_code=code,
+            period_label=label,
+            period_slug=label_to_url(label),
+            is_reply=comment.parent_id is not None,
+        )
+        for comment, profile, code, label in rows
+    ]
+
+
+def count_awaiting(council: Council) -> int:
+    """How many of ``council``'s comments wait for an answer."""
+    return (
+        db.session.scalar(
+            select(func.count(Comment.id))
+            .outerjoin(CommentAnswer, CommentAnswer.comment_id == Comment.id)
+            .where(
+                Comment.council_id == council.id,
+                CommentAnswer.id.is_(None),
+                Comment.withdrawn_at.is_(None),
+                Comment.hidden_at.is_(None),
+            )
+        )
+        or 0
+    )
+
+
+def count_thread(return_: Return, action: Action) -> int:
+    """How many comments (not withdrawn) the action has on this return."""
+    return (
+        db.session.scalar(
+            select(func.count(Comment.id)).where(
+                Comment.return_id == return_.id,
+                Comment.action_id == action.id,
+                Comment.withdrawn_at.is_(None),
+            )
+        )
+        or 0
+    )
+
+
+@dataclass(frozen=True)
+class MyComment:
+    """One of the member's own comments, for their panel page and their download."""
+
+    comment: Comment
+    action_code: str
+    period_label: str
+    period_slug: str
+
+
+def list_my_comments(user: User, council: Council) -> list[MyComment]:
+    """The member's comments in ``council``, newest first, with their answers loaded."""
+    rows = db.session.execute(
+        select(Comment, Action.code, Period.label)
+        .join(PanelProfile, PanelProfile.id == Comment.profile_id)
+        .join(Action, Action.id == Comment.action_id)
+        .join(Return, Return.id == Comment.return_id)
+        .join(Period, Period.id == Return.period_id)
+        .options(selectinload(Comment.answer))
+        .where(
+            PanelProfile.user_id == user.id,
+            PanelProfile.council_id == council.id,
+            Comment.council_id == council.id,
+        )
+        .order_by(Comment.created_at.desc(), Comment.id.desc())
+    ).all()
+    return [
+        MyComment(comment=c, action_code=code, period_label=label, period_slug=label_to_url(label))
+        for c, code, label in rows
+    ]
+
+
+def list_panel_returns(council: Council) -> list[Return]:
+    """The council's submitted and signed-off returns, newest first: what its panel reads."""
+    return list(
+        db.session.scalars(
+            select(Return)
+            .join(Period, Period.id == Return.period_id)
+            .options(selectinload(Return.period))
+            .where(Return.council_id == council.id, Return.status != ReturnStatus.DRAFT)
+            .order_by(Period.year.desc(), Period.quarter.desc())
+        )
+    )
+
+
+# -- the member's own data, and leaving ---------------------------------------------------------
+
+
+def _when(at: datetime | None) -> str:
+    return at.strftime("%-d %B %Y at %H:%M UTC") if at else ""
+
+
+def export_member_data(user: User) -> str:
+    """Everything ``user`` has written on any panel, with the answers they got, as plain text.
+
+    The text is returned as written: it is a download (``text/plain``), never HTML.
+    """
+    profiles = list(
+        db.session.scalars(
+            select(PanelProfile)
+            .where(PanelProfile.user_id == user.id)
+            .order_by(PanelProfile.created_at)
+        )
+    )
+    lines = [
+        "Your co-production panel data from Roadmap Tracker",
+        f"Downloaded on {_when(utcnow())}",
+        f"Email address: {user.email}",
+        f"Real name: {user.display_name}",
+        "",
+    ]
+    if not profiles:
+        lines.append("You have not written any comments yet.")
+    for profile in profiles:
+        council = db.session.get(Council, profile.council_id)
+        lines += [
+            "=" * 70,
+            f"Panel: {council.name if council else ''}",
+            f"Name shown on your comments: {profile.display_name or ''}",
+            f"Real name shown beyond the council's approver: "
+            f"{'yes' if profile.is_real_name_shown else 'no'}",
+            f"Emails about answers: {'on' if profile.is_notified_by_email else 'off'}",
+            "",
+        ]
+        comments = list_my_comments(user, council) if council else []
+        if not comments:
+            lines += ["No comments.", ""]
+        for mine in reversed(comments):
+            c = mine.comment
+            kind = "Reply" if c.parent_id else "Comment"
+            lines += ["-" * 70, f"{kind} on action {mine.action_code}, {mine.period_label} return"]
+            lines.append(f"Written: {_when(c.created_at)}")
+            if c.edited_at:
+                lines.append(f"Last changed: {_when(c.edited_at)}")
+            if c.withdrawn_at:
+                lines.append(f"Withdrawn by you: {_when(c.withdrawn_at)}")
+            if c.hidden_at:
+                lines.append(f"Hidden by the council: {_when(c.hidden_at)}")
+                lines.append(f"Reason: {c.hidden_reason}")
+            lines += ["", c.body, ""]
+            if c.answer is not None:
+                lines.append(f"The council's answer ({_when(c.answer.answered_at)}):")
+                lines += ["", c.answer.body, ""]
+                if c.answer.is_you_said_we_did:
+                    lines += ["You said, we did. The change made:", "", c.answer.change_made, ""]
+            else:
+                lines += ["Not answered yet.", ""]
+    return "\n".join(lines) + "\n"
+
+
+def leave_panel(user: User, council: Council) -> None:
+    """``user`` leaves ``council``'s panel: their profile is anonymised (their comments stay, by
+    a "former panel member"), their panel membership removed and their sessions ended.
+
+    :raises PanelError: when they are not on the panel.
+    """
+    membership = db.session.scalar(
+        select(Membership).where(
+            Membership.user_id == user.id,
+            Membership.council_id == council.id,
+            Membership.role == Role.PANEL_MEMBER,
+        )
+    )
+    if membership is None:
+        raise PanelError("You are not on this council's panel")
+    profile = get_profile(user, council)
+    if profile is not None:
+        profile.user_id = None
+        profile.display_name = None
+        profile.is_real_name_shown = False
+        profile.is_notified_by_email = False
+        profile.left_at = utcnow()
+    membership_id = membership.id
+    db.session.delete(membership)
+    db.session.flush()
+    db.session.expire(user, ["memberships"])
+    audit.record(
+        actor=user,
+        action="panel.leave",
+        object_type="membership",
+        object_id=membership_id,
+        council_id=council.id,
+        after={"profile_id": profile.id if profile else None},
+    )
+    end_sessions(user, actor=user)
+
+
+# -- emails (send after the commit) --------------------------------------------------------------
+
+
+def _thread_link(comment: Comment) -> str:
+    council = db.session.get(Council, comment.council_id)
+    return_ = db.session.get(Return, comment.return_id)
+    assert council is not None and return_ is not None
+    return link_to(
+        "panels.thread",
+        gss_code=council.gss_code,
+        period_label=label_to_url(return_.period.label),
+        action_code=comment.action.code,
+    )
+
+
+def _author_to_tell(comment: Comment) -> User | None:
+    profile = comment.profile
+    if profile.left_at or not profile.is_notified_by_email or profile.user_id is None:
+        return None
+    user = db.session.get(User, profile.user_id)
+    if user is None or not user.is_active or user.password_hash is None:
+        return None
+    return user
+
+
+def _send(to: str, subject: str, template: str, **context: object) -> bool:
+    try:
+        send_mail(to, subject, render_template(f"panels/email/{template}", **context))
+    except Exception:
+        log.exception("could not send %s", template)
+        return False
+    return True
+
+
+def notify_answered(comment: Comment) -> int:
+    """Tell the author their comment was answered (unless they turned emails off)."""
+    user = _author_to_tell(comment)
+    if user is None:
+        return 0
+    sent = _send(
+        user.email,
+        f"The council answered your comment on action {comment.action.code}",
+        "comment_answered.txt",
+        comment=comment,
+        link=_thread_link(comment),
+    )
+    return int(sent)
+
+
+def notify_hidden(comment: Comment) -> int:
+    """Tell the author their comment was hidden, and why (unless they turned emails off)."""
+    user = _author_to_tell(comment)
+    if user is None:
+        return 0
+    sent = _send(
+        user.email,
+        f"The council hid your comment on action {comment.action.code}",
+        "comment_hidden.txt",
+        comment=comment,
+        link=_thread_link(comment),
+    )
+    return int(sent)
+
+
+def notify_awaiting(comment: Comment) -> int:
+    """Tell the council's editors that a new comment waits for an answer."""
+    council = db.session.get(Council, comment.council_id)
+    assert council is not None
+    editor = aliased(User)
+    editors = db.session.scalars(
+        select(editor)
+        .join(Membership, Membership.user_id == editor.id)
+        .where(
+            Membership.council_id == council.id,
+            Membership.role == Role.COUNCIL_EDITOR,
+            editor.is_active.is_(True),
+            editor.password_hash.is_not(None),
+        )
+        .order_by(editor.email)
+    ).all()
+    link = link_to("panels.awaiting", gss_code=council.gss_code)
+    waiting = count_awaiting(council)
+    sent = 0
+    for user in editors:
+        sent += _send(
+            user.email,
+            f"A panel comment on action {comment.action.code} is waiting for an answer",
+            "comment_awaiting.txt",
+            council=council,
+            comment=comment,
+            waiting=waiting,
+            link=link,
+        )
+    return sent
