@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Callable
 from urllib.parse import quote
 
 from flask import (
@@ -179,22 +180,30 @@ def _status(form, refusal: str | None) -> int:
     return 422 if form.is_submitted() and (form.errors or refusal) else 200
 
 
-@bp.route("/<period_label>/actions/<action_code>/evidence/add-link", methods=["GET", "POST"])
-@council_access(*EDITORS)
-def add_evidence_link(
-    council: Council, period_label: str, action_code: str
+def _add_evidence(
+    council: Council,
+    period_label: str,
+    action_code: str,
+    form,
+    add: Callable[..., Evidence],
+    done: str,
+    template: str,
+    **context,
 ) -> str | Response | tuple:
+    """Show an add-evidence form, or add the item with ``add(council, title, type, date, value,
+    actor=…, is_published_to_panel=…)`` (``value`` is the form's ``url`` or ``file``), link it to
+    the assessment and commit; ``done`` is the message, with ``{title}`` in it."""
     assessment = _assessment_or_404(council, period_label, action_code)
-    form = LinkEvidenceForm()
     refusal = _refusal(assessment)
     if refusal is None and form.validate_on_submit():
+        value = form.url.data if hasattr(form, "url") else form.file.data
         try:
-            item = services.add_link_evidence(
+            item = add(
                 council,
                 form.title.data,
                 form.evidence_type.data,
                 form.dated_on.data,
-                form.url.data,
+                value,
                 actor=_actor(),
                 is_published_to_panel=bool(form.is_published_to_panel.data),
             )
@@ -206,9 +215,23 @@ def add_evidence_link(
         else:
             title = item.title
             db.session.commit()
-            return _done(council, assessment, f"“{title}” is added to this action’s evidence")
-    return _page("returns/evidence_add_link.html", council, assessment, form=form), _status(
-        form, refusal
+            return _done(council, assessment, done.format(title=title))
+    return _page(template, council, assessment, form=form, **context), _status(form, refusal)
+
+
+@bp.route("/<period_label>/actions/<action_code>/evidence/add-link", methods=["GET", "POST"])
+@council_access(*EDITORS)
+def add_evidence_link(
+    council: Council, period_label: str, action_code: str
+) -> str | Response | tuple:
+    return _add_evidence(
+        council,
+        period_label,
+        action_code,
+        LinkEvidenceForm(),
+        services.add_link_evidence,
+        "“{title}” is added to this action’s evidence",
+        "returns/evidence_add_link.html",
     )
 
 
@@ -217,37 +240,17 @@ def add_evidence_link(
 def upload_evidence(
     council: Council, period_label: str, action_code: str
 ) -> str | Response | tuple:
-    assessment = _assessment_or_404(council, period_label, action_code)
-    form = UploadEvidenceForm()
-    refusal = _refusal(assessment)
-    if refusal is None and form.validate_on_submit():
-        try:
-            item = services.add_file_evidence(
-                council,
-                form.title.data,
-                form.evidence_type.data,
-                form.dated_on.data,
-                form.file.data,
-                actor=_actor(),
-                is_published_to_panel=bool(form.is_published_to_panel.data),
-            )
-            services.link_evidence(assessment, item, actor=_actor())
-        except services.EvidenceInvalid as error:
-            db.session.rollback()
-            assessment = _assessment_or_404(council, period_label, action_code)
-            _put_errors(form, error.errors)
-        else:
-            title = item.title
-            db.session.commit()
-            return _done(council, assessment, f"“{title}” is uploaded and added to this action")
-    return _page(
-        "returns/evidence_upload.html",
+    return _add_evidence(
         council,
-        assessment,
-        form=form,
+        period_label,
+        action_code,
+        UploadEvidenceForm(),
+        services.add_file_evidence,
+        "“{title}” is uploaded and added to this action",
+        "returns/evidence_upload.html",
         max_size=services.size_text(_upload_limit()),
         allowed=services.ALLOWED_TEXT,
-    ), _status(form, refusal)
+    )
 
 
 @bp.route("/<period_label>/actions/<action_code>/evidence/choose", methods=["GET", "POST"])
