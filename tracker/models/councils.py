@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.extensions import db
@@ -38,6 +38,9 @@ class Council(db.Model):
     #: earlier codes for the same area, ";"-separated, for joining older published data
     former_gss_codes: Mapped[str] = mapped_column(String(60), default="")
     is_active: Mapped[bool] = mapped_column(default=True)
+    #: True: the region (and the nation) may see the council's submitted returns by name in
+    #: comparisons; False: they appear to anyone outside the council only inside aggregates
+    shares_named_returns: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     region: Mapped[Region] = relationship(back_populates="councils")
 

@@ -1,0 +1,214 @@
+"""The figures of the dashboards: council dashboard, regional comparison, national view.
+
+Returns are made through the returns services (open, assess, submit, sign off); the figures are
+then checked against what was entered. The helpers here are shared by the other compare tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select, update
+
+from tests.access_matrix import council
+from tests.returns_data import (
+    LABEL,
+    PREVIOUS_LABEL,
+    assess,
+    assess_all,
+    close_period,
+    open_period,
+    sign_off,
+    submit,
+)
+from tracker.compare import charts, services
+from tracker.extensions import db
+from tracker.models import Action, Assessment, Council, Period, Return, Role
+from tracker.permissions import Principal, load_principal
+
+LEEDS = "E08000035"
+WAKEFIELD = "E08000036"
+KIRKLEES = "E08000034"
+BRADFORD = "E08000032"
+YORK = "E06000014"
+CORNWALL = "E06000052"
+YORKSHIRE = (LEEDS, WAKEFIELD, KIRKLEES, BRADFORD, YORK)
+COUNCILS = (*YORKSHIRE, CORNWALL)
+IMPLEMENTING_AMBER = {"stage": "implementing", "rag": "amber"}
+PLANNING_RED = {
+    "stage": "planning",
+    "rag": "red",
+    "narrative": "Stalled",
+    "next_steps": "Escalate",
+    "barriers": ["legislation", "funding"],
+}
+
+
+def period(label: str = LABEL) -> Period:
+    found = db.session.scalar(select(Period).where(Period.label == label))
+    assert found is not None
+    return found
+
+
+def first_codes(count: int) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(Action.code)
+            .where(Action.parent_id.is_(None), Action.archived_at.is_(None))
+            .order_by(Action.id)
+            .limit(count)
+        )
+    )
+
+
+def submitted_quarter(
+    app: Flask,
+    values_by_council: dict[str, dict[str, Any]],
+    *,
+    label: str = LABEL,
+    only: tuple[str, ...] = COUNCILS,
+    signed_off: tuple[str, ...] = (),
+) -> None:
+    """Open ``label`` for ``only``, give each council in ``values_by_council`` the same answers
+    for every action, and submit those returns (and sign off ``signed_off``)."""
+    open_period(app, label, only=only)
+    for gss_code, values in values_by_council.items():
+        assess_all(app, gss_code, values, label=label)
+        submit(app, gss_code, label)
+        if gss_code in signed_off:
+            sign_off(app, gss_code, label)
+
+
+def test_drafts_never_feed_the_medians_or_the_region(app):
+    submitted_quarter(app, {WAKEFIELD: IMPLEMENTING_AMBER, KIRKLEES: IMPLEMENTING_AMBER})
+    # Bradford and York only draft: every action Embedded, never submitted.
+    assess_all(app, BRADFORD, {"stage": "embedded"})
+    assess_all(app, YORK, {"stage": "embedded"})
+    with app.app_context():
+        comparison = services.region_comparison(council(LEEDS).region, period(), viewer=None)
+        assert comparison.councils_reporting == 2
+        assert comparison.aggregate_reason is not None
+        assert all(m.value is None for m in comparison.medians.values())
+        names = {row.council.gss_code: row for row in comparison.rows}
+        assert names[BRADFORD].status is None and not names[BRADFORD].cells
+        dashboard = services.council_dashboard(council(LEEDS), period())
+        assert dashboard.status is None  # Leeds's return is a draft: not shown by default
+        assert all(p.region.value is None for p in dashboard.positions)
+
+
+def test_council_dashboard_counts_what_was_entered(app):
+    open_period(app, PREVIOUS_LABEL, only=COUNCILS)
+    assess_all(app, LEEDS, IMPLEMENTING_AMBER, label=PREVIOUS_LABEL)
+    submit(app, LEEDS, PREVIOUS_LABEL)
+    sign_off(app, LEEDS, PREVIOUS_LABEL)
+    close_period(app, PREVIOUS_LABEL)
+    submitted_quarter(app, {c: IMPLEMENTING_AMBER for c in (WAKEFIELD, KIRKLEES, BRADFORD, YORK)})
+    with app.app_context():
+        worse = first_codes(3)
+    assess_all(app, LEEDS, {"stage": "embedded", "spend_types": "TS", "amount_pounds": 1000})
+    assess(app, LEEDS, worse, PLANNING_RED)
+    with app.app_context():
+        draft = services.council_dashboard(council(LEEDS), period(), include_draft=True)
+        total = db.session.scalar(
+            select(Assessment.id).where(Assessment.return_id == _return_id(LEEDS)).limit(1)
+        )
+        assert total
+        assert draft.is_draft
+        assert draft.total == 140
+        assert draft.stage_totals["embedded"] == 137
+        assert draft.stage_totals["planning"] == 3
+        assert draft.rag_totals["red"] == 3
+        assert draft.since_last_quarter.compared_with.label == PREVIOUS_LABEL
+        assert draft.since_last_quarter.counts["improved"] == 137
+        assert draft.since_last_quarter.counts["worsened"] == 3
+        assert [line.code for line in draft.red_or_worsened] == worse
+        assert draft.red_or_worsened[0].barriers == ["Funding", "Legislation or national policy"]
+        assert draft.red_or_worsened[0].narrative == "Stalled"
+        funding = {f.spend_type: f for f in draft.funding}
+        assert funding["T"].actions == 140 and funding["T"].pounds == 140_000
+        assert funding["C"].actions == 0
+        assert draft.funding_total == 140_000
+        assert [p.period.label for p in draft.trend] == [PREVIOUS_LABEL, LABEL]
+        assert draft.trend[0].advanced.percent == 100
+        # Four other Yorkshire councils submitted: every area's regional median is 100%.
+        assert all(p.region.value == 1.0 for p in draft.positions)
+        assert all(p.nation.councils == 4 for p in draft.positions)
+        for chart in charts.council_charts(draft):
+            assert chart.title and chart.summary.endswith(".")
+            assert chart.table.rows or chart.id in {"direction"}
+            chart.figure_json()
+        assert "137 of 140" in charts.stage_mix_by_area(draft).summary
+
+
+def _return_id(gss_code: str, label: str = LABEL) -> int:
+    return db.session.scalar(
+        select(Return.id)
+        .join(Period, Period.id == Return.period_id)
+        .join(Council, Council.id == Return.council_id)
+        .where(Council.gss_code == gss_code, Period.label == label)
+    )
+
+
+def test_a_council_that_does_not_share_is_named_only_to_itself(app):
+    submitted_quarter(app, {c: IMPLEMENTING_AMBER for c in YORKSHIRE}, signed_off=(LEEDS,))
+    with app.app_context():
+        db.session.execute(
+            update(Council).where(Council.gss_code == YORK).values(shares_named_returns=False)
+        )
+        db.session.commit()
+        region = council(LEEDS).region
+        outside = services.region_comparison(region, period(), viewer=None)
+        assert YORK not in {r.council.gss_code for r in outside.rows}
+        assert outside.councils_reporting == 5
+        # One unnamed council among four named ones: subtracting would reveal it.
+        assert outside.unnamed_reporting == 1
+        assert outside.aggregate_reason and "fewer than 3" in outside.aggregate_reason
+        assert outside.distribution == []
+        from tests.factories import make_user
+
+        made = make_user(memberships=[(Role.COUNCIL_VIEWER, council(YORK))])
+        from tracker.models import User
+
+        york_viewer: Principal = load_principal(db.session.get(User, made.id))
+        inside = services.region_comparison(region, period(), viewer=york_viewer)
+        assert YORK in {r.council.gss_code for r in inside.rows}
+        assert inside.aggregate_reason is None
+        assert inside.medians["A01"].percent == 100
+
+
+def test_national_view_counts_national_barriers_by_action(app):
+    submitted_quarter(app, {c: IMPLEMENTING_AMBER for c in YORKSHIRE}, only=YORKSHIRE)
+    with app.app_context():
+        codes = first_codes(2)
+    for gss_code in (LEEDS, WAKEFIELD, KIRKLEES):
+        with app.app_context():
+            db.session.execute(
+                update(Assessment)
+                .where(
+                    Assessment.return_id == _return_id(gss_code),
+                    Assessment.action_id.in_(select(Action.id).where(Action.code == codes[0])),
+                )
+                .values(barriers=["legislation"], rag="red")
+            )
+            db.session.commit()
+    with app.app_context():
+        view = services.national_view(period())
+        assert view.councils_reporting == 5
+        assert view.blocked[0].code == codes[0]
+        assert view.blocked[0].councils == 3 and view.blocked[0].red == 3
+        assert view.blocked[0].reporting == 5
+        yorkshire = council(LEEDS).region
+        assert view.cells[yorkshire.id]["A01"].share.percent == 100
+        cornwall = council(CORNWALL).region
+        assert view.cells[cornwall.id]["A01"].reason  # nobody reports there
+        assert charts.national_heatmap(view).table.rows
+        assert "3 of 5" in charts.national_barriers(view).summary
+
+
+def test_aggregate_refusal_needs_three_and_no_lone_unnamed_council():
+    assert services.aggregate_refusal(2, 0)
+    assert services.aggregate_refusal(3, 0) is None
+    assert services.aggregate_refusal(5, 1)
+    assert services.aggregate_refusal(5, 2)
+    assert services.aggregate_refusal(6, 3) is None

@@ -1,0 +1,810 @@
+"""The dashboards' charts: one function per chart, each a plotly figure with its data table.
+
+Every function takes a dataclass from :mod:`tracker.compare.services` and returns a
+:class:`Chart`: a heading, a one-sentence summary written from the data (with its denominators),
+the ``plotly.graph_objects.Figure``, and the same figures as a table of formatted strings. Pages
+show the table always and draw the figure with ``static/js/charts.js`` when JavaScript runs; the
+board report (issue 7) renders the same figure to SVG.
+
+Colour never carries meaning alone: every series has a pattern and a legend name, bars carry
+their numbers, and cells of the heatmaps carry their percentages. Fills are light enough for
+near-black text (#0b0c0c) to keep a contrast above 4.5:1 on every one of them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import plotly.graph_objects as go
+
+from tracker.compare.services import (
+    RAG_KEYS,
+    STAGE_KEYS,
+    TIMEFRAME_KEYS,
+    CouncilDashboard,
+    NationalView,
+    RegionComparison,
+    Share,
+)
+from tracker.filters import RAG_NAMES, SPEND_NAMES, STAGE_NAMES, TIMEFRAME_NAMES, money
+from tracker.returns.queries import DIRECTION_NAMES, IMPROVED, UNCHANGED, WORSENED
+
+TEXT_COLOUR = "#0b0c0c"
+FONT = "Arial, Helvetica, sans-serif"
+#: light fills, each ≥ 4.5:1 against TEXT_COLOUR, each with its own pattern
+STAGE_STYLE = {
+    "not_started": ("#e5e4e3", ""),
+    "planning": ("#cbbde6", "/"),
+    "implementing": ("#9cc3e6", "."),
+    "embedded": ("#8ccfc4", "x"),
+    "not_applicable": ("#f8f8f8", "-"),
+    "none": ("#ffffff", "+"),
+}
+RAG_STYLE = {
+    "red": ("#f2a19b", "x"),
+    "amber": ("#ffd27f", "/"),
+    "green": ("#93d2a8", ""),
+    "none": ("#ffffff", "+"),
+}
+DIRECTION_STYLE = {
+    IMPROVED: ("#93d2a8", ""),
+    UNCHANGED: ("#e5e4e3", "/"),
+    WORSENED: ("#f2a19b", "x"),
+}
+#: sequential scale for shares (0 → 100%): light grey to mid blue, all readable with black text
+SHARE_SCALE = [[0.0, "#f3f2f1"], [0.5, "#b7d3ec"], [1.0, "#6ea5d7"]]
+SERIES_COLOURS = ["#6ea5d7", "#cbbde6", "#ffd27f"]
+SERIES_PATTERNS = ["", "/", "x"]
+STAGE_LABELS = {**STAGE_NAMES, "none": "Not assessed"}
+RAG_LABELS = {**RAG_NAMES, "none": "No RAG rating"}
+TIMEFRAME_LABELS = {**TIMEFRAME_NAMES, "none": "No timeframe"}
+
+
+@dataclass(frozen=True)
+class Table:
+    """A chart's data as a table: caption, header row and body rows of formatted strings.
+
+    The first cell of each row is its heading (``<th scope="row">``)."""
+
+    caption: str
+    head: list[str]
+    rows: list[list[str]]
+    #: indexes of the columns that hold numbers (aligned right)
+    numeric: tuple[int, ...] = ()
+    #: per row, per cell: a CSS class for a shaded cell (heatmaps), or ""
+    shades: list[list[str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart: heading, one-sentence summary, plotly figure and its data table."""
+
+    id: str
+    title: str
+    summary: str
+    figure: go.Figure
+    table: Table
+
+    def figure_json(self) -> dict[str, Any]:
+        """The figure as plain JSON data (for ``tojson`` in a page)."""
+        return json.loads(self.figure.to_json())
+
+
+def _layout(figure: go.Figure, *, height: int = 420, **extra: Any) -> go.Figure:
+    figure.update_layout(
+        template="none",
+        font={"family": FONT, "color": TEXT_COLOUR, "size": 14},
+        height=height,
+        margin={"l": 20, "r": 20, "t": 20, "b": 40},
+        paper_bgcolor="#ffffff",
+        plot_bgcolor="#ffffff",
+        legend={"orientation": "h", "y": -0.15, "traceorder": "normal"},
+        **extra,
+    )
+    figure.update_yaxes(automargin=True)
+    figure.update_xaxes(automargin=True)
+    return figure
+
+
+def _bar(name: str, x: list, y: list, style: tuple[str, str], **extra: Any) -> go.Bar:
+    colour, pattern = style
+    return go.Bar(
+        name=name,
+        x=x,
+        y=y,
+        marker={
+            "color": colour,
+            "line": {"color": TEXT_COLOUR, "width": 1},
+            "pattern": {"shape": pattern, "fgcolor": TEXT_COLOUR, "size": 6, "solidity": 0.15},
+        },
+        textfont={"color": TEXT_COLOUR},
+        **extra,
+    )
+
+
+def _plural(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count} {word if count == 1 else plural or word + 's'}"
+
+
+def _pct(share: Share) -> str:
+    return "–" if share.percent is None else f"{share.percent}%"
+
+
+def shade_class(percent: int | None) -> str:
+    """The CSS class of a heatmap cell: five steps of the share scale."""
+    if percent is None:
+        return "tracker-shade--none"
+    return f"tracker-shade--{min(percent // 20, 4)}"
+
+
+# -- the council dashboard --------------------------------------------------------------------
+
+
+def stage_mix_by_area(dashboard: CouncilDashboard) -> Chart:
+    """Stacked bars: each area's actions by stage."""
+    areas = [a for a in dashboard.areas if a.total]
+    labels = [a.area.short_label for a in areas]
+    figure = go.Figure()
+    used = [k for k in STAGE_KEYS if any(a.stages[k] for a in areas)]
+    for key in used:
+        values = [a.stages[key] for a in areas]
+        figure.add_trace(
+            _bar(
+                STAGE_LABELS[key],
+                values,
+                labels,
+                STAGE_STYLE[key],
+                orientation="h",
+                text=[v or "" for v in values],
+                textposition="inside",
+            )
+        )
+    _layout(figure, height=120 + 36 * max(len(areas), 1), barmode="stack")
+    figure.update_yaxes(autorange="reversed")
+    figure.update_xaxes(title_text="Actions")
+    advanced = dashboard.advanced
+    summary = (
+        f"{advanced.part} of {advanced.whole} applicable actions "
+        f"({_pct(advanced)}) are at Implementing or Embedded."
+        if advanced.whole
+        else "There are no actions to show for this quarter."
+    )
+    return Chart(
+        id="stage-mix",
+        title="Stage of each area's actions",
+        summary=summary,
+        figure=figure,
+        table=Table(
+            caption="Actions by area and stage",
+            head=["Area", *(STAGE_LABELS[k] for k in STAGE_KEYS), "Total"],
+            rows=[
+                [a.area.label, *(str(a.stages[k]) for k in STAGE_KEYS), str(a.total)]
+                for a in dashboard.areas
+            ],
+            numeric=tuple(range(1, len(STAGE_KEYS) + 2)),
+        ),
+    )
+
+
+def rag_by_area(dashboard: CouncilDashboard) -> Chart:
+    """Stacked bars: RAG ratings of each area's actions at Planning or Implementing."""
+    areas = [a for a in dashboard.areas if sum(a.rags.values())]
+    labels = [a.area.short_label for a in areas]
+    figure = go.Figure()
+    for key in RAG_KEYS:
+        values = [a.rags[key] for a in areas]
+        if not any(values):
+            continue
+        figure.add_trace(
+            _bar(
+                RAG_LABELS[key],
+                values,
+                labels,
+                RAG_STYLE[key],
+                orientation="h",
+                text=[v or "" for v in values],
+                textposition="inside",
+            )
+        )
+    _layout(figure, height=120 + 36 * max(len(areas), 1), barmode="stack")
+    figure.update_yaxes(autorange="reversed")
+    figure.update_xaxes(title_text="Actions at Planning or Implementing")
+    totals = dashboard.rag_totals
+    rated = sum(totals.values())
+    summary = (
+        f"Of {_plural(rated, 'action')} at Planning or Implementing, {totals['red']} "
+        f"{'is' if totals['red'] == 1 else 'are'} Red, {totals['amber']} Amber and "
+        f"{totals['green']} Green."
+        if rated
+        else "No actions are at Planning or Implementing, so none has a RAG rating."
+    )
+    return Chart(
+        id="rag-mix",
+        title="RAG rating of each area's actions",
+        summary=summary,
+        figure=figure,
+        table=Table(
+            caption="Actions at Planning or Implementing by area and RAG rating",
+            head=["Area", *(RAG_LABELS[k] for k in RAG_KEYS), "Total"],
+            rows=[
+                [a.area.label, *(str(a.rags[k]) for k in RAG_KEYS), str(sum(a.rags.values()))]
+                for a in dashboard.areas
+            ],
+            numeric=tuple(range(1, len(RAG_KEYS) + 2)),
+        ),
+    )
+
+
+def progress_by_timeframe(dashboard: CouncilDashboard) -> Chart:
+    """Stacked bars: short-, medium- and long-term actions by stage."""
+    keys = [k for k in TIMEFRAME_KEYS if sum(dashboard.timeframes[k].values())]
+    labels = [TIMEFRAME_LABELS[k] for k in keys]
+    figure = go.Figure()
+    for stage in STAGE_KEYS:
+        values = [dashboard.timeframes[k][stage] for k in keys]
+        if not any(values):
+            continue
+        figure.add_trace(
+            _bar(
+                STAGE_LABELS[stage],
+                labels,
+                values,
+                STAGE_STYLE[stage],
+                text=[v or "" for v in values],
+                textposition="inside",
+            )
+        )
+    _layout(figure, barmode="stack")
+    figure.update_yaxes(title_text="Actions")
+    short = dashboard.timeframes["short"]
+    short_total = sum(short.values()) - short["not_applicable"]
+    short_done = short["implementing"] + short["embedded"]
+    summary = (
+        f"{short_done} of {short_total} applicable short-term actions are at Implementing or "
+        "Embedded."
+        if short_total
+        else "There are no applicable short-term actions to show."
+    )
+    return Chart(
+        id="timeframes",
+        title="Progress by timeframe",
+        summary=summary,
+        figure=figure,
+        table=Table(
+            caption="Actions by timeframe and stage",
+            head=["Timeframe", *(STAGE_LABELS[k] for k in STAGE_KEYS), "Total"],
+            rows=[
+                [
+                    TIMEFRAME_LABELS[t],
+                    *(str(dashboard.timeframes[t][k]) for k in STAGE_KEYS),
+                    str(sum(dashboard.timeframes[t].values())),
+                ]
+                for t in keys
+            ],
+            numeric=tuple(range(1, len(STAGE_KEYS) + 2)),
+        ),
+    )
+
+
+def direction_of_travel(dashboard: CouncilDashboard) -> Chart:
+    """Grouped bars: improved, unchanged and worsened since last quarter and a year ago."""
+    columns = []
+    for name, direction in (
+        ("Since last quarter", dashboard.since_last_quarter),
+        ("Since a year ago", dashboard.since_last_year),
+    ):
+        if direction.compared_with is not None and direction.total:
+            columns.append((f"{name} ({direction.compared_with.label})", direction))
+    figure = go.Figure()
+    for key in (IMPROVED, UNCHANGED, WORSENED):
+        values = [d.counts[key] for _n, d in columns]
+        figure.add_trace(
+            _bar(
+                DIRECTION_NAMES[key],
+                [n for n, _d in columns],
+                values,
+                DIRECTION_STYLE[key],
+                text=values,
+                textposition="outside",
+            )
+        )
+    _layout(figure, barmode="group")
+    figure.update_yaxes(title_text="Actions")
+    last = dashboard.since_last_quarter
+    if last.compared_with is not None and last.total:
+        summary = (
+            f"Since {last.compared_with.label}, {last.counts[IMPROVED]} of {last.total} actions "
+            f"improved, {last.counts[UNCHANGED]} stayed the same and {last.counts[WORSENED]} "
+            "worsened."
+        )
+    else:
+        summary = "There is no earlier quarter's return to compare with."
+    rows = [
+        [
+            n,
+            str(d.counts[IMPROVED]),
+            str(d.counts[UNCHANGED]),
+            str(d.counts[WORSENED]),
+            str(d.total - d.comparable),
+            str(d.total),
+        ]
+        for n, d in columns
+    ]
+    return Chart(
+        id="direction",
+        title="Direction of travel",
+        summary=summary,
+        figure=figure,
+        table=Table(
+            caption="Actions by direction of travel",
+            head=["Compared with", "Improved", "Unchanged", "Worsened", "Not comparable", "Total"],
+            rows=rows,
+            numeric=(1, 2, 3, 4, 5),
+        ),
+    )
+
+
+def trend(dashboard: CouncilDashboard) -> Chart:
+    """A line: the share of actions at Implementing or Embedded over the last eight quarters."""
+    points = dashboard.trend
+    labels = [p.period.label for p in points]
+    values = [p.advanced.percent for p in points]
+    figure = go.Figure(
+        go.Scatter(
+            x=labels,
+            y=values,
+            mode="lines+markers+text",
+            text=[f"{v}%" if v is not None else "" for v in values],
+            textposition="top center",
+            name="At Implementing or Embedded",
+            line={"color": "#1d70b8", "width": 3},
+            marker={"size": 9, "symbol": "circle", "color": "#1d70b8"},
+        )
+    )
+    _layout(figure, showlegend=False)
+    figure.update_yaxes(title_text="Per cent of applicable actions", range=[0, 105])
+    if len(points) >= 2:
+        first, last = points[0], points[-1]
+        summary = (
+            f"The share at Implementing or Embedded went from {first.advanced} in "
+            f"{first.period.label} to {last.advanced} in {last.period.label}."
+        )
+    elif points:
+        summary = f"Only one quarter to show: {points[0].advanced} in {points[0].period.label}."
+    else:
+        summary = "There are no quarters to show."
+    return Chart(
+        id="trend",
+        title="Trend over the last eight quarters",
+        summary=summary,
+        figure=figure,
+        table=Table(
+            caption="Actions at Implementing or Embedded, by quarter",
+            head=["Quarter", "Status", "At Implementing or Embedded", "Applicable actions", "%"],
+            rows=[
+                [
+                    p.period.label,
+                    {"draft": "Draft", "submitted": "Submitted", "signed_off": "Signed off"}.get(
+                        p.status, p.status
+                    ),
+                    str(p.advanced.part),
+                    str(p.advanced.whole),
+                    _pct(p.advanced),
+                ]
+                for p in points
+            ],
+            numeric=(2, 3, 4),
+        ),
+    )
+
+
+def funding_by_spend_type(dashboard: CouncilDashboard) -> Chart:
+    """Bars: pounds recorded by type of spend, with the number of actions."""
+    labels = [SPEND_NAMES[f.spend_type] for f in dashboard.funding]
+    pounds = [f.pounds for f in dashboard.funding]
+    figure = go.Figure(
+        _bar(
+            "Funding used",
+            labels,
+            pounds,
+            ("#9cc3e6", ""),
+            text=[money(p) for p in pounds],
+            textposition="outside",
+        )
+    )
+    _layout(figure, showlegend=False)
+    figure.update_yaxes(title_text="Pounds", tickprefix="£", separatethousands=True)
+    actions = sum(f.actions for f in dashboard.funding)
+    summary = (
+        f"{money(dashboard.funding_total)} of funding used is recorded on this return; "
+        f"{_plural(actions, 'type of spend')} recorded across its actions."
+        if actions or dashboard.funding_total
+        else "No funding used is recorded on this return."
+    )
+    return Chart(
+        id="funding",
+        title="Funding used by type of spend",
+        summary=summary,
+        figure=figure,
+        table=Table(
+            caption="Funding used by type of spend (an amount recorded against several types "
+            "counts under each)",
+            head=["Type of spend", "Actions", "Amount"],
+            rows=[
+                [SPEND_NAMES[f.spend_type], str(f.actions), money(f.pounds)]
+                for f in dashboard.funding
+            ],
+            numeric=(1, 2),
+        ),
+    )
+
+
+def position_against_medians(dashboard: CouncilDashboard) -> Chart:
+    """Grouped bars: the council's share per area beside its region's and the nation's medians."""
+    positions = dashboard.positions
+    labels = [p.area.short_label for p in positions]
+    series = [
+        (dashboard.council.short_name, [p.council.percent for p in positions]),
+        ("Regional median", [p.region.percent for p in positions]),
+        ("National median", [p.nation.percent for p in positions]),
+    ]
+    figure = go.Figure()
+    for index, (name, values) in enumerate(series):
+        figure.add_trace(
+            _bar(
+                name,
+                labels,
+                values,
+                (SERIES_COLOURS[index], SERIES_PATTERNS[index]),
+                text=[f"{v}%" if v is not None else "" for v in values],
+                textposition="outside",
+            )
+        )
+    _layout(figure, barmode="group")
+    figure.update_yaxes(title_text="Per cent at Implementing or Embedded", range=[0, 110])
+    with_region = [p for p in positions if p.region.value is not None and p.council.whole]
+    if with_region:
+        above = sum(1 for p in with_region if (p.council.ratio or 0) > (p.region.value or 0))
+        summary = (
+            f"{dashboard.council.short_name} is above its region's median in {above} of "
+            f"{_plural(len(with_region), 'area')} where both can be shown."
+        )
+    else:
+        reason = positions[0].region.reason if positions else None
+        summary = "The regional median cannot be shown" + (
+            f": {reason[len('Not shown: ') :]}." if reason else "."
+        )
+    return Chart(
+        id="position",
+        title="Where the council sits against its region and the nation",
+        summary=summary,
+        figure=figure,
+        table=Table(
+            caption="Share of actions at Implementing or Embedded, by area",
+            head=["Area", dashboard.council.short_name, "Regional median", "National median"],
+            rows=[[p.area.label, str(p.council), str(p.region), str(p.nation)] for p in positions],
+            numeric=(),
+        ),
+    )
+
+
+def council_charts(dashboard: CouncilDashboard) -> list[Chart]:
+    """Every chart of the council dashboard, in the order of the page."""
+    return [
+        stage_mix_by_area(dashboard),
+        rag_by_area(dashboard),
+        progress_by_timeframe(dashboard),
+        direction_of_travel(dashboard),
+        trend(dashboard),
+        funding_by_spend_type(dashboard),
+        position_against_medians(dashboard),
+    ]
+
+
+# -- the regional comparison ------------------------------------------------------------------
+
+
+def region_heatmap(comparison: RegionComparison) -> Chart:
+    """Councils × areas: the share at Implementing or Embedded, number in every cell."""
+    areas = comparison.areas
+    rows = [r for r in comparison.rows if r.has_return]
+    names = [r.council.short_name for r in rows]
+    z, text = [], []
+    for row in rows:
+        shares = [row.cell(a.key).share for a in areas]
+        z.append([s.percent for s in shares])
+        text.append([f"{s.percent}%" if s.percent is not None else "–" for s in shares])
+    if comparison.aggregate_reason is None:
+        medians = [comparison.medians[a.key] for a in areas]
+        names.append("Regional median")
+        z.append([m.percent for m in medians])
+        text.append([f"{m.percent}%" if m.percent is not None else "–" for m in medians])
+    figure = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[a.short_label for a in areas],
+            y=names,
+            text=text,
+            texttemplate="%{text}",
+            textfont={"color": TEXT_COLOUR},
+            colorscale=SHARE_SCALE,
+            zmin=0,
+            zmax=100,
+            xgap=2,
+            ygap=2,
+            colorbar={"title": {"text": "%"}},
+        )
+    )
+    _layout(figure, height=160 + 34 * max(len(names), 1))
+    figure.update_yaxes(autorange="reversed")
+    figure.update_xaxes(side="top")
+    named, unnamed = len(rows), comparison.unnamed_reporting
+    summary = (
+        f"{comparison.councils_reporting} of {comparison.councils_in_region} councils in "
+        f"{comparison.region.name} have submitted a return for {comparison.period.label}; "
+        f"{named} {'is' if named == 1 else 'are'} named here"
+        + (
+            f" and {unnamed} {'is' if unnamed == 1 else 'are'} counted in the regional figures"
+            " only."
+            if unnamed
+            else "."
+        )
+    )
+    table_rows, shades = [], []
+    for row in comparison.rows:
+        if not row.has_return:
+            table_rows.append(
+                [row.council.short_name, *("Not submitted" for _a in areas), "Not submitted"]
+            )
+            shades.append(["", *("tracker-shade--none" for _a in areas), "tracker-shade--none"])
+            continue
+        cells = [row.cell(a.key) for a in areas]
+        table_rows.append(
+            [
+                row.council.short_name,
+                *(f"{_pct(c.share)} ({c.advanced} of {c.applicable}). {c.rag_text}" for c in cells),
+                f"{_pct(row.overall)} ({row.overall.part} of {row.overall.whole})",
+            ]
+        )
+        shades.append(
+            ["", *(shade_class(c.share.percent) for c in cells), shade_class(row.overall.percent)]
+        )
+    if comparison.aggregate_reason is None:
+        medians = [comparison.medians[a.key] for a in areas]
+        table_rows.append(
+            [
+                "Regional median",
+                *(
+                    f"{_pct(Share(0, 0)) if m.percent is None else str(m.percent) + '%'}"
+                    f" (of {m.councils} councils)"
+                    for m in medians
+                ),
+                "",
+            ]
+        )
+        shades.append(["", *(shade_class(m.percent) for m in medians), ""])
+    return Chart(
+        id="heatmap",
+        title="Councils by area",
+        summary=summary,
+        figure=figure,
+        table=Table(
+            caption="Share of each council's actions at Implementing or Embedded, and RAG mix, "
+            "by area",
+            head=["Council", *(a.label for a in areas), "All areas"],
+            rows=table_rows,
+            shades=shades,
+        ),
+    )
+
+
+def action_distribution(comparison: RegionComparison) -> Chart:
+    """Stacked bars: for each action, how many councils are at each stage."""
+    items = comparison.distribution
+    codes = [d.code for d in items]
+    figure = go.Figure()
+    for key in STAGE_KEYS:
+        values = [d.stages[key] for d in items]
+        if not any(values):
+            continue
+        figure.add_trace(_bar(STAGE_LABELS[key], values, codes, STAGE_STYLE[key], orientation="h"))
+    _layout(figure, height=140 + 18 * max(len(items), 1), barmode="stack")
+    figure.update_yaxes(autorange="reversed", tickfont={"size": 11})
+    figure.update_xaxes(title_text="Councils", side="top")
+    if items:
+        widest = max(items, key=lambda d: (d.stages["implementing"] + d.stages["embedded"], d.code))
+        done = widest.stages["implementing"] + widest.stages["embedded"]
+        summary = (
+            f"Across {comparison.councils_reporting} reporting councils, {widest.code} is at "
+            f"Implementing or Embedded in the most councils ({done} of {widest.councils})."
+        )
+    else:
+        summary = comparison.aggregate_reason or "There are no actions to show."
+    return Chart(
+        id="distribution",
+        title="Each action across the region's councils",
+        summary=summary,
+        figure=figure,
+        table=Table(
+            caption="Councils at each stage, by action",
+            head=["Action", "Area", *(STAGE_LABELS[k] for k in STAGE_KEYS), "Councils"],
+            rows=[
+                [d.code, d.area, *(str(d.stages[k]) for k in STAGE_KEYS), str(d.councils)]
+                for d in items
+            ],
+            numeric=tuple(range(2, len(STAGE_KEYS) + 3)),
+        ),
+    )
+
+
+def council_position(comparison: RegionComparison, gss_code: str | None) -> Chart | None:
+    """Grouped bars: one named council's share per area beside the regional median."""
+    row = comparison.row_for(gss_code)
+    if row is None or not row.has_return:
+        return None
+    areas = comparison.areas
+    mine = [row.cell(a.key).share for a in areas]
+    medians = [comparison.medians[a.key] for a in areas]
+    figure = go.Figure()
+    for index, (name, values) in enumerate(
+        (
+            (row.council.short_name, [s.percent for s in mine]),
+            ("Regional median", [m.percent for m in medians]),
+        )
+    ):
+        figure.add_trace(
+            _bar(
+                name,
+                [a.short_label for a in areas],
+                values,
+                (SERIES_COLOURS[index], SERIES_PATTERNS[index]),
+                text=[f"{v}%" if v is not None else "" for v in values],
+                textposition="outside",
+            )
+        )
+    _layout(figure, barmode="group")
+    figure.update_yaxes(title_text="Per cent at Implementing or Embedded", range=[0, 110])
+    both = [(s, m) for s, m in zip(mine, medians, strict=True) if m.value is not None and s.whole]
+    if both:
+        above = sum(1 for s, m in both if (s.ratio or 0) > (m.value or 0))
+        summary = (
+            f"{row.council.short_name} is above the regional median in {above} of "
+            f"{_plural(len(both), 'area')}."
+        )
+    else:
+        summary = comparison.aggregate_reason or "The regional median cannot be shown."
+    return Chart(
+        id="council-position",
+        title=f"{row.council.short_name} against the regional median",
+        summary=summary,
+        figure=figure,
+        table=Table(
+            caption=f"{row.council.short_name} and the regional median, by area",
+            head=["Area", row.council.short_name, "Regional median"],
+            rows=[[a.label, str(s), str(m)] for a, s, m in zip(areas, mine, medians, strict=True)],
+        ),
+    )
+
+
+# -- the national view ------------------------------------------------------------------------
+
+
+def national_heatmap(view: NationalView) -> Chart:
+    """Regions × areas: the pooled share at Implementing or Embedded, number in every cell."""
+    areas = view.areas
+    z, text, table_rows, shades = [], [], [], []
+    for region in view.regions:
+        cells = [view.cells[region.id][a.key] for a in areas]
+        z.append([None if c.reason else c.share.percent for c in cells])
+        text.append(["n/a" if c.reason else _pct(c.share) for c in cells])
+        reporting = view.reporting[region.id]
+        table_rows.append(
+            [
+                region.name,
+                str(reporting),
+                *(
+                    "Fewer than 3 councils"
+                    if c.reason
+                    else f"{_pct(c.share)} ({c.advanced} of {c.applicable})"
+                    for c in cells
+                ),
+            ]
+        )
+        shades.append(
+            ["", "", *(shade_class(None if c.reason else c.share.percent) for c in cells)]
+        )
+    figure = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[a.short_label for a in areas],
+            y=[r.name for r in view.regions],
+            text=text,
+            texttemplate="%{text}",
+            textfont={"color": TEXT_COLOUR},
+            colorscale=SHARE_SCALE,
+            zmin=0,
+            zmax=100,
+            xgap=2,
+            ygap=2,
+            colorbar={"title": {"text": "%"}},
+        )
+    )
+    _layout(figure, height=180 + 36 * len(view.regions))
+    figure.update_yaxes(autorange="reversed")
+    figure.update_xaxes(side="top")
+    shown = sum(1 for r in view.regions if view.reporting[r.id] >= 3)
+    summary = (
+        f"{view.councils_reporting} councils have submitted a return for {view.period.label}; "
+        f"{shown} of {len(view.regions)} regions have at least three and are shown."
+    )
+    return Chart(
+        id="regions",
+        title="Regions by area",
+        summary=summary,
+        figure=figure,
+        table=Table(
+            caption="Share of actions at Implementing or Embedded, by region and area "
+            "(all reporting councils' actions pooled)",
+            head=["Region", "Councils reporting", *(a.label for a in areas)],
+            rows=table_rows,
+            numeric=(1,),
+            shades=shades,
+        ),
+    )
+
+
+def national_barriers(view: NationalView) -> Chart:
+    """Horizontal bars: the actions most often recorded as blocked by national barriers."""
+    items = view.blocked
+    figure = go.Figure(
+        _bar(
+            "Councils recording the barrier",
+            [b.councils for b in items],
+            [b.code for b in items],
+            ("#f2a19b", "x"),
+            orientation="h",
+            text=[b.councils for b in items],
+            textposition="outside",
+        )
+    )
+    _layout(figure, height=140 + 30 * max(len(items), 1), showlegend=False)
+    figure.update_yaxes(autorange="reversed")
+    figure.update_xaxes(title_text="Councils")
+    if items:
+        top = items[0]
+        later = view.blocked_by_timeframe["medium"] + view.blocked_by_timeframe["long"]
+        every = sum(view.blocked_by_timeframe.values())
+        summary = (
+            f"{top.code} is most often blocked by legislation or national policy "
+            f"({top.councils} of {top.reporting} reporting councils); {later} of {every} such "
+            "records are against medium- and long-term actions."
+        )
+    else:
+        summary = (
+            view.aggregate_reason
+            or "No council recorded legislation or national policy as a barrier this quarter."
+        )
+    return Chart(
+        id="national-barriers",
+        title="Actions most often blocked by legislation or national policy",
+        summary=summary,
+        figure=figure,
+        table=Table(
+            caption="Councils recording legislation or national policy as a barrier, by action",
+            head=["Action", "Area", "Timeframe", "Councils", "Of which Red", "Councils reporting"],
+            rows=[
+                [
+                    b.code,
+                    b.area,
+                    TIMEFRAME_LABELS.get(b.timeframe or "none", ""),
+                    str(b.councils),
+                    str(b.red),
+                    str(b.reporting),
+                ]
+                for b in items
+            ],
+            numeric=(3, 4, 5),
+        ),
+    )
