@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask import Flask, Response, abort, g, render_template, request
+from flask import Flask, Response, abort, current_app, g, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -46,6 +46,26 @@ def _refuse_nul_bytes() -> None:
         abort(400)
 
 
+#: endpoints whose POST carries a file larger than MAX_CONTENT_LENGTH allows, with the setting
+#: that holds their file size limit (see :func:`allow_upload`)
+UPLOAD_LIMITS: dict[str, str] = {}
+#: room for the multipart envelope and the form's other fields around the file itself
+MULTIPART_ALLOWANCE = 64 * 1024
+
+
+def allow_upload(endpoint: str, setting: str) -> None:
+    """Let POSTs to ``endpoint`` carry a file of up to ``app.config[setting]`` bytes."""
+    UPLOAD_LIMITS[endpoint] = setting
+
+
+def _raise_upload_limit() -> None:
+    # Runs ahead of CSRFProtect and the NUL-byte guard, which read the form (and so enforce
+    # the body limit) before any view runs. Werkzeug answers a larger body with 413 unread.
+    setting = UPLOAD_LIMITS.get(request.endpoint or "")
+    if setting and request.method == "POST":
+        request.max_content_length = int(current_app.config[setting]) + MULTIPART_ALLOWANCE
+
+
 def _request_id() -> None:
     # Ties log lines and audit events of one request together.
     g.request_id = uuid.uuid4().hex
@@ -53,6 +73,7 @@ def _request_id() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the header hook, the input guard and the error handlers."""
+    app.before_request_funcs.setdefault(None, []).insert(0, _raise_upload_limit)
     app.before_request(_request_id)
     app.before_request(_refuse_nul_bytes)
     app.after_request(_security_headers)

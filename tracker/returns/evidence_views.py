@@ -31,10 +31,10 @@ from flask import (
     flash,
     redirect,
     render_template,
-    request,
     url_for,
 )
 
+from tracker import http
 from tracker.admin.forms import ConfirmForm
 from tracker.extensions import db
 from tracker.models import Assessment, Council, Evidence, Role, User
@@ -52,8 +52,7 @@ from tracker.returns.services import ReturnError, _editable
 
 log = logging.getLogger(__name__)
 
-#: room for the multipart envelope and the form's other fields around the file itself
-MULTIPART_ALLOWANCE = 64 * 1024
+http.allow_upload("returns.upload_evidence", "EVIDENCE_MAX_BYTES")
 
 
 def _actor() -> User:
@@ -127,14 +126,6 @@ def _upload_limit() -> int:
     return int(current_app.config["EVIDENCE_MAX_BYTES"])
 
 
-def _allow_evidence_uploads() -> None:
-    # Registered ahead of CSRFProtect and the NUL-byte guard, which read the form (and so
-    # enforce the body limit) before any view runs: only the upload form may send more than
-    # MAX_CONTENT_LENGTH. Werkzeug answers a larger body with 413 before reading it.
-    if request.endpoint == "returns.upload_evidence" and request.method == "POST":
-        request.max_content_length = _upload_limit() + MULTIPART_ALLOWANCE
-
-
 def _sandbox_downloads(response: Response) -> Response:
     # Runs after the app's security headers (registered first, so called last): a downloaded
     # file also gets CSP "sandbox", so that even opened in the browser it runs nothing, and is
@@ -149,7 +140,6 @@ def _sandbox_downloads(response: Response) -> Response:
 
 @bp.record_once
 def _register_hooks(state) -> None:
-    state.app.before_request_funcs.setdefault(None, []).insert(0, _allow_evidence_uploads)
     state.app.after_request_funcs.setdefault(None, []).insert(0, _sandbox_downloads)
 
 

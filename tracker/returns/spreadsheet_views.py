@@ -26,13 +26,12 @@ from flask import (
     flash,
     redirect,
     render_template,
-    request,
     session,
     url_for,
 )
 from sqlalchemy import select
 
-from tracker import throttle
+from tracker import http, throttle
 from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.models import Council, Period, Return, Role, User
@@ -50,8 +49,7 @@ from tracker.returns.services import (
 from tracker.returns.spreadsheet_forms import CancelImportForm, ConfirmImportForm, ImportForm
 
 SESSION_KEY = "import"
-#: room for the multipart envelope around the file itself
-MULTIPART_ALLOWANCE = 64 * 1024
+http.allow_upload("returns.import_upload", "IMPORT_MAX_BYTES")
 
 
 def _actor() -> User:
@@ -92,18 +90,6 @@ def _import_folder() -> Path:
 
 def _max_bytes() -> int:
     return int(current_app.config["IMPORT_MAX_BYTES"])
-
-
-def _allow_import_uploads() -> None:
-    # Registered ahead of CSRFProtect, which reads the form (and so enforces the body limit)
-    # before any view runs: only the import form may send more than MAX_CONTENT_LENGTH.
-    if request.endpoint == "returns.import_upload" and request.method == "POST":
-        request.max_content_length = _max_bytes() + MULTIPART_ALLOWANCE
-
-
-@bp.record_once
-def _register_upload_limit(state) -> None:
-    state.app.before_request_funcs.setdefault(None, []).insert(0, _allow_import_uploads)
 
 
 # -- export ---------------------------------------------------------------------------------------
