@@ -74,21 +74,41 @@ def list_users_command() -> None:
 
 
 @demo_cli.command("seed")
-def seed_command() -> None:
-    """Create the demo accounts if they are missing, and print their sign-in details.
+@click.option(
+    "--scale",
+    type=click.Choice(["demo", "national"]),
+    default="demo",
+    show_default=True,
+    help="demo: eight closed quarters and the current one for every council, evidence for the "
+    "demo councils; national: evidence and panel feedback for all 153 councils too.",
+)
+@click.option(
+    "--councils",
+    "council_limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Only the first N councils (the demo councils first); for the benchmarks.",
+)
+def seed_command(scale: str, council_limit: int | None) -> None:
+    """Create the demo accounts and the demo quarters of returns, and print sign-in details.
 
-    Safe to run again. Refuses (and changes nothing) when the database holds any account that
-    is not a demo account.
+    Safe to run again: accounts already there are kept, and no returns are made once the
+    database has any period. Refuses (and changes nothing) when the database holds any account
+    that is not a demo account.
     """
     from tracker.admin.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, DemoRefused, seed_demo
+    from tracker.demo_data import DatasetRefused, seed_dataset
 
     try:
         report = seed_demo()
-    except DemoRefused as error:
+        dataset = seed_dataset(scale, council_limit=council_limit)
+    except (DemoRefused, DatasetRefused) as error:
         db.session.rollback()
         click.echo(str(error))
         return
     db.session.commit()
+    for line in dataset.lines():
+        click.echo(line)
     click.echo(
         f"Demo accounts: {len(report.created)} created, {len(report.present)} already present, "
         f"{report.memberships_added} roles added."
