@@ -29,22 +29,20 @@ from flask import (
     session,
     url_for,
 )
-from sqlalchemy import select
 
 from tracker import http, throttle
 from tracker.clock import utcnow
 from tracker.extensions import db
-from tracker.models import Council, Period, Return, Role, User
+from tracker.models import Council, Return, Role, User
 from tracker.permissions import council_access, current_principal
-from tracker.returns import bp, spreadsheet
+from tracker.returns import bp, queries, spreadsheet
 from tracker.returns.access import READERS, may_read_return
-from tracker.returns.periods import label_from_url, label_to_url
+from tracker.returns.periods import label_to_url
 from tracker.returns.services import (
     AssessmentConflict,
     AssessmentInvalid,
     ReturnError,
     _editable,
-    get_return,
 )
 from tracker.returns.spreadsheet_forms import CancelImportForm, ConfirmImportForm, ImportForm
 
@@ -59,12 +57,7 @@ def _actor() -> User:
 
 
 def _return_or_404(council: Council, period_label: str) -> Return:
-    label = label_from_url(period_label)
-    period = db.session.scalar(select(Period).where(Period.label == label)) if label else None
-    return_ = get_return(council, period) if period else None
-    if return_ is None:
-        abort(404)
-    return return_
+    return queries.get_return_by_slug(council, period_label) or abort(404)
 
 
 def _readable_or_404(council: Council, period_label: str) -> Return:
