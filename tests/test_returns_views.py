@@ -27,7 +27,7 @@ from tests.returns_data import (
 )
 from tests.test_roadmap_views import count_queries
 from tracker.extensions import db
-from tracker.models import Action, AuditEvent, ReturnSnapshot, Role
+from tracker.models import Action, AuditEvent, Council, ReturnSnapshot, Role
 from tracker.returns import queries
 
 BASE = f"/councils/{LEEDS}/returns"
@@ -271,6 +271,27 @@ def test_drafts_never_leave_the_council(app, clients, page, role):
     overview = page(client.get(OVERVIEW))
     assert _text(overview.h1) == f"{LABEL} return"
     assert not _forms(overview)
+
+
+def test_a_council_that_does_not_share_is_not_read_by_name_in_its_region(app, clients):
+    open_period(app)
+    assess_all(app, LEEDS)
+    submit(app, LEEDS)
+    with app.app_context():
+        council = db.session.scalar(select(Council).where(Council.gss_code == LEEDS))
+        council.shares_named_returns = False
+        db.session.commit()
+    regional, viewer = clients(Role.REGIONAL_MEMBER), clients(Role.COUNCIL_VIEWER)
+    pages = (f"{BASE}/", f"{BASE}/current", OVERVIEW, f"{OVERVIEW}/actions/A01.S01")
+    pages += (f"{BASE}/history/A01.S01", f"{OVERVIEW}/export.csv")
+    assert [regional.get(path).status_code for path in pages] == [404] * len(pages)
+    assert viewer.get(OVERVIEW).status_code == 200
+    with app.app_context():
+        db.session.scalar(
+            select(Council).where(Council.gss_code == LEEDS)
+        ).shares_named_returns = True
+        db.session.commit()
+    assert regional.get(OVERVIEW).status_code == 200
 
 
 @pytest.mark.parametrize("role", [Role.COUNCIL_VIEWER, Role.COUNCIL_APPROVER])

@@ -4,6 +4,8 @@ A council's drafts are its own (PRODUCT.md, "Nobody sees what is not theirs"): o
 editors, approvers and viewers read a draft return, its evidence library and its draft history.
 Regional members and national administrators read a return once it is submitted or signed off,
 and panel members likewise (but not the evidence, unless the council publishes an item to them).
+A council that chooses not to share named returns with its region is not readable by name by its
+regional members at all.
 """
 
 from __future__ import annotations
@@ -34,6 +36,16 @@ def reads_drafts(council: Council) -> bool:
     return holds(council, DRAFT_READERS)
 
 
+def reaches_named(council: Council) -> bool:
+    """False for someone who reaches ``council`` only as a regional member while the council
+    keeps its named returns from its region (issue 5: it then appears only inside aggregates)."""
+    if council.shares_named_returns:
+        return True
+    return holds(council, tuple(role for role in READERS if role is not Role.REGIONAL_MEMBER))
+
+
 def may_read_return(council: Council, return_: Return) -> bool:
     """True when the signed-in person may read this return of ``council`` (drafts: its own)."""
-    return return_.status != ReturnStatus.DRAFT or reads_drafts(council)
+    if return_.status == ReturnStatus.DRAFT:
+        return reads_drafts(council)
+    return reaches_named(council)

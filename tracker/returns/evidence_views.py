@@ -41,7 +41,13 @@ from tracker.models import Assessment, Council, Evidence, Role, User
 from tracker.permissions import council_access, current_principal
 from tracker.returns import bp
 from tracker.returns import evidence as services
-from tracker.returns.access import COUNCIL_READERS, EDITORS, EVIDENCE_READERS, may_read_return
+from tracker.returns.access import (
+    COUNCIL_READERS,
+    EDITORS,
+    EVIDENCE_READERS,
+    may_read_return,
+    reaches_named,
+)
 from tracker.returns.evidence_forms import (
     ChooseEvidenceForm,
     LinkEvidenceForm,
@@ -326,8 +332,10 @@ def _may_download(council: Council, item: Evidence) -> bool:
     if principal.may_access_council(council, COUNCIL_READERS):
         return True
     # Regional members and national administrators see what supports a submitted return.
-    if principal.may_access_council(council, EVIDENCE_READERS) and services.supports_submitted(
-        item
+    if (
+        principal.may_access_council(council, EVIDENCE_READERS)
+        and reaches_named(council)
+        and services.supports_submitted(item)
     ):
         return True
     # Panel members see only what the council chose to show its panel.

@@ -35,6 +35,7 @@ from tracker.returns.access import (
     READERS,
     holds,
     may_read_return,
+    reaches_named,
     reads_drafts,
 )
 from tracker.returns.forms import (
@@ -136,6 +137,8 @@ def _action_url(council: Council, return_: Return, code: str) -> str:
 @bp.get("/")
 @council_access(*READERS)
 def index(council: Council) -> str:
+    if not reaches_named(council):
+        abort(404)
     shows_drafts = reads_drafts(council)
     returns = queries.list_council_returns(council, include_drafts=shows_drafts)
     return render_template(
@@ -147,6 +150,8 @@ def index(council: Council) -> str:
 @council_access(*READERS)
 def current(council: Council) -> Response:
     """The council's newest return this person may read (the "Returns" item of the menu)."""
+    if not reaches_named(council):
+        abort(404)
     slug = queries.latest_return_slug(council, include_drafts=reads_drafts(council))
     if slug is None:
         return redirect(url_for("returns.index", gss_code=council.gss_code))
@@ -203,6 +208,8 @@ def action(council: Council, period_label: str, action_code: str) -> str:
 @bp.get("/history/<action_code>")
 @council_access(*READERS)
 def history(council: Council, action_code: str) -> str:
+    if not reaches_named(council):
+        abort(404)
     history = queries.get_action_history(
         council, action_code, include_drafts=reads_drafts(council)
     ) or abort(404)
