@@ -33,6 +33,11 @@ LEEDS, CAMDEN = "E08000035", "E09000007"
 
 
 @pytest.fixture(autouse=True)
+def _own_evidence_store(app, tmp_path):
+    app.config["EVIDENCE_DIR"] = str(tmp_path / "evidence-store")
+
+
+@pytest.fixture(autouse=True)
 def _today():
     with time_machine.travel(TODAY, tick=False):
         yield

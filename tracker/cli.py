@@ -72,3 +72,7 @@ def init_app(app: Flask) -> None:
     from tracker.periods_cli import periods_cli
 
     app.cli.add_command(periods_cli)
+    from tracker.backup import backup_command, restore_command
+
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
