@@ -83,6 +83,7 @@ OWN_302 = T(302, 404, 404)
 #: the regional member reads councils A and B, not C
 REGION = T(200, 200, 404)
 REGION_302 = T(302, 302, 404)
+REGION_303 = T(303, 303, 404)
 
 # fmt: off
 MATRIX: list[Row] = [
@@ -210,7 +211,20 @@ MATRIX: list[Row] = [
     Row("returns.reopen",           "POST",  S,    404,   T(422, 404, 404), 404, 404, 404, 404),
     # -- dashboards and comparison (issue 5)
     # -- co-production panels (issue 6)
-    # -- reports (issue 7)
+    # -- reports (issue 7). A council's board report: its own people (the world's returns are
+    # drafts, so regional members and administrators get 404; panel members always do). A
+    # region's pack: its regional members and administrators; with no submitted return there is
+    # no chart (404), and with no finished job the PDF link goes back to the page (302)
+    Row("reports.council_report",   "GET",   S,    OWN,   OWN,     OWN,   404,  404,     404),
+    Row("reports.council_chart",    "GET",   S,    OWN,   OWN,     OWN,   404,  404,     404),
+    Row("reports.council_report_pdf", "GET", S,    OWN,   OWN,     OWN,   404,  404,     404),
+    Row("reports.council_report_xlsx", "GET", S,   OWN,   OWN,     OWN,   404,  404,     404),
+    Row("reports.region_pack",      "GET",   S,    404,   404,     404,   404,  REGION,  200),
+    Row("reports.region_chart",     "GET",   S,    404,   404,     404,   404,  404,     404),
+    Row("reports.region_pack_pdf",  "GET",   S,    404,   404,     404,   404,  REGION_302, 302),
+    Row("reports.region_pack_xlsx", "GET",   S,    404,   404,     404,   404,  REGION,  200),
+    Row("reports.start_region_pack", "GET",  405,  405,   405,     405,   405,  405,     405),
+    Row("reports.start_region_pack", "POST", S,   404,   404,     404,   404,  REGION_303, 303),
 ]
 # fmt: on
 

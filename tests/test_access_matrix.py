@@ -110,6 +110,7 @@ class World:
             "slug": self.area_slug,
             "code": self.action_code,
             "period_label": MATRIX_PERIOD.replace(" ", "-"),
+            "region_slug": REGION_SLUGS[relation],
             **self.per_relation.get(relation, {}),
         }
         for name in rule.arguments - values.keys():
@@ -122,6 +123,13 @@ def council_code(relation: str) -> str:
 
     return COUNCIL_CODES[relation]
 
+
+#: the ADASS region of each relation's council (A and B share Yorkshire and the Humber)
+REGION_SLUGS = {
+    "own": "yorkshire-and-the-humber",
+    "same_region": "yorkshire-and-the-humber",
+    "other_region": "south-west",
+}
 
 #: an open period: every council has a draft return for it
 MATRIX_PERIOD = "2025-26 Q3"

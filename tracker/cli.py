@@ -76,3 +76,6 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    from tracker.reports.cli import report_cli
+
+    app.cli.add_command(report_cli)

@@ -1,0 +1,166 @@
+"""Background report jobs: a regional pack is built off the request, its progress kept in the
+``report_jobs`` table so that a refreshed page shows it.
+
+The runner is an in-process thread pool by default (one worker: packs queue behind each other).
+When ``REDIS_URL`` is set, jobs go on an RQ queue (``reports``) in Redis instead, so that every
+web worker shares one queue; run ``rq worker reports --url $REDIS_URL`` beside the web workers
+(the worker builds its own app with :func:`run_job_standalone`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from tracker.clock import utcnow
+from tracker.extensions import db
+from tracker.models import Period, Region, ReportJob, ReportJobStatus, User
+from tracker.permissions import load_principal
+
+QUEUE_NAME = "reports"
+KIND_REGION_PACK = "region_pack"
+#: a background render waits this long for a free PDF slot before it gives up
+RENDER_WAIT_SECONDS = 120
+
+
+def create_job(region: Region, period: Period, actor: User) -> ReportJob:
+    """A queued job for the region's pack, asked for by ``actor`` (flushed, not committed)."""
+    job = ReportJob(
+        kind=KIND_REGION_PACK,
+        region_id=region.id,
+        period_id=period.id,
+        requested_by_id=actor.id,
+        status=ReportJobStatus.QUEUED,
+        progress_done=0,
+        progress_total=0,
+        message="Waiting to start",
+    )
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def latest_job(
+    region: Region, period: Period, actor: User, *, status: str | None = None
+) -> ReportJob | None:
+    """The person's latest pack job for the region and period (of ``status``, if given)."""
+    query = select(ReportJob).where(
+        ReportJob.region_id == region.id,
+        ReportJob.period_id == period.id,
+        ReportJob.requested_by_id == actor.id,
+    )
+    if status is not None:
+        query = query.where(ReportJob.status == status)
+    return db.session.scalar(query.order_by(ReportJob.id.desc()).limit(1))
+
+
+def folder(app: Flask | None = None) -> Path:
+    """Where finished PDFs are kept: ``REPORT_FOLDER``, or ``instance/reports``."""
+    app = app or current_app
+    configured = app.config.get("REPORT_FOLDER")
+    path = Path(configured) if configured else Path(app.instance_path) / "reports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def read_file(job: ReportJob) -> bytes | None:
+    """The finished PDF of a job, or None if it is not there (not done, or cleaned away)."""
+    if job.stored_name is None:
+        return None
+    path = folder() / job.stored_name
+    return path.read_bytes() if path.is_file() else None
+
+
+def _step(job: ReportJob, done: int, total: int, message: str) -> None:
+    job.progress_done, job.progress_total, job.message = done, total, message
+    db.session.commit()
+
+
+def run_job(job_id: int) -> None:
+    """Build the job's pack, recording progress as it goes; call in an app context.
+
+    A failure is recorded on the job (status ``failed`` and the reason) rather than raised.
+    """
+    from tracker.reports import data, render
+
+    job = db.session.get(ReportJob, job_id)
+    if job is None or job.status != ReportJobStatus.QUEUED:
+        return
+    job.status, job.started_at = ReportJobStatus.RUNNING, utcnow()
+    _step(job, 0, 1, "Reading the returns")
+    try:
+        region = db.session.get(Region, job.region_id)
+        period = db.session.get(Period, job.period_id)
+        requester = db.session.get(User, job.requested_by_id)
+        assert region is not None and period is not None and requester is not None
+        pack = data.build_region_pack(region, period, viewer=load_principal(requester))
+        total = 1 + len(pack.charts) + 1
+        _step(job, 1, total, f"Read {len(pack.shared)} councils' returns")
+        for index, chart in enumerate(pack.charts, start=1):
+            render.svg_data_uri(chart)  # cached: the PDF step reuses it
+            _step(job, 1 + index, total, f"Drew chart {index} of {len(pack.charts)}")
+        content = render.region_pdf(pack, wait=RENDER_WAIT_SECONDS)
+        name = f"{secrets.token_hex(16)}.pdf"
+        (folder() / name).write_bytes(content)
+        job.stored_name = name
+        job.status, job.finished_at = ReportJobStatus.DONE, utcnow()
+        _step(job, total, total, "Ready to download")
+    except Exception as error:  # recorded on the job: the page tells the person
+        db.session.rollback()
+        job = db.session.get(ReportJob, job_id)
+        assert job is not None
+        job.status, job.finished_at = ReportJobStatus.FAILED, utcnow()
+        job.message = "The pack could not be generated. Try again later."
+        db.session.commit()
+        current_app.logger.exception("report job %s failed: %s", job_id, type(error).__name__)
+
+
+def run_job_standalone(job_id: int) -> None:
+    """Entry point for an RQ worker: build an app, then :func:`run_job`."""
+    from tracker import create_app
+
+    app = create_app()
+    with app.app_context():
+        run_job(job_id)
+
+
+def _executor(app: Flask) -> ThreadPoolExecutor:
+    executor = app.extensions.get("report_executor")
+    if executor is None:
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-job")
+        app.extensions["report_executor"] = executor
+        app.extensions["report_futures"] = []
+    return executor
+
+
+def _run_in_app(app: Flask, job_id: int) -> None:
+    with app.app_context():
+        run_job(job_id)
+
+
+def enqueue(job_id: int) -> Future | str:
+    """Start the job: on the RQ queue when ``REDIS_URL`` is set, else on the in-process pool.
+
+    :returns: the in-process future, or the RQ job id.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    url = app.config.get("REDIS_URL")
+    if url:
+        from redis import Redis
+        from rq import Queue
+
+        queue = Queue(QUEUE_NAME, connection=Redis.from_url(url))
+        return queue.enqueue(run_job_standalone, job_id, job_timeout=600).id
+    future = _executor(app).submit(_run_in_app, app, job_id)
+    app.extensions["report_futures"].append(future)
+    return future
+
+
+def wait_for_jobs(app: Flask, timeout: float = 120) -> None:
+    """Wait for every in-process job of this app to finish (tests and the CLI)."""
+    for future in list(app.extensions.get("report_futures", [])):
+        future.result(timeout=timeout)

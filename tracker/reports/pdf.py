@@ -1,0 +1,113 @@
+"""HTML to tagged PDF with WeasyPrint, fetching nothing but our own ``static/`` files.
+
+The URL fetcher serves ``https://tracker.invalid/static/…`` from the app's static folder and the
+``data:image/svg+xml`` charts we embed; it refuses everything else (``file:``, http(s) to any
+other host, paths that climb out of ``static/``), so text a person typed can never make the
+renderer read a file or call a server (SECURITY.md F).
+
+Renders are capped: at most ``REPORT_MAX_PARALLEL`` at once in this process; a request that
+finds every slot busy is refused (the view answers 503 with ``Retry-After``).
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+#: the base URL the print templates are rendered with; the fetcher maps it to static/
+BASE_URL = "https://tracker.invalid/"
+STATIC_PREFIX = "/static/"
+MIME_TYPES = {
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".woff2": "font/woff2",
+    ".woff": "font/woff",
+}
+#: the PDF variant: PDF/UA-1 gives a tagged PDF with its language, title and structure tree
+PDF_VARIANT = "pdf/ua-1"
+
+_slots: threading.BoundedSemaphore | None = None
+_slots_lock = threading.Lock()
+
+
+class RefusedURL(ValueError):
+    """The PDF asked for something other than our static files."""
+
+
+class RendererBusy(RuntimeError):
+    """Every PDF render slot is in use; try again shortly."""
+
+
+class StaticOnlyFetcher(URLFetcher):
+    """Serves ``static/`` and our embedded SVG charts; refuses every other URL."""
+
+    def __init__(self, static_folder: str | Path) -> None:
+        super().__init__(allowed_protocols=("https", "data"), allow_redirects=False)
+        self.root = Path(static_folder).resolve()
+        #: every URL asked for, refused or not (tests read it)
+        self.requested: list[str] = []
+
+    def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+        self.requested.append(url)
+        if url.startswith("data:image/svg+xml;base64,"):
+            body = base64.b64decode(url.split(",", 1)[1], validate=True)
+            return URLFetcherResponse(url, body, {"Content-Type": "image/svg+xml"})
+        parts = urlsplit(url)
+        if (
+            parts.scheme != "https"
+            or parts.netloc != urlsplit(BASE_URL).netloc
+            or not parts.path.startswith(STATIC_PREFIX)
+        ):
+            raise RefusedURL(f"refused: {url[:200]}")
+        path = (self.root / unquote(parts.path[len(STATIC_PREFIX) :])).resolve()
+        if not path.is_relative_to(self.root) or not path.is_file():
+            raise RefusedURL(f"refused: {url[:200]}")
+        mime = MIME_TYPES.get(path.suffix.lower())
+        if mime is None:
+            raise RefusedURL(f"refused: {url[:200]}")
+        return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
+
+
+def configure(max_parallel: int) -> None:
+    """Set how many PDFs this process renders at once (create_app calls it once)."""
+    global _slots
+    with _slots_lock:
+        if _slots is None or getattr(_slots, "_initial_value", None) != max_parallel:
+            _slots = threading.BoundedSemaphore(max_parallel)
+
+
+def html_to_pdf(
+    html: str,
+    *,
+    static_folder: str | Path,
+    wait: float = 0.0,
+    fetcher: StaticOnlyFetcher | None = None,
+) -> bytes:
+    """The HTML as a tagged PDF (PDF/UA-1): bookmarks from its headings, its ``lang`` and title.
+
+    :param wait: seconds to wait for a free render slot (0 for a web request: refuse at once;
+        longer for background jobs, which queue anyway).
+    :raises RendererBusy: every render slot stayed busy for ``wait`` seconds.
+    """
+    if _slots is None:
+        configure(2)
+    assert _slots is not None
+    acquired = _slots.acquire(timeout=wait) if wait > 0 else _slots.acquire(blocking=False)
+    if not acquired:
+        raise RendererBusy("every PDF render slot is busy")
+    try:
+        document = HTML(
+            string=html,
+            base_url=BASE_URL,
+            url_fetcher=fetcher or StaticOnlyFetcher(static_folder),
+        )
+        return document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True)
+    finally:
+        _slots.release()

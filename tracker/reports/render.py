@@ -1,0 +1,284 @@
+"""Reports as files: the print template to PDF, the same figures to xlsx, and the HTML preview's
+context. The web views, the background jobs and ``flask report`` all call these."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, render_template
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from tracker.clock import utcnow
+from tracker.filters import (
+    FUNDING_NAMES,
+    FUNDING_SYMBOLS,
+    LEGISLATIVE_NAMES,
+    LEGISLATIVE_SYMBOLS,
+    RAG_HINTS,
+    SPEND_NAMES,
+    STAGE_HINTS,
+)
+from tracker.reports import charts, pdf
+from tracker.reports.data import (
+    ARROWS,
+    NOT_ASSESSED,
+    STAGE_LABELS,
+    STAGES,
+    CouncilReport,
+    RegionPack,
+)
+from tracker.returns.queries import DIRECTION_NAMES
+from tracker.returns.spreadsheet import neutralise
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+WATERMARK_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="600" height="800" viewBox="0 0 600 800">'
+    '<text x="300" y="430" font-family="Liberation Sans, Arial, sans-serif" font-size="150" '
+    'font-weight="bold" fill="#b1b4b6" fill-opacity="0.35" text-anchor="middle" '
+    'transform="rotate(-45 300 400)">DRAFT</text></svg>'
+)
+
+
+def tag_key() -> list[tuple[str, str]]:
+    """The roadmap's tags and what they mean, for the key."""
+    key = [(FUNDING_SYMBOLS[n], FUNDING_NAMES[n]) for n in (1, 2, 3)]
+    key += [(letter, name) for letter, name in SPEND_NAMES.items()]
+    key += [(LEGISLATIVE_SYMBOLS[n], LEGISLATIVE_NAMES[n]) for n in (1, 2, 3)]
+    return key
+
+
+def _common() -> dict[str, Any]:
+    return {
+        "STAGE_ORDER": (*STAGES, NOT_ASSESSED),
+        "STAGE_LABELS": STAGE_LABELS,
+        "STAGE_HINTS": STAGE_HINTS,
+        "RAG_HINTS": RAG_HINTS,
+        "ARROWS": ARROWS,
+        "DIRECTION_NAMES": DIRECTION_NAMES,
+        "tag_key": tag_key(),
+    }
+
+
+def svg_data_uri(chart: charts.Chart) -> str:
+    """The chart rendered to SVG by the shared browser, as a data: URI for the PDF."""
+    svg = charts.to_svg(
+        chart.figure,
+        width=int(chart.figure.layout.width or 680),
+        height=int(chart.figure.layout.height or 340),
+        chromium=current_app.config.get("CHROMIUM_PATH", charts.DEFAULT_CHROMIUM),
+    )
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+def chart_svg(chart: charts.Chart) -> str:
+    """The chart as SVG text (the HTML preview loads it as an image from its own URL)."""
+    return charts.to_svg(
+        chart.figure,
+        width=int(chart.figure.layout.width or 680),
+        height=int(chart.figure.layout.height or 340),
+        chromium=current_app.config.get("CHROMIUM_PATH", charts.DEFAULT_CHROMIUM),
+    )
+
+
+def council_title(report: CouncilReport) -> str:
+    return f"Quarterly board report {report.period.label} – {report.council.name}"
+
+
+def region_title(pack: RegionPack) -> str:
+    return f"Regional comparison pack {pack.period.label} – {pack.region.name}"
+
+
+def council_html(report: CouncilReport, *, chart_src: Callable[[Any], str]) -> str:
+    """The council report's print HTML (the PDF's source)."""
+    report.generated_at = report.generated_at or utcnow()
+    return render_template(
+        "reports/pdf/council.html",
+        report=report,
+        chart_src=chart_src,
+        is_pdf=True,
+        doc_title=council_title(report),
+        is_draft=not report.is_signed_off,
+        watermark="data:image/svg+xml;base64," + base64.b64encode(WATERMARK_SVG.encode()).decode(),
+        **_common(),
+    )
+
+
+def region_html(pack: RegionPack, *, chart_src: Callable[[Any], str]) -> str:
+    pack.generated_at = pack.generated_at or utcnow()
+    return render_template(
+        "reports/pdf/region.html",
+        pack=pack,
+        chart_src=chart_src,
+        is_pdf=True,
+        doc_title=region_title(pack),
+        is_draft=False,
+        watermark=None,
+        **_common(),
+    )
+
+
+def preview_context() -> dict[str, Any]:
+    """What the HTML preview pages add to their own context: the same names as the PDF."""
+    return {"is_pdf": False, **_common()}
+
+
+def _pdf(html: str, wait: float) -> bytes:
+    return pdf.html_to_pdf(html, static_folder=current_app.static_folder or "static", wait=wait)
+
+
+def council_pdf(report: CouncilReport, *, wait: float = 0.0) -> bytes:
+    """The council's quarterly board report as a tagged A4 PDF.
+
+    :raises pdf.RendererBusy: every render slot stayed busy for ``wait`` seconds.
+    :raises charts.ChartRenderError: the browser could not draw a chart.
+    """
+    return _pdf(council_html(report, chart_src=svg_data_uri), wait)
+
+
+def region_pdf(pack: RegionPack, *, wait: float = 0.0) -> bytes:
+    """The regional comparison pack as a tagged A4 PDF (same errors as :func:`council_pdf`)."""
+    return _pdf(region_html(pack, chart_src=svg_data_uri), wait)
+
+
+# -- spreadsheets ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sheet:
+    title: str
+    header: list[str]
+    rows: list[list[Any]]
+
+
+def _workbook(sheets: list[Sheet]) -> bytes:
+    book = Workbook()
+    book.remove(book.active)
+    for sheet in sheets:
+        ws = book.create_sheet(sheet.title[:31])
+        ws.append(sheet.header)
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        for row in sheet.rows:
+            # Text a person typed must stay text in a spreadsheet program (SECURITY.md F).
+            ws.append([neutralise(v) if isinstance(v, str) else v for v in row])
+        ws.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def council_sheets(report: CouncilReport) -> list[Sheet]:
+    """The report's data as tables: summary by area, charts' data, exceptions, every action."""
+    stage_order = (*STAGES, NOT_ASSESSED)
+    sheets = [
+        Sheet(
+            "Summary by area",
+            [
+                "Area",
+                "Actions",
+                *[STAGE_LABELS[s] for s in stage_order],
+                "Red",
+                "Amber",
+                "Green",
+                "Improved",
+                "Unchanged",
+                "Worsened",
+            ],
+            [
+                [
+                    a.label,
+                    a.total,
+                    *[a.stages.get(s, 0) for s in stage_order],
+                    *[a.rags.get(r, 0) for r in ("red", "amber", "green")],
+                    *[a.directions.get(d, 0) for d in ("improved", "unchanged", "worsened")],
+                ]
+                for a in report.areas
+            ],
+        )
+    ]
+    columns = [
+        "Action code",
+        "Action",
+        "Area",
+        "Timeframe",
+        "Lead",
+        "Stage",
+        "RAG rating",
+        "Direction of travel",
+        "Last quarter",
+        "Progress",
+        "Next steps",
+        "Barriers",
+        "About the barriers",
+        "Lead officer",
+        "Target",
+        "Co-produced",
+        "Evidence",
+    ]
+
+    def line(a) -> list[Any]:
+        return [
+            a.code,
+            a.text,
+            a.area_label,
+            a.timeframe,
+            a.lead,
+            a.stage,
+            a.rag,
+            a.direction,
+            a.previous,
+            a.narrative,
+            a.next_steps,
+            ", ".join(a.barriers),
+            a.barrier_detail,
+            a.lead_officer,
+            a.target,
+            a.co_produced,
+            "; ".join(a.evidence),
+        ]
+
+    sheets.append(Sheet("Exceptions", columns, [line(a) for a in report.exceptions]))
+    sheets.append(Sheet("Actions", columns, [line(a) for a in report.actions]))
+    return sheets
+
+
+def council_xlsx(report: CouncilReport) -> bytes:
+    """The report's data as an xlsx workbook."""
+    return _workbook(council_sheets(report))
+
+
+def region_xlsx(pack: RegionPack) -> bytes:
+    """The pack's data as an xlsx workbook: the named table and each chart's data."""
+    stage_order = (*STAGES, NOT_ASSESSED)
+    sheets = [
+        Sheet(
+            "Councils",
+            [
+                "Council",
+                "GSS code",
+                "Return",
+                *[STAGE_LABELS[s] for s in stage_order],
+                "Red",
+                "Amber",
+                "Green",
+            ],
+            [
+                [
+                    line.name,
+                    line.gss_code,
+                    line.status,
+                    *[line.stages.get(s, 0) for s in stage_order],
+                    *[line.rags.get(r, 0) for r in ("red", "amber", "green")],
+                ]
+                for line in pack.shared
+            ],
+        )
+    ]
+    for chart in pack.charts:
+        sheets.append(Sheet(chart.id.replace("-", " ").capitalize(), *chart.table))
+    return _workbook(sheets)

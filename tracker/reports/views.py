@@ -1,0 +1,303 @@
+"""Routes of the reports: a council's board report and a region's comparison pack, each as an HTML
+preview, a PDF and a spreadsheet, and the background job that builds a regional pack.
+
+Who may read what follows the return pages (``tracker/returns/access.py``):
+
+- a council's board report: its editors, approvers and viewers (drafts too, watermarked
+  "Draft"); regional members of its region and national administrators once the return is
+  submitted or signed off. Panel members get 404: the board report is the council's paper.
+- a region's pack: its regional members and national administrators; it reads submitted and
+  signed-off returns only.
+
+Every PDF and spreadsheet download is written to the audit trail. PDFs are capped (rate per
+person, and parallel renders per process): past the cap the answer is 429 or 503 with
+``Retry-After``.
+"""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from tracker import throttle
+from tracker.audit import record
+from tracker.extensions import db
+from tracker.models import Council, Period, Region, ReportJob, ReportJobStatus, Return, Role, User
+from tracker.permissions import council_access, current_principal, region_access
+from tracker.reports import bp, data, jobs, render
+from tracker.reports.charts import ChartRenderError
+from tracker.reports.pdf import RendererBusy
+from tracker.returns import queries
+from tracker.returns.access import COUNCIL_READERS, may_read_return, reads_drafts
+
+#: who may read a council's board report (drafts: the council's own people only)
+REPORT_READERS = (*COUNCIL_READERS, Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
+PACK_READERS = (Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
+RETRY_AFTER = 30
+
+
+def _actor() -> User:
+    principal = current_principal()
+    assert principal is not None  # the decorator has checked
+    return principal.user
+
+
+def _return_or_404(council: Council, period_label: str) -> Return:
+    return_ = queries.get_return_by_slug(council, period_label)
+    if return_ is None or not may_read_return(council, return_):
+        abort(404)
+    if not reads_drafts(council) and not data.is_named_outside(council):
+        # A council that does not share named returns is seen outside it only in aggregates.
+        abort(404)
+    return return_
+
+
+def _period_or_404(period_label: str) -> Period:
+    return data.get_period_by_slug(period_label) or abort(404)
+
+
+def _busy() -> tuple[str, int, dict[str, str]]:
+    return (
+        render_template("errors/503.html"),
+        503,
+        {"Retry-After": str(RETRY_AFTER)},
+    )
+
+
+def _rate_limited(actor: User) -> tuple | None:
+    config = current_app.config
+    limit = throttle.Limit(
+        f"report:user:{actor.id}",
+        config.get("REPORT_RATE_LIMIT", 30),
+        config.get("REPORT_RATE_WINDOW", config["EXPORT_RATE_WINDOW"]),
+    )
+    if throttle.hit(limit.key, limit.window) > limit.limit:
+        db.session.commit()
+        from tracker.auth.views import too_many_requests
+
+        return too_many_requests(
+            throttle.retry_after(limit) or 1, event="report.rate_limited", user_id=actor.id
+        )
+    return None
+
+
+def _download(content: bytes, mimetype: str, filename: str) -> Response:
+    response = Response(content, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _council_report(council: Council, return_: Return) -> data.CouncilReport:
+    return data.build_council_report(return_, include_draft_history=reads_drafts(council))
+
+
+def _council_urls(council: Council, return_: Return) -> dict[str, str]:
+    values = {"gss_code": council.gss_code, "period_label": queries.period_slug(return_.period)}
+    return {
+        name: url_for(f"reports.{name}", **values)
+        for name in ("council_report", "council_report_pdf", "council_report_xlsx", "council_chart")
+    }
+
+
+# -- a council's board report ---------------------------------------------------------------------
+
+
+@bp.get("/councils/<gss_code>/reports/<period_label>")
+@council_access(*REPORT_READERS)
+def council_report(council: Council, period_label: str) -> str:
+    return_ = _return_or_404(council, period_label)
+    report = _council_report(council, return_)
+    urls = _council_urls(council, return_)
+    return render_template(
+        "reports/council.html",
+        council=council,
+        report=report,
+        urls=urls,
+        chart_src=lambda chart: f"{urls['council_chart']}?chart={chart.id}",
+        **render.preview_context(),
+    )
+
+
+@bp.get("/councils/<gss_code>/reports/<period_label>/chart.svg")
+@council_access(*REPORT_READERS)
+def council_chart(council: Council, period_label: str) -> Response:
+    return_ = _return_or_404(council, period_label)
+    report = _council_report(council, return_)
+    return _chart_response(report.charts, request.args.get("chart"))
+
+
+def _chart_response(charts: list, chart_id: str | None) -> Response:
+    if not charts:
+        abort(404)
+    chart = next((c for c in charts if c.id == chart_id), None) if chart_id else charts[0]
+    if chart is None:
+        abort(404)
+    try:
+        svg = render.chart_svg(chart)
+    except ChartRenderError:
+        abort(503)
+    response = Response(svg, mimetype="image/svg+xml")
+    # The SVG is plotly's own drawing, shown as an image; it runs nothing.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
+
+
+@bp.get("/councils/<gss_code>/reports/<period_label>/board-report.pdf")
+@council_access(*REPORT_READERS)
+def council_report_pdf(council: Council, period_label: str) -> Response | tuple:
+    return_ = _return_or_404(council, period_label)
+    actor = _actor()
+    limited = _rate_limited(actor)
+    if limited is not None:
+        return limited
+    report = _council_report(council, return_)
+    try:
+        content = render.council_pdf(report)
+    except (RendererBusy, ChartRenderError):
+        return _busy()
+    _audit(actor, "report.council_pdf", return_, council)
+    db.session.commit()
+    return _download(content, "application/pdf", _filename(council, return_, "pdf"))
+
+
+@bp.get("/councils/<gss_code>/reports/<period_label>/board-report.xlsx")
+@council_access(*REPORT_READERS)
+def council_report_xlsx(council: Council, period_label: str) -> Response | tuple:
+    return_ = _return_or_404(council, period_label)
+    actor = _actor()
+    limited = _rate_limited(actor)
+    if limited is not None:
+        return limited
+    content = render.council_xlsx(_council_report(council, return_))
+    _audit(actor, "report.council_xlsx", return_, council)
+    db.session.commit()
+    return _download(content, render.XLSX_MIMETYPE, _filename(council, return_, "xlsx"))
+
+
+def _filename(council: Council, return_: Return, extension: str) -> str:
+    return f"board-report-{council.gss_code}-{queries.period_slug(return_.period)}.{extension}"
+
+
+def _audit(actor: User, action: str, return_: Return, council: Council) -> None:
+    record(
+        actor=actor,
+        action=action,
+        object_type="return",
+        object_id=return_.id,
+        council_id=council.id,
+        after={"period": return_.period.label, "status": return_.status},
+    )
+
+
+# -- a region's comparison pack -------------------------------------------------------------------
+
+
+def _pack_urls(region: Region, period: Period) -> dict[str, str]:
+    values = {"region_slug": region.slug, "period_label": queries.period_slug(period)}
+    return {
+        name: url_for(f"reports.{name}", **values)
+        for name in (
+            "region_pack",
+            "start_region_pack",
+            "region_pack_pdf",
+            "region_pack_xlsx",
+            "region_chart",
+        )
+    }
+
+
+@bp.get("/regions/<region_slug>/reports/<period_label>")
+@region_access(*PACK_READERS)
+def region_pack(region: Region, period_label: str) -> str:
+    period = _period_or_404(period_label)
+    actor = _actor()
+    pack = data.build_region_pack(region, period, viewer=current_principal())
+    urls = _pack_urls(region, period)
+    return render_template(
+        "reports/region.html",
+        region=region,
+        pack=pack,
+        urls=urls,
+        job=jobs.latest_job(region, period, actor),
+        chart_src=lambda chart: f"{urls['region_chart']}?chart={chart.id}",
+        **render.preview_context(),
+    )
+
+
+@bp.get("/regions/<region_slug>/reports/<period_label>/chart.svg")
+@region_access(*PACK_READERS)
+def region_chart(region: Region, period_label: str) -> Response:
+    period = _period_or_404(period_label)
+    pack = data.build_region_pack(region, period, viewer=current_principal())
+    return _chart_response(pack.charts, request.args.get("chart"))
+
+
+@bp.post("/regions/<region_slug>/reports/<period_label>/pack")
+@region_access(*PACK_READERS)
+def start_region_pack(region: Region, period_label: str) -> Response | tuple:
+    period = _period_or_404(period_label)
+    actor = _actor()
+    limited = _rate_limited(actor)
+    if limited is not None:
+        return limited
+    job = jobs.latest_job(region, period, actor)
+    if job is None or job.is_finished:
+        job = jobs.create_job(region, period, actor)
+        db.session.commit()
+        jobs.enqueue(job.id)
+        flash("The regional pack is being generated. This page shows its progress.")
+    return redirect(
+        url_for("reports.region_pack", region_slug=region.slug, period_label=period_label), 303
+    )
+
+
+@bp.get("/regions/<region_slug>/reports/<period_label>/pack.pdf")
+@region_access(*PACK_READERS)
+def region_pack_pdf(region: Region, period_label: str) -> Response:
+    period = _period_or_404(period_label)
+    actor = _actor()
+    job = jobs.latest_job(region, period, actor, status=ReportJobStatus.DONE)
+    content = jobs.read_file(job) if job is not None else None
+    if job is None or content is None:
+        return redirect(
+            url_for("reports.region_pack", region_slug=region.slug, period_label=period_label)
+        )
+    record(
+        actor=actor,
+        action="report.region_pdf",
+        object_type="report_job",
+        object_id=job.id,
+        after={"region": region.slug, "period": period.label},
+    )
+    db.session.commit()
+    return _download(
+        content, "application/pdf", f"regional-pack-{region.slug}-{queries.period_slug(period)}.pdf"
+    )
+
+
+@bp.get("/regions/<region_slug>/reports/<period_label>/pack.xlsx")
+@region_access(*PACK_READERS)
+def region_pack_xlsx(region: Region, period_label: str) -> Response | tuple:
+    period = _period_or_404(period_label)
+    actor = _actor()
+    limited = _rate_limited(actor)
+    if limited is not None:
+        return limited
+    pack = data.build_region_pack(region, period, viewer=current_principal())
+    content = render.region_xlsx(pack)
+    record(
+        actor=actor,
+        action="report.region_xlsx",
+        object_type="region",
+        object_id=region.id,
+        after={"region": region.slug, "period": period.label},
+    )
+    db.session.commit()
+    return _download(
+        content,
+        render.XLSX_MIMETYPE,
+        f"regional-pack-{region.slug}-{queries.period_slug(period)}.xlsx",
+    )
+
+
+__all__ = ["ReportJob"]
