@@ -211,6 +211,26 @@ MATRIX: list[Row] = [
     Row("returns.reopen",           "POST",  S,    404,   T(422, 404, 404), 404, 404, 404, 404),
     # -- dashboards and comparison (issue 5)
     # -- co-production panels (issue 6)
+    # Its council's editors, approvers, viewers and panel members; never regional members or
+    # administrators (members' personal data stays in the council). Panel members read
+    # submitted returns only: the world's returns are drafts (404). Changes to a comment name
+    # it in the form; POSTs here name none, so they find nothing (404). Settings and leaving
+    # with no fields answer with the form's errors
+    Row("panels.index",             "GET",   S,    OWN,   OWN,     OWN,   OWN,  404,     404),
+    Row("panels.awaiting",          "GET",   S,    OWN,   OWN,     OWN,   404,  404,     404),
+    Row("panels.thread",            "GET",   S,    OWN,   OWN,     OWN,   404,  404,     404),
+    Row("panels.add_comment",       "POST",  S,    404,   404,     404,   404,  404,     404),
+    Row("panels.edit_comment",      "GET",   405,  405,   405,     405,   405,  405,     405),
+    Row("panels.edit_comment",      "POST",  S,    404,   404,     404,   404,  404,     404),
+    Row("panels.withdraw_comment",  "POST",  S,    404,   404,     404,   404,  404,     404),
+    Row("panels.answer_comment",    "POST",  S,    404,   404,     404,   404,  404,     404),
+    Row("panels.hide_comment",      "POST",  S,    404,   404,     404,   404,  404,     404),
+    Row("panels.unhide_comment",    "POST",  S,    404,   404,     404,   404,  404,     404),
+    Row("panels.settings",          "GET",   S,    404,   404,     404,   OWN,  404,     404),
+    Row("panels.settings",          "POST",  S,    404,   404,     404,   T(422, 404, 404), 404, 404),
+    Row("panels.download",          "GET",   S,    404,   404,     404,   OWN,  404,     404),
+    Row("panels.leave",             "GET",   S,    404,   404,     404,   OWN,  404,     404),
+    Row("panels.leave",             "POST",  S,    404,   404,     404,   T(422, 404, 404), 404, 404),
     # -- reports (issue 7). A council's board report: its own people (the world's returns are
     # drafts, so regional members and administrators get 404; panel members always do). A
     # region's pack: its regional members and administrators; with no submitted return there is

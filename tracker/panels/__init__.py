@@ -3,3 +3,5 @@
 from flask import Blueprint
 
 bp = Blueprint("panels", __name__)
+
+from tracker.panels import views  # noqa: E402, F401

@@ -319,7 +319,8 @@ def get_comment(council: Council, return_: Return, action: Action, comment_id: o
     return comment
 
 
-def _is_author(comment: Comment, user: User) -> bool:
+def is_author(comment: Comment, user: User) -> bool:
+    """True when ``user`` wrote ``comment`` (and has not left the panel since)."""
     return comment.profile.user_id == user.id and comment.profile.left_at is None
 
 
@@ -379,7 +380,7 @@ def edit_comment(comment: Comment, body: str, *, actor: User, expected_version: 
     :raises PanelError: when it is not theirs, is answered, hidden or withdrawn, is empty or too
         long, or changed since they opened it (``expected_version``).
     """
-    if not _is_author(comment, actor):
+    if not is_author(comment, actor):
         raise PanelError("You can only change your own comments")
     if comment.withdrawn_at or comment.hidden_at:
         raise PanelError("This comment can no longer be changed")
@@ -405,7 +406,7 @@ def withdraw_comment(comment: Comment, *, actor: User) -> None:
 
     :raises PanelError: when it is not theirs or is already withdrawn.
     """
-    if not _is_author(comment, actor):
+    if not is_author(comment, actor):
         raise PanelError("You can only withdraw your own comments")
     if comment.withdrawn_at:
         raise PanelError("This comment is already withdrawn")

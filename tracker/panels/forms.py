@@ -1,0 +1,179 @@
+"""Forms of the panel pages: a comment or reply, its change or withdrawal, the council's answer,
+hiding, the member's settings and leaving.
+
+Forms on the thread page carry a prefix so that their fields' ids never clash. A comment is named
+by ``comment_id`` in a hidden field; the view looks it up within the page's thread only.
+"""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxInput,
+    GovSubmitInput,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import BooleanField, HiddenField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from tracker.panels.services import MAX_BODY, MAX_DISPLAY_NAME, MAX_REASON
+
+_TOO_LONG = "{thing} must be 5,000 characters or fewer"
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _version(value: str | None) -> int | None:
+    try:
+        number = int(value or "")
+    except ValueError:
+        return None
+    return number if 0 < number < 2**31 else None
+
+
+class CommentForm(FlaskForm):
+    """A panel member's comment on an action, or a reply to a comment (``parent_id``)."""
+
+    body = TextAreaField(
+        "Your comment",
+        description="Say what you think in your own words. Do not include anyone's personal "
+        "details. Up to 5,000 characters.",
+        widget=GovTextArea(),
+        filters=[_strip],
+        validators=[
+            DataRequired(message="Enter your comment"),
+            Length(max=MAX_BODY, message=_TOO_LONG.format(thing="Your comment")),
+        ],
+        render_kw={"rows": 6},
+    )
+    parent_id = HiddenField()
+    submit = SubmitField("Post comment", widget=GovSubmitInput())
+
+
+class EditCommentForm(FlaskForm):
+    """The author changes their open comment."""
+
+    body = TextAreaField(
+        "Change your comment",
+        description="Up to 5,000 characters.",
+        widget=GovTextArea(),
+        filters=[_strip],
+        validators=[
+            DataRequired(message="Enter your comment"),
+            Length(max=MAX_BODY, message=_TOO_LONG.format(thing="Your comment")),
+        ],
+        render_kw={"rows": 6},
+    )
+    comment_id = HiddenField()
+    version = HiddenField()
+    submit = SubmitField("Save changes", widget=GovSubmitInput())
+
+    @property
+    def expected_version(self) -> int | None:
+        return _version(self.version.data)
+
+
+class WithdrawForm(FlaskForm):
+    """The author withdraws their comment."""
+
+    comment_id = HiddenField()
+    submit = SubmitField("Withdraw comment", widget=GovSubmitInput())
+
+
+class AnswerForm(FlaskForm):
+    """A council editor answers a comment."""
+
+    body = TextAreaField(
+        "Your answer",
+        description="Plain words: the panel member is not a professional. Up to 5,000 characters.",
+        widget=GovTextArea(),
+        filters=[_strip],
+        validators=[
+            DataRequired(message="Enter your answer"),
+            Length(max=MAX_BODY, message=_TOO_LONG.format(thing="Your answer")),
+        ],
+        render_kw={"rows": 5},
+    )
+    is_you_said_we_did = BooleanField(
+        "You said, we did: the council changed something because of this comment",
+        widget=GovCheckboxInput(),
+    )
+    change_made = TextAreaField(
+        "What did the council change?",
+        description="Needed for “you said, we did”.",
+        widget=GovTextArea(),
+        filters=[_strip],
+        validators=[Length(max=MAX_BODY, message=_TOO_LONG.format(thing="The change made"))],
+        render_kw={"rows": 3},
+    )
+    comment_id = HiddenField()
+    submit = SubmitField("Send answer", widget=GovSubmitInput())
+
+
+class HideForm(FlaskForm):
+    """A council editor hides a comment, with a reason its author is told."""
+
+    reason = TextAreaField(
+        "Why are you hiding this comment?",
+        description="The author is told this reason.",
+        widget=GovTextArea(),
+        filters=[_strip],
+        validators=[
+            DataRequired(message="Enter the reason for hiding this comment"),
+            Length(max=MAX_REASON, message="The reason must be 1,000 characters or fewer"),
+        ],
+        render_kw={"rows": 3},
+    )
+    comment_id = HiddenField()
+    submit = SubmitField("Hide comment", widget=GovSubmitInput())
+
+
+class UnhideForm(FlaskForm):
+    """Show a hidden comment again."""
+
+    comment_id = HiddenField()
+    submit = SubmitField("Show comment again", widget=GovSubmitInput())
+
+
+class SettingsForm(FlaskForm):
+    """The member's name on comments and their choices."""
+
+    display_name = StringField(
+        "The name shown beside your comments",
+        description="It does not have to be your real name. Up to 60 characters.",
+        widget=GovTextInput(),
+        filters=[_strip],
+        validators=[
+            DataRequired(message="Enter the name to show beside your comments"),
+            Length(
+                max=MAX_DISPLAY_NAME,
+                message="Your name on comments must be 60 characters or fewer",
+            ),
+        ],
+        render_kw={"autocomplete": "nickname", "spellcheck": "false"},
+    )
+    is_real_name_shown = BooleanField(
+        "Show my real name in regional pages and reports",
+        description="Only your council's Director of Adult Social Services sees your real name "
+        "unless you tick this.",
+        widget=GovCheckboxInput(),
+    )
+    is_notified_by_email = BooleanField(
+        "Email me when the council answers or hides one of my comments",
+        widget=GovCheckboxInput(),
+    )
+    submit = SubmitField("Save", widget=GovSubmitInput())
+
+
+class LeaveForm(FlaskForm):
+    """The member leaves the panel."""
+
+    confirm = BooleanField(
+        "I understand that I will leave the panel and be signed out",
+        widget=GovCheckboxInput(),
+        validators=[DataRequired(message="Tick the box to confirm that you want to leave")],
+    )
+    submit = SubmitField("Leave the panel", widget=GovSubmitInput())
