@@ -91,6 +91,7 @@ MATRIX: list[Row] = [
     # -- public pages
     Row("pages.index",              "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("pages.accessibility",      "GET",   200,  200,   200,     200,   200,  200,     200),
+    Row("pages.privacy",            "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("pages.healthz",            "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("roadmap.index",            "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("roadmap.area",             "GET",   200,  200,   200,     200,   200,  200,     200),

@@ -91,6 +91,8 @@ def test_header_and_footer_carry_our_name_not_the_govuk_brand(app):
     ]
     footer = soup.find("footer")
     assert footer.find("a", string="Accessibility statement")["href"] == "/accessibility"
+    # SECURITY.md J: a privacy notice on every page.
+    assert footer.find("a", string="Privacy notice")["href"] == "/privacy"
     text = " ".join(footer.get_text(" ", strip=True).split())
     assert "Time to act" in text and "ADASS" in text
     assert "Open Government Licence v3.0" in text and "CC BY 4.0" in text

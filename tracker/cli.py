@@ -12,6 +12,7 @@ from tracker.extensions import db
 
 roadmap_cli = AppGroup("roadmap", help="The roadmap's data.")
 councils_cli = AppGroup("councils", help="Councils and ADASS regions.")
+retention_cli = AppGroup("retention", help="Retention of personal data.")
 
 
 @roadmap_cli.command("load")
@@ -61,12 +62,24 @@ def load_councils_command(csv_path: Path | None) -> None:
         click.echo(line)
 
 
+@retention_cli.command("run")
+def run_retention_command() -> None:
+    """Disable accounts unused for a year; anonymise those disabled for a year (run daily)."""
+    from tracker.retention import run_retention
+
+    report = run_retention()
+    db.session.commit()
+    for line in report.lines():
+        click.echo(line)
+
+
 def init_app(app: Flask) -> None:
     """Register the command groups."""
     from tracker.admin.cli import demo_cli, users_cli
 
     app.cli.add_command(roadmap_cli)
     app.cli.add_command(councils_cli)
+    app.cli.add_command(retention_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     from tracker.periods_cli import periods_cli

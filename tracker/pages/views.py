@@ -1,4 +1,4 @@
-"""Routes for the home page, the accessibility statement and the health check."""
+"""Routes for the home page, the accessibility statement, the privacy notice, the health check."""
 
 from __future__ import annotations
 
@@ -18,6 +18,12 @@ def index() -> str:
 @public
 def accessibility() -> str:
     return render_template("pages/accessibility.html")
+
+
+@bp.get("/privacy")
+@public
+def privacy() -> str:
+    return render_template("pages/privacy.html")
 
 
 @bp.get("/healthz")
