@@ -36,11 +36,17 @@ from tracker.returns.queries import DIRECTION_NAMES
 from tracker.returns.spreadsheet import neutralise
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: "DRAFT" drawn as strokes, not text, so that it stays out of the PDF's extracted text
 WATERMARK_SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="600" height="800" viewBox="0 0 600 800">'
-    '<text x="300" y="430" font-family="Liberation Sans, Arial, sans-serif" font-size="150" '
-    'font-weight="bold" fill="#b1b4b6" fill-opacity="0.35" text-anchor="middle" '
-    'transform="rotate(-45 300 400)">DRAFT</text></svg>'
+    '<g transform="rotate(-45 300 400) translate(20 325)" fill="none" stroke="#b1b4b6" '
+    'stroke-opacity="0.4" stroke-width="16" stroke-linejoin="round" stroke-linecap="round">'
+    '<path d="M0 0 H45 Q95 0 95 75 Q95 150 45 150 H0 Z"/>'
+    '<path d="M120 150 V0 H175 Q215 0 215 40 Q215 80 175 80 H120 M170 80 L215 150"/>'
+    '<path d="M240 150 L287 0 L335 150 M258 95 H317"/>'
+    '<path d="M445 0 H360 V150 M360 75 H425"/>'
+    '<path d="M465 0 H560 M512 0 V150"/>'
+    "</g></svg>"
 )
 
 

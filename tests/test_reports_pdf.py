@@ -1,0 +1,325 @@
+"""The PDF reports: figures in the extracted text match the database; tagged, bookmarked, paged;
+hostile text comes out inert; the renderer fetches nothing but static/."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from tests.access_matrix import council
+from tests.returns_data import (
+    LABEL,
+    LEEDS,
+    PREVIOUS_LABEL,
+    WAKEFIELD,
+    assess,
+    complete_quarter,
+    get_return,
+    open_period,
+    sign_off,
+    submit,
+)
+from tracker.extensions import db
+from tracker.models import Action, Assessment, Period, Region, Return
+from tracker.reports import data, render
+from tracker.reports.pdf import RefusedURL, StaticOnlyFetcher
+
+HOSTILE = (
+    '<img src="file:///etc/passwd"><script>alert(1)</script>'
+    '<link rel=stylesheet href="http://evil.invalid/x.css"> =cmd|calc'
+)
+RED = {
+    "stage": "implementing",
+    "rag": "red",
+    "narrative": "Blocked by recruitment.",
+    "next_steps": "Escalate to the ICB board.",
+    "barriers": ["workforce"],
+}
+AMBER = {"stage": "planning", "rag": "amber"}
+
+
+def pdf_text(content: bytes) -> str:
+    """The PDF's text in reading order, as pdftotext extracts it."""
+    result = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=content, capture_output=True, check=True
+    )
+    return result.stdout.decode()
+
+
+def codes(app, count: int, skip: int = 0) -> list[str]:
+    with app.app_context():
+        return_ = get_return(LEEDS)
+        return list(
+            db.session.scalars(
+                select(Action.code)
+                .join(Assessment, Assessment.action_id == Action.id)
+                .where(Assessment.return_id == return_.id)
+                .order_by(Action.code)
+                .offset(skip)
+                .limit(count)
+            )
+        )
+
+
+@pytest.fixture
+def leeds_quarter(app):
+    """Leeds: last quarter all Embedded and signed off; this quarter 3 Red, 4 Amber, rest
+    Embedded (so 7 worsened), submitted."""
+    complete_quarter(app, LEEDS, PREVIOUS_LABEL, {"stage": "embedded"})
+    open_period(app)
+    assess(app, LEEDS, codes(app, 3), RED)
+    assess(app, LEEDS, codes(app, 4, skip=3), AMBER)
+    submit(app, LEEDS)
+    return app
+
+
+def leeds_pdf(app, *, hostile_fetcher: StaticOnlyFetcher | None = None) -> bytes:
+    with app.app_context():
+        report = data.build_council_report(get_return(LEEDS), include_draft_history=True)
+        return render.council_pdf(report)
+
+
+def db_counts(app) -> tuple[dict[str, int], dict[str, int]]:
+    """Stage and RAG counts of Leeds's return, straight from the database."""
+    with app.app_context():
+        return_id = get_return(LEEDS).id
+        stages = dict(
+            db.session.execute(
+                select(Assessment.stage, func.count())
+                .where(Assessment.return_id == return_id)
+                .group_by(Assessment.stage)
+            ).all()
+        )
+        rags = dict(
+            db.session.execute(
+                select(Assessment.rag, func.count())
+                .where(Assessment.return_id == return_id, Assessment.rag.is_not(None))
+                .group_by(Assessment.rag)
+            ).all()
+        )
+        return stages, rags
+
+
+def table_value(text: str, label: str) -> int:
+    match = re.search(rf"^\s*{label}\s+(\d+)\s*$", text, re.MULTILINE)
+    assert match, f"no line for {label}"
+    return int(match.group(1))
+
+
+def test_council_report_figures_match_the_database(leeds_quarter):
+    app = leeds_quarter
+    text = pdf_text(leeds_pdf(app))
+    stages, rags = db_counts(app)
+    assert stages == {"embedded": 133, "implementing": 3, "planning": 4}
+    for stage, name in (
+        ("embedded", "Embedded"),
+        ("implementing", "Implementing"),
+        ("planning", "Planning"),
+        ("not_started", "Not started"),
+    ):
+        assert table_value(text, name) == stages.get(stage, 0), name
+    assert table_value(text, "All actions") == sum(stages.values())
+    assert table_value(text, "Red") == rags["red"] == 3
+    assert table_value(text, "Amber") == rags["amber"] == 4
+    assert table_value(text, "Green") == 0
+    summary = " ".join(text.split())
+    assert f"assessed 140 of 140 roadmap actions for {LABEL}" in summary
+    assert (
+        f"Since {PREVIOUS_LABEL}, 0 actions improved, 133 were unchanged and 7 worsened" in summary
+    )
+    assert "The exception report lists 3 Red and 7 worsened actions" in summary
+    # every Red action is in the exception report with its narrative and next steps
+    exceptions = summary[summary.index("Exception report Every action") :]
+    for code in codes(app, 3):
+        assert code in exceptions
+    assert "Blocked by recruitment." in exceptions and "Escalate to the ICB board." in exceptions
+    # the submitted, not signed-off return is marked as a draft on its cover
+    assert "Draft: this return has not been signed off" in summary
+
+
+def test_the_pdf_is_tagged_bookmarked_and_numbered(leeds_quarter):
+    content = leeds_pdf(leeds_quarter)
+    reader = PdfReader(io.BytesIO(content))
+    root = reader.trailer["/Root"]
+    assert "/StructTreeRoot" in root
+    assert bool(root["/MarkInfo"]["/Marked"]) is True
+    assert str(root["/Lang"]).lower() == "en-gb"
+    assert reader.metadata.title.startswith(f"Quarterly board report {LABEL}")
+    outline = list(_titles(reader.outline))
+    assert outline[0] == f"Quarterly board report: {LABEL}"
+    for heading in (
+        "Contents",
+        "Executive summary",
+        "Summary by area",
+        "Charts",
+        "Exception report",
+        "Co-production",
+        "Area by area",
+        "Key to the tags and scales",
+    ):
+        assert heading in outline
+    pages = len(reader.pages)
+    text = pdf_text(content)
+    assert f"Page 1 of {pages}" in text and f"Page {pages} of {pages}" in text
+    # reading order: the sections come out in the order of the contents
+    body = text[text.index("Executive summary\n") :]
+    positions = [
+        body.index(h)
+        for h in (
+            "Executive summary",
+            "Summary by area\n",
+            "Exception report\n",
+            "Area by area\n",
+            "Key to the tags and scales\n",
+        )
+    ]
+    assert positions == sorted(positions)
+    # each chart has alt text: its figure element carries /Alt
+    alts = [
+        str(element.get_object().get("/Alt"))
+        for element in _struct_elements(root["/StructTreeRoot"])
+        if element.get_object().get("/S") == "/Figure"
+    ]
+    assert any(alt.startswith("Stacked bar chart of how many actions") for alt in alts)
+
+
+def _titles(outline):
+    for item in outline:
+        if isinstance(item, list):
+            yield from _titles(item)
+        else:
+            yield item.title
+
+
+def _struct_elements(node, depth=0):
+    if depth > 60:
+        return
+    kids = node.get_object().get("/K")
+    if kids is None:
+        return
+    if not isinstance(kids, list):
+        kids = [kids]
+    for kid in kids:
+        obj = kid.get_object() if hasattr(kid, "get_object") else kid
+        if isinstance(obj, dict) and "/S" in obj:
+            yield kid
+            yield from _struct_elements(kid, depth + 1)
+
+
+def test_signed_off_report_has_no_draft_mark_and_names_the_approver(leeds_quarter):
+    app = leeds_quarter
+    sign_off(app, LEEDS)
+    summary = " ".join(pdf_text(leeds_pdf(app)).split())
+    assert "Draft: this return has not been signed off" not in summary
+    assert re.search(r"Signed off By Set-up Person on \d+ \w+ \d{4}", summary)
+    assert "Return status Signed off" in summary
+
+
+def test_hostile_narrative_and_evidence_titles_come_out_inert(app):
+    open_period(app)
+    assess(
+        app,
+        LEEDS,
+        None,
+        {"stage": "implementing", "rag": "red", "narrative": HOSTILE, "next_steps": HOSTILE},
+    )
+    with app.app_context():
+        from tracker.models import Evidence
+
+        assessment = db.session.scalar(
+            select(Assessment).where(Assessment.return_id == get_return(LEEDS).id).limit(1)
+        )
+        item = Evidence(
+            council_id=assessment.return_.council_id,
+            title=HOSTILE[:200],
+            evidence_type="other",
+            url="https://example.org/x",
+        )
+        db.session.add(item)
+        assessment.evidence.append(item)
+        db.session.commit()
+        report = data.build_council_report(get_return(LEEDS), include_draft_history=True)
+        html = render.council_html(report, chart_src=render.svg_data_uri)
+        fetcher = StaticOnlyFetcher(app.static_folder)
+        from tracker.reports.pdf import html_to_pdf
+
+        content = html_to_pdf(html, static_folder=app.static_folder, fetcher=fetcher)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    # only our stylesheet, the charts and the watermark were asked for
+    assert all(
+        url.startswith(("https://tracker.invalid/static/", "data:image/svg+xml;base64,"))
+        for url in fetcher.requested
+    ), fetcher.requested
+    assert not any("passwd" in url or "evil" in url for url in fetcher.requested)
+    text = " ".join(pdf_text(content).split())
+    assert '<img src="file:///etc/passwd"><script>alert(1)</script>' in text.replace("\u00ad", "")
+
+
+def test_the_fetcher_serves_static_files_only(app):
+    fetcher = StaticOnlyFetcher(app.static_folder)
+    response = fetcher.fetch("https://tracker.invalid/static/css/print.css")
+    assert b"@page" in response.read()
+    for url in (
+        "file:///etc/passwd",
+        "http://tracker.invalid/static/css/print.css",
+        "https://evil.invalid/static/css/print.css",
+        "https://tracker.invalid/static/../tracker/config.py",
+        "https://tracker.invalid/static/%2e%2e/pyproject.toml",
+        "https://tracker.invalid/etc/passwd",
+        "data:text/html;base64,PGgxPg==",
+    ):
+        with pytest.raises((RefusedURL, ValueError)):
+            fetcher.fetch(url)
+
+
+def test_region_pack_shows_submitted_returns_only(app):
+    open_period(app)
+    assess(app, LEEDS, None, {"stage": "embedded"})
+    submit(app, LEEDS)
+    assess(app, WAKEFIELD, codes(app, 5), RED)  # a draft: never in the pack
+    with app.app_context():
+        region = council(LEEDS).region
+        period = db.session.scalar(select(Period).where(Period.label == LABEL))
+        pack = data.build_region_pack(region, period)
+        content = render.region_pdf(pack)
+        shared = db.session.scalar(
+            select(func.count(Return.id)).where(
+                Return.period_id == period.id,
+                Return.status != "draft",
+                Return.council_id.in_([c.id for c in region.councils if c.is_active]),
+            )
+        )
+        active = sum(1 for c in region.councils if c.is_active)
+    text = " ".join(pdf_text(content).split())
+    assert f"{shared} of {active} councils have submitted or signed off their return" in text
+    assert shared == 1
+    leeds_row = re.search(r"Leeds Submitted ((?:\d+ ){8}\d+)", text)
+    assert leeds_row, text[-2000:]
+    assert leeds_row.group(1).split() == ["0", "0", "0", "140", "0", "0", "0", "0", "0"]
+    assert "Not yet submitted Wakefield" in text
+    reader = PdfReader(io.BytesIO(content))
+    assert "/StructTreeRoot" in reader.trailer["/Root"]
+
+
+def test_region_pack_does_not_name_a_council_that_does_not_share(app):
+    open_period(app)
+    for code in (LEEDS, WAKEFIELD):
+        assess(app, code, None, {"stage": "embedded"})
+        submit(app, code)
+    with app.app_context():
+        wakefield = council(WAKEFIELD)
+        if not hasattr(wakefield, "shares_named_returns"):
+            pytest.skip("issue 5's sharing setting is not in the models yet")
+        wakefield.shares_named_returns = False
+        db.session.commit()
+        region = db.session.get(Region, wakefield.region_id)
+        period = db.session.scalar(select(Period).where(Period.label == LABEL))
+        pack = data.build_region_pack(region, period)
+    assert [line.name for line in pack.shared] == ["Leeds"]
+    assert pack.unnamed == 1
+    assert sum(pack.distributions[pack.area_labels[0]].values()) > 0
