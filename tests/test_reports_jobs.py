@@ -1,0 +1,76 @@
+"""Background pack jobs: progress recorded, failures recorded, RQ used when REDIS_URL is set."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from tests.access_matrix import council, make_person
+from tests.returns_data import LABEL, LEEDS, assess_all, open_period, submit
+from tracker.extensions import db
+from tracker.models import Period, ReportJob
+from tracker.reports import jobs, render
+
+
+def _job(app) -> int:
+    with app.app_context():
+        person = make_person("asker@example.org")
+        period = db.session.scalar(select(Period).where(Period.label == LABEL))
+        job = jobs.create_job(council(LEEDS).region, period, person)
+        db.session.commit()
+        return job.id
+
+
+def test_a_job_records_its_steps_and_keeps_its_pdf(app):
+    open_period(app)
+    assess_all(app, LEEDS)
+    submit(app, LEEDS)
+    job_id = _job(app)
+    with app.app_context():
+        jobs.run_job(job_id)
+        job = db.session.get(ReportJob, job_id)
+        assert job.status == "done"
+        assert job.progress_done == job.progress_total == 4  # data, 2 charts, the PDF
+        assert jobs.read_file(job).startswith(b"%PDF")
+        assert job.started_at <= job.finished_at
+
+
+def test_a_failed_job_says_so_and_raises_nothing(app, monkeypatch):
+    open_period(app)
+    job_id = _job(app)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(render, "region_pdf", broken)
+    with app.app_context():
+        jobs.run_job(job_id)
+        job = db.session.get(ReportJob, job_id)
+        assert job.status == "failed"
+        assert job.message == "The pack could not be generated. Try again later."
+        assert jobs.read_file(job) is None
+
+
+def test_with_redis_url_jobs_go_on_the_rq_queue(app, monkeypatch):
+    open_period(app)
+    job_id = _job(app)
+    enqueued = []
+
+    class FakeQueue:
+        def __init__(self, name, connection):
+            self.name = name
+
+        def enqueue(self, func, *args, **kwargs):
+            enqueued.append((self.name, func.__name__, args))
+
+            class Job:
+                id = "rq-1"
+
+            return Job()
+
+    import rq
+
+    monkeypatch.setattr(rq, "Queue", FakeQueue)
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
+    with app.app_context():
+        assert jobs.enqueue(job_id) == "rq-1"
+    assert enqueued == [("reports", "run_job_standalone", (job_id,))]

@@ -1,0 +1,146 @@
+"""The report pages: previews, downloads (audited), who may read what, the pack's background job."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from tests.access_matrix import council, make_member, signed_in_client
+from tests.returns_data import LEEDS, SLUG, assess_all, open_period, submit
+from tracker.extensions import db
+from tracker.models import AuditEvent, ReportJob, Role
+from tracker.reports import jobs, pdf
+
+REPORT = f"/councils/{LEEDS}/reports/{SLUG}"
+PACK = f"/regions/yorkshire-and-the-humber/reports/{SLUG}"
+
+
+def client_for(app, role: Role):
+    return signed_in_client(app, make_member(app, role))
+
+
+def test_viewer_previews_a_draft_board_report_with_one_h1(app, page):
+    open_period(app)
+    response = client_for(app, Role.COUNCIL_VIEWER).get(REPORT)
+    assert response.status_code == 200
+    html = page(response)
+    assert len(html.find_all("h1")) == 1
+    assert html.h1.get_text(strip=True) == "Quarterly board report: 2025-26 Q3"
+    assert html.title.get_text(strip=True) == "Board report 2025-26 Q3 – Leeds – Roadmap Tracker"
+    assert "Draft: this return has not been signed off" in html.get_text()
+    assert html.find("a", href=f"{REPORT}/board-report.pdf")
+
+
+def test_editor_downloads_the_pdf_and_the_download_is_audited(app):
+    open_period(app)
+    response = client_for(app, Role.COUNCIL_EDITOR).get(f"{REPORT}/board-report.pdf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF")
+    assert "attachment" in response.headers["Content-Disposition"]
+    with app.app_context():
+        event = db.session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "report.council_pdf")
+        )
+        assert event is not None and event.council_id == council(LEEDS).id
+
+
+def test_xlsx_export_has_the_reports_sheets(app):
+    import io
+
+    from openpyxl import load_workbook
+
+    open_period(app)
+    assess_all(app, LEEDS)
+    response = client_for(app, Role.COUNCIL_APPROVER).get(f"{REPORT}/board-report.xlsx")
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.data))
+    assert book.sheetnames == ["Summary by area", "Exceptions", "Actions"]
+    assert book["Actions"].max_row == 141
+    with app.app_context():
+        assert db.session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "report.council_xlsx")
+        )
+
+
+@pytest.mark.parametrize("role", [Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN])
+def test_region_and_nation_read_the_report_only_once_submitted(app, role):
+    open_period(app)
+    client = client_for(app, role)
+    assert client.get(REPORT).status_code == 404
+    assert client.get(f"{REPORT}/board-report.pdf").status_code == 404
+    assess_all(app, LEEDS)
+    submit(app, LEEDS)
+    assert client.get(REPORT).status_code == 200
+
+
+def test_panel_members_never_get_the_board_report(app):
+    open_period(app)
+    assess_all(app, LEEDS)
+    submit(app, LEEDS)
+    assert client_for(app, Role.PANEL_MEMBER).get(REPORT).status_code == 404
+
+
+def test_a_busy_renderer_answers_503_with_retry_after(app, monkeypatch):
+    open_period(app)
+    client = client_for(app, Role.COUNCIL_VIEWER)
+
+    def busy(*args, **kwargs):
+        raise pdf.RendererBusy("busy")
+
+    monkeypatch.setattr(pdf, "html_to_pdf", busy)
+    response = client.get(f"{REPORT}/board-report.pdf")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+
+
+def test_chart_images_are_svg(app):
+    open_period(app)
+    response = client_for(app, Role.COUNCIL_VIEWER).get(f"{REPORT}/chart.svg?chart=rag-by-area")
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    assert response.data.startswith(b"<svg")
+    assert (
+        client_for(app, Role.COUNCIL_VIEWER).get(f"{REPORT}/chart.svg?chart=nope").status_code
+        == 404
+    )
+
+
+def test_regional_pack_job_shows_progress_and_its_pdf_downloads(app, page):
+    open_period(app)
+    assess_all(app, LEEDS)
+    submit(app, LEEDS)
+    client = client_for(app, Role.REGIONAL_MEMBER)
+    first = page(client.get(PACK))
+    assert first.h1.get_text(strip=True) == "Regional comparison pack: 2025-26 Q3"
+    assert client.get(f"{PACK}/pack.pdf").status_code == 302  # nothing generated yet
+    token = first.find("input", {"name": "csrf_token"})["value"]
+    response = client.post(f"{PACK}/pack", data={"csrf_token": token})
+    assert response.status_code == 303
+    jobs.wait_for_jobs(app)
+    with app.app_context():
+        job = db.session.scalar(select(ReportJob))
+        assert job.status == "done" and job.progress_done == job.progress_total > 0
+    after = page(client.get(PACK))
+    assert after.find("a", href=f"{PACK}/pack.pdf")
+    download = client.get(f"{PACK}/pack.pdf")
+    assert download.status_code == 200 and download.data.startswith(b"%PDF")
+    with app.app_context():
+        assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "report.region_pdf"))
+
+
+def test_a_running_job_shows_its_progress_after_a_refresh(app, page):
+    open_period(app)
+    client = client_for(app, Role.NATIONAL_ADMIN)
+    with app.app_context():
+        from tracker.models import Period, User
+
+        admin = db.session.scalar(select(User).order_by(User.id.desc()))
+        period = db.session.scalar(select(Period))
+        job = jobs.create_job(council(LEEDS).region, period, admin)
+        job.status, job.progress_done, job.progress_total = "running", 2, 4
+        job.message = "Drew chart 1 of 2"
+        db.session.commit()
+    html = page(client.get(PACK))
+    assert "Generating the pack: step 2 of 4 (50%)" in html.get_text()
+    assert html.find("form") is None or not html.find("button", string="Generate the PDF pack")
