@@ -94,7 +94,7 @@ system-packages:
 
 python-deps: $(VENV)/.installed
 
-assets: node_modules/.built
+assets: node_modules/.built $(PLOTLY_JS)
 
 instance-config: $(INSTANCE)/config.py
 
@@ -112,6 +112,12 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 node_modules/.installed: package-lock.json package.json
 	npm ci --no-audit --no-fund
 	@touch $@
+
+# plotly.js for the dashboards' charts, served by us from the plotly Python package (never a CDN).
+PLOTLY_JS := static/vendor/plotly.min.js
+$(PLOTLY_JS): $(VENV)/.installed
+	@mkdir -p $(dir $@)
+	cp "$$($(BIN)/python -c 'import pathlib, plotly; print(pathlib.Path(plotly.__file__).parent / "package_data" / "plotly.min.js")')" $@
 
 node_modules/.built: node_modules/.installed $(ASSET_SOURCES) $(if $(ASSETS_MISSING),FORCE)
 	npm run build

@@ -210,7 +210,16 @@ MATRIX: list[Row] = [
     Row("returns.send_back",        "POST",  S,    404,   T(422, 404, 404), 404, 404, 404, 404),
     Row("returns.reopen",           "GET",   S,    404,   OWN,     404,   404,  404,     404),
     Row("returns.reopen",           "POST",  S,    404,   T(422, 404, 404), 404, 404, 404, 404),
-    # -- dashboards and comparison (issue 5)
+    # -- dashboards and comparison (issue 5). A council's dashboard: its editors, approvers and
+    # viewers (with their own draft), regional members of its region and administrators (the
+    # councils share named returns by default; submitted returns only). The region's comparison:
+    # its regional members and administrators. The nation: administrators. Sharing: the approver
+    # (a POST with no choice answers with the form's error)
+    Row("compare.council_dashboard", "GET",  S,    OWN,   OWN,     OWN,   404,  REGION,  200),
+    Row("compare.region",           "GET",   S,    404,   404,     404,   404,  REGION,  200),
+    Row("compare.national",         "GET",   S,    404,   404,     404,   404,  404,     200),
+    Row("compare.sharing",          "GET",   S,    404,   OWN,     404,   404,  404,     404),
+    Row("compare.sharing",          "POST",  S,    404,   T(422, 404, 404), 404, 404, 404, 404),
     # -- co-production panels (issue 6)
     # Its council's editors, approvers, viewers and panel members; never regional members or
     # administrators (members' personal data stays in the council). Panel members read

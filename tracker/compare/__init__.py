@@ -3,3 +3,5 @@
 from flask import Blueprint
 
 bp = Blueprint("compare", __name__)
+
+from tracker.compare import views  # noqa: E402, F401

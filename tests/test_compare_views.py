@@ -1,0 +1,185 @@
+"""The dashboard pages: what each person sees, the period chooser, and the sharing choice."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from sqlalchemy import select, update
+
+from tests.access_matrix import council, make_member, post, signed_in_client
+from tests.returns_data import LABEL, assess_all
+from tests.test_compare_services import (
+    BRADFORD,
+    CORNWALL,
+    IMPLEMENTING_AMBER,
+    KIRKLEES,
+    LEEDS,
+    WAKEFIELD,
+    YORK,
+    submitted_quarter,
+)
+from tracker.extensions import db
+from tracker.models import AuditEvent, Council, Role
+
+SLUG = LABEL.replace(" ", "-")
+OTHERS = (WAKEFIELD, KIRKLEES, BRADFORD, YORK)
+
+
+def _h1(page, response) -> str:
+    return page(response).h1.get_text(" ", strip=True)
+
+
+def _yorkshire_submitted(app, *, leeds_draft=True):
+    submitted_quarter(app, {c: IMPLEMENTING_AMBER for c in OTHERS})
+    if leeds_draft:
+        assess_all(app, LEEDS, {"stage": "embedded"})
+
+
+def test_council_editor_sees_own_draft_labelled_as_draft(app, page):
+    _yorkshire_submitted(app)
+    client = signed_in_client(app, make_member(app, Role.COUNCIL_EDITOR))
+    response = client.get(f"/councils/{LEEDS}/dashboard")
+    assert response.status_code == 200
+    html = page(response)
+    assert _h1(page, response) == f"Dashboard: {LABEL}"
+    assert "is a draft" in html.get_text()
+    assert html.title.get_text(strip=True).startswith(f"Dashboard {LABEL} – Leeds – ")
+    # Every chart: a heading, a summary sentence, its JSON figure and its data table.
+    sections = html.select("section.tracker-chart")
+    assert len(sections) == 7
+    for section in sections:
+        assert section.h2 and section.select_one(".tracker-chart__summary")
+        figure = section.select_one('script[type="application/json"]')
+        assert "data" in json.loads(figure.string)
+        assert section.select_one("table caption")
+    stage_table = html.select_one("#stage-mix table")
+    embedded = [row.find_all("td")[3].get_text(strip=True) for row in stage_table.tbody("tr")]
+    assert sum(int(n) for n in embedded) == 140
+    # The regional median: four other councils, all at Implementing.
+    position = html.select_one("#position table tbody tr td:nth-of-type(2)").get_text()
+    assert "100% (median of 4 councils)" in position
+    scripts = [s.get("src", "") for s in html.find_all("script")]
+    assert "/static/vendor/plotly.min.js" in scripts and "/static/js/charts.js" in scripts
+
+
+def test_regional_member_never_sees_a_draft(app, page):
+    _yorkshire_submitted(app)
+    client = signed_in_client(app, make_member(app, Role.REGIONAL_MEMBER))
+    response = client.get(f"/councils/{LEEDS}/dashboard")
+    assert response.status_code == 200
+    assert "Embedded" not in page(response).select_one("main").get_text().replace(
+        "Implementing or Embedded", ""
+    )
+    assert "nothing to show" in page(response).get_text()
+    # Asking for the draft's period by name is refused with a message, not shown.
+    refused = client.get(f"/councils/{LEEDS}/dashboard?period={SLUG}")
+    assert refused.status_code == 400
+    assert "Select a quarter from the list" in page(refused).select_one(".govuk-error-summary").text
+    wakefield = client.get(f"/councils/{WAKEFIELD}/dashboard?period={SLUG}")
+    assert wakefield.status_code == 200 and "draft" not in page(wakefield).select_one("main").text
+
+
+def test_a_council_that_does_not_share_is_hidden_from_its_region(app, page):
+    _yorkshire_submitted(app)
+    with app.app_context():
+        db.session.execute(
+            update(Council).where(Council.gss_code == YORK).values(shares_named_returns=False)
+        )
+        db.session.commit()
+    client = signed_in_client(app, make_member(app, Role.REGIONAL_MEMBER))
+    assert client.get(f"/councils/{YORK}/dashboard").status_code == 404
+    response = client.get("/regions/yorkshire-and-the-humber/compare")
+    assert response.status_code == 200
+    main = page(response).select_one("main").get_text()
+    assert not re.search(r"\bYork\b", main)
+    assert "Wakefield" in main
+    assert "1 council has chosen not to share" in main
+    # One unnamed council beside three named ones: the regional figures are withheld.
+    assert "Regional median" not in main
+
+
+def test_region_page_shows_heatmap_table_and_median(app, page):
+    _yorkshire_submitted(app, leeds_draft=False)
+    client = signed_in_client(app, make_member(app, Role.REGIONAL_MEMBER))
+    response = client.get(f"/regions/yorkshire-and-the-humber/compare?council={WAKEFIELD}")
+    assert response.status_code == 200
+    html = page(response)
+    assert _h1(page, response) == f"Compare councils: {LABEL}"
+    heatmap_rows = [tr.th.get_text(strip=True) for tr in html.select("#heatmap tbody tr")]
+    assert heatmap_rows[-1] == "Regional median"
+    assert {"Wakefield", "Kirklees", "Bradford", "York"} <= set(heatmap_rows)
+    # Leeds has only a draft: named, but not submitted, and never counted.
+    assert "Leeds" in heatmap_rows
+    assert "4 of 5 councils" in html.select_one("#heatmap .tracker-chart__summary").text
+    assert html.select_one("#council-position")
+    assert html.select_one("#distribution table tbody tr")
+
+
+def test_region_table_sorts_without_ranking_words(app, page):
+    _yorkshire_submitted(app, leeds_draft=False)
+    client = signed_in_client(app, make_member(app, Role.REGIONAL_MEMBER))
+    response = client.get("/regions/yorkshire-and-the-humber/compare?sort=A01")
+    assert response.status_code == 200
+    text = page(response).get_text()
+    for word in ("1st", "2nd", "3rd", "Rank", "League"):
+        assert word not in text
+    bad = client.get("/regions/yorkshire-and-the-humber/compare?sort=%27;drop")
+    assert bad.status_code == 400
+    assert "Select an order from the list" in page(bad).select_one(".govuk-error-summary").text
+
+
+def test_unknown_period_gives_a_message_not_an_error(app, page):
+    _yorkshire_submitted(app)
+    client = signed_in_client(app, make_member(app, Role.NATIONAL_ADMIN))
+    for query in ("period=2019-20-Q1", "period=nonsense", "period=2025-26-Q9"):
+        response = client.get(f"/national?{query}")
+        assert response.status_code == 400, query
+        assert page(response).title.get_text(strip=True).startswith("Error: ")
+
+
+def test_national_view_lists_regions_and_national_barriers(app, page):
+    submitted_quarter(
+        app,
+        {
+            c: {**IMPLEMENTING_AMBER, "barriers": ["legislation"]}
+            for c in (WAKEFIELD, KIRKLEES, BRADFORD)
+        },
+    )
+    client = signed_in_client(app, make_member(app, Role.NATIONAL_ADMIN))
+    response = client.get("/national")
+    assert response.status_code == 200
+    html = page(response)
+    rows = {tr.th.get_text(strip=True): tr for tr in html.select("#regions tbody tr")}
+    assert "100% (" in rows["Yorkshire and the Humber"].get_text()  # all at Implementing
+    assert "Fewer than 3 councils" in rows["South West"].get_text()
+    barrier_rows = html.select("#national-barriers tbody tr")
+    assert barrier_rows and barrier_rows[0].find_all("td")[2].get_text(strip=True) == "3"
+    assert "Leeds" not in html.select_one("main").get_text()
+
+
+def test_approver_changes_sharing_and_it_is_audited(app, page):
+    approver = make_member(app, Role.COUNCIL_APPROVER)
+    client = signed_in_client(app, approver)
+    response = client.get(f"/councils/{LEEDS}/sharing")
+    assert response.status_code == 200
+    refused = post(client, f"/councils/{LEEDS}/sharing", {})
+    assert refused.status_code == 422
+    assert "Select whether to share" in page(refused).select_one(".govuk-error-summary").text
+    done = post(client, f"/councils/{LEEDS}/sharing", {"shares": "no"})
+    assert done.status_code == 302
+    with app.app_context():
+        assert council(LEEDS).shares_named_returns is False
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "council.sharing"))
+        assert event.before == {"shares_named_returns": True}
+        assert event.after == {"shares_named_returns": False}
+        assert event.actor_id == approver.id
+
+
+def test_cornwall_people_cannot_see_yorkshire(app):
+    _yorkshire_submitted(app)
+    client = signed_in_client(app, make_member(app, Role.REGIONAL_MEMBER, "other_region"))
+    assert client.get(f"/councils/{WAKEFIELD}/dashboard").status_code == 404
+    assert client.get("/regions/yorkshire-and-the-humber/compare").status_code == 404
+    assert client.get("/national").status_code == 404
+    assert client.get(f"/councils/{CORNWALL}/dashboard").status_code == 200
