@@ -157,6 +157,11 @@ class YouSaidWeDid:
     name: str
     answered_at: datetime
 
+    @property
+    def display_name(self) -> str:
+        """The same as ``name`` (the name readers outside the council may see)."""
+        return self.name
+
 
 def _public_name(profile: PanelProfile, real_name: str | None) -> str:
     """The name shown outside the council's own pages (regional views, reports)."""

@@ -204,7 +204,8 @@ def _fresh_form(kind: str, comment: Comment) -> FlaskForm:
     else:
         form = CommentForm(prefix="comment", formdata=None)
         form.parent_id.data = str(comment.id)
-    form.comment_id.data = str(comment.id) if hasattr(form, "comment_id") else None
+    if hasattr(form, "comment_id"):
+        form.comment_id.data = str(comment.id)
     return form
 
 
