@@ -489,6 +489,9 @@ def test_signed_in_pages_pass_axe_and_work_without_javascript(
         # A council's evidence library is its own (a national administrator gets 404).
         extra_paths += tuple(f"/councils/{code}/returns/evidence" for code in codes)
     extra_paths += tuple(f"/councils/{code}/returns/" for code in codes)
+    if role == "national_admin":
+        # The regional pack's page (reports, issue 7): for regions and the nation only.
+        extra_paths += ("/regions/yorkshire-and-the-humber/reports/2025-26-Q3",)
 
     def wanted(endpoint: str) -> bool:
         """Pages this person may see that the anonymous crawl could not, and a public page or
@@ -530,6 +533,7 @@ def test_signed_in_pages_pass_axe_and_work_without_javascript(
     expected = {"/account", "/councils/E08000035/team/", "/councils/E08000035/team/add"}
     expected |= {evidence_page}
     expected |= {"/councils/E08000035/returns/", "/councils/E08000035/returns/2025-26-Q3"}
+    expected |= {"/councils/E08000035/reports/2025-26-Q3"}  # the board report's preview
     assert any("/returns/history/" in p for p in paths), "no action history checked"
     assert any(
         p.startswith("/councils/E08000035/returns/2025-26-Q3/actions/") and p.count("/") == 6
@@ -544,6 +548,7 @@ def test_signed_in_pages_pass_axe_and_work_without_javascript(
     if role == "national_admin":
         expected |= {"/admin/", "/admin/users", "/admin/users/new", "/admin/audit"}
         expected |= {"/admin/periods", "/admin/periods/new"}
+        expected |= {"/regions/yorkshire-and-the-humber/reports/2025-26-Q3"}
         assert any(p.endswith("/open") for p in paths), "no period opening page checked"
         assert any(p.endswith("/close") for p in paths), "no period closing page checked"
         assert any(p.endswith("/disable") for p in paths), "no disable confirmation checked"

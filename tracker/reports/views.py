@@ -99,6 +99,32 @@ def _council_urls(council: Council, return_: Return) -> dict[str, str]:
     }
 
 
+@bp.app_template_global("report_links")
+def report_links(council: Council, return_: Return) -> dict[str, str]:
+    """The board report's preview and downloads, for the return pages, if this person may read
+    them; else an empty dict."""
+    principal = current_principal()
+    if (
+        principal is None
+        or not principal.may_access_council(council, REPORT_READERS)
+        or not may_read_return(council, return_)
+        or (not reads_drafts(council) and not data.is_named_outside(council))
+    ):
+        return {}
+    return _council_urls(council, return_)
+
+
+@bp.app_template_global("region_pack_url")
+def region_pack_url(region: Region, period: Period) -> str | None:
+    """The regional pack's page, for the comparison pages, if this person may read it."""
+    principal = current_principal()
+    if principal is None or not principal.may_access_region(region, PACK_READERS):
+        return None
+    return url_for(
+        "reports.region_pack", region_slug=region.slug, period_label=queries.period_slug(period)
+    )
+
+
 # -- a council's board report ---------------------------------------------------------------------
 
 

@@ -1,0 +1,157 @@
+"""Time the PDF reports on a seeded database: one council's board report, and the London pack.
+
+    .venv/bin/python -m bench.reports [--runs 5]
+
+Builds a fresh SQLite database in a temporary folder (roadmap, 153 councils, two quarters; every
+London council's returns assessed with varied stages and RAG ratings and submitted), then times:
+
+- the first council report in the process (starts the shared Chromium: a one-off cost);
+- a council report with the browser running and the chart cache empty (the figure we keep:
+  target < 2 s);
+- the same report again (charts from the cache);
+- the London regional pack, 33 councils, through the background job (target < 20 s).
+
+Figures are printed as JSON lines. Nothing here is a test: it measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from tracker import create_app
+from tracker.config import PROJECT_ROOT
+from tracker.councils.services import load_councils
+from tracker.extensions import db
+from tracker.models import Assessment, Council, Region, Return, ReturnStatus
+from tracker.roadmap_loader import load_roadmap
+
+STAGES = ["not_started", "planning", "implementing", "embedded", "not_applicable"]
+
+
+def seed(app, rng: random.Random) -> tuple[str, str]:
+    """Schema, roadmap, councils, two quarters for London; returns (gss code, period label)."""
+    from tracker.returns import periods
+
+    with app.app_context():
+        db.create_all()
+        load_roadmap(PROJECT_ROOT / "roadmap" / "time-to-act-2023")
+        load_councils(PROJECT_ROOT / "tracker" / "data" / "councils.csv")
+        db.session.commit()
+        london = db.session.scalar(select(Region).where(Region.slug == "london"))
+        db.session.execute(
+            update(Council).where(Council.region_id != london.id).values(is_active=False)
+        )
+        for label in ("2025-26 Q2", "2025-26 Q3"):
+            period = periods.create_period(label, date(2030, 1, 31), actor=None)
+            periods.open_period(period, actor=None)
+            db.session.flush()
+            for assessment in db.session.scalars(
+                select(Assessment)
+                .join(Return, Assessment.return_id == Return.id)
+                .where(Return.period_id == period.id)
+            ):
+                stage = rng.choice(STAGES)
+                assessment.stage = stage
+                assessment.rag = (
+                    rng.choice(["red", "amber", "green"])
+                    if stage in ("planning", "implementing")
+                    else None
+                )
+                assessment.not_applicable_reason = (
+                    "Not a local power" if stage == "not_applicable" else ""
+                )
+                assessment.narrative = "Progress this quarter. " * rng.randint(1, 8)
+                assessment.next_steps = "Next steps agreed with partners."
+            db.session.execute(
+                update(Return)
+                .where(Return.period_id == period.id)
+                .values(status=ReturnStatus.SUBMITTED)
+            )
+            if label == "2025-26 Q2":
+                periods.close_period(period, actor=None)
+            db.session.commit()
+        camden = db.session.scalar(select(Council.gss_code).where(Council.gss_code == "E09000007"))
+        return camden, "2025-26 Q3"
+
+
+def timed(fn) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - started, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    rng = random.Random(7)  # noqa: S311 (made-up data, repeatable)
+    folder = Path(tempfile.mkdtemp(prefix="bench-reports-"))
+    app = create_app(
+        {
+            "SECRET_KEY": "bench-only-secret-key-0123456789abcdef0123456789",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.sqlite3'}",
+            "REPORT_FOLDER": str(folder / "reports"),
+        }
+    )
+    gss_code, label = seed(app, rng)
+    from tracker.reports import charts, data, jobs, render
+    from tracker.returns.services import get_return
+
+    def council_pdf() -> bytes:
+        council = db.session.scalar(select(Council).where(Council.gss_code == gss_code))
+        period = data.get_period_by_label(label)
+        report = data.build_council_report(get_return(council, period), include_draft_history=True)
+        return render.council_pdf(report, wait=60)
+
+    results = {}
+    with app.app_context():
+        first, content = timed(council_pdf)
+        results["council_first_in_process_s"] = round(first, 2)
+        cold = []
+        for _ in range(args.runs):
+            charts.clear_cache()
+            seconds, content = timed(council_pdf)
+            cold.append(seconds)
+        warm = [timed(council_pdf)[0] for _ in range(args.runs)]
+        results["council_report_s_median_browser_running_cache_empty"] = round(
+            statistics.median(cold), 2
+        )
+        results["council_report_s_max_cache_empty"] = round(max(cold), 2)
+        results["council_report_s_median_cached_charts"] = round(statistics.median(warm), 2)
+        results["council_report_pages"] = content.count(b"/Type /Page\n") or None
+        results["council_report_bytes"] = len(content)
+
+        london = db.session.scalar(select(Region).where(Region.slug == "london"))
+        period = data.get_period_by_label(label)
+        from tracker.accounts import services as accounts
+
+        person = accounts.create_user("bench@example.org", "Bench", actor=None)
+        db.session.commit()
+        packs = []
+        for _ in range(max(1, args.runs // 2)):
+            charts.clear_cache()
+            job = jobs.create_job(london, period, person)
+            db.session.commit()
+            seconds, _ = timed(lambda j=job.id: jobs.run_job(j))
+            db.session.refresh(job)
+            assert job.status == "done", job.message
+            packs.append(seconds)
+        results["london_pack_councils"] = len(data.build_region_pack(london, period).shared)
+        results["london_pack_s_median_cache_empty"] = round(statistics.median(packs), 2)
+        results["london_pack_s_max"] = round(max(packs), 2)
+    for key, value in results.items():
+        print(json.dumps({"figure": key, "value": value}))
+    charts.stop()
+
+
+if __name__ == "__main__":
+    main()
