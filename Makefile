@@ -21,6 +21,7 @@ WORKERS ?= 2
 
 PYTEST_WORKERS ?= auto
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 # Pango and HarfBuzz's subsetter for WeasyPrint (PDF reports), fonts it can embed (Liberation has
@@ -34,7 +35,7 @@ ASSET_OUTPUTS := static/css/tracker.css static/govuk/govuk-frontend.min.js
 # Rebuild when an output has gone, even if the stamp is newer than every source.
 ASSETS_MISSING := $(filter-out $(wildcard $(ASSET_OUTPUTS)),$(ASSET_OUTPUTS))
 
-.PHONY: help run test lint fmt setup system-packages python-deps assets instance-config \
+.PHONY: help run test lint fmt bench bench-smoke setup system-packages python-deps assets instance-config \
 	database test-sqlite test-postgres FORCE
 
 help: ## Show this list of targets
@@ -61,6 +62,14 @@ lint: python-deps ## Check the code with ruff (lint and formatting)
 fmt: python-deps ## Format the code and apply ruff's safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Not part of `make test` (minutes, and the figures depend on the machine); tests/test_bench_smoke.py
+# runs `bench-smoke`'s seconds-long version. See docs/performance.md.
+bench: setup ## Benchmark at national scale on SQLite and PostgreSQL (gunicorn, 2 workers); prints p50/p95/p99
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-smoke: setup ## A seconds-long run of the benchmark script (checks that it works)
+	$(BIN)/python -m bench.run --smoke
 
 setup: system-packages python-deps assets instance-config ## Install what is missing; no database changes
 

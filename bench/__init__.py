@@ -1,0 +1,1 @@
+"""Benchmarks at national scale: ``python -m bench.run`` (``make bench``); docs/performance.md."""
