@@ -124,9 +124,8 @@ node_modules/.installed: package-lock.json package.json
 
 # plotly.js for the dashboards' charts, served by us from the plotly Python package (never a CDN).
 PLOTLY_JS := static/vendor/plotly.min.js
-$(PLOTLY_JS): $(VENV)/.installed
-	@mkdir -p $(dir $@)
-	cp "$$($(BIN)/python -c 'import pathlib, plotly; print(pathlib.Path(plotly.__file__).parent / "package_data" / "plotly.min.js")')" $@
+$(PLOTLY_JS): $(VENV)/.installed scripts/vendor-plotly.py
+	$(BIN)/python scripts/vendor-plotly.py $@
 
 node_modules/.built: node_modules/.installed $(ASSET_SOURCES) $(if $(ASSETS_MISSING),FORCE)
 	npm run build

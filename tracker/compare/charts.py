@@ -53,8 +53,6 @@ DIRECTION_STYLE = {
     UNCHANGED: ("#e5e4e3", "/"),
     WORSENED: ("#f2a19b", "x"),
 }
-#: sequential scale for shares (0 → 100%): light grey to mid blue, all readable with black text
-SHARE_SCALE = [[0.0, "#f3f2f1"], [0.5, "#b7d3ec"], [1.0, "#6ea5d7"]]
 SERIES_COLOURS = ["#6ea5d7", "#cbbde6", "#ffd27f"]
 SERIES_PATTERNS = ["", "/", "x"]
 STAGE_LABELS = {**STAGE_NAMES, "none": "Not assessed"}
@@ -117,11 +115,80 @@ def _bar(name: str, x: list, y: list, style: tuple[str, str], **extra: Any) -> g
         marker={
             "color": colour,
             "line": {"color": TEXT_COLOUR, "width": 1},
-            "pattern": {"shape": pattern, "fgcolor": TEXT_COLOUR, "size": 6, "solidity": 0.15},
+            "pattern": {
+                "shape": pattern,
+                "bgcolor": colour,
+                "fgcolor": TEXT_COLOUR,
+                "size": 7,
+                "solidity": 0.12,
+            },
         },
         textfont={"color": TEXT_COLOUR},
         **extra,
     )
+
+
+#: the five steps of the share scale (0–19%, 20–39% … 80–100%), as in static/css/compare.css
+SHADES = ["#f3f2f1", "#dbe6f0", "#b7d3ec", "#93bce2", "#6ea5d7"]
+
+
+def _tiles(
+    values: list[list[int | None]], labels: list[list[str]], columns: list[str], rows: list[str]
+) -> go.Figure:
+    """A heatmap drawn as SVG rectangles with their numbers on them.
+
+    Not plotly's heatmap trace: that paints a canvas into a data: image, which the pages' CSP
+    refuses. The fills are the five steps of the share scale; an empty cell is white.
+    """
+    figure = go.Figure()
+    shapes = []
+    xs, ys, texts = [], [], []
+    for y, (row_values, row_labels) in enumerate(zip(values, labels, strict=True)):
+        for x, (value, label) in enumerate(zip(row_values, row_labels, strict=True)):
+            fill = "#ffffff" if value is None else SHADES[min(int(value) // 20, 4)]
+            shapes.append(
+                {
+                    "type": "rect",
+                    "x0": x - 0.48,
+                    "x1": x + 0.48,
+                    "y0": y - 0.46,
+                    "y1": y + 0.46,
+                    "fillcolor": fill,
+                    "line": {"color": "#b1b4b6", "width": 1},
+                    "layer": "below",
+                }
+            )
+            xs.append(x)
+            ys.append(y)
+            texts.append(label)
+    figure.add_trace(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="text",
+            text=texts,
+            textfont={"color": TEXT_COLOUR, "size": 13},
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
+    figure.update_layout(shapes=shapes)
+    figure.update_xaxes(
+        tickvals=list(range(len(columns))),
+        ticktext=columns,
+        side="top",
+        showgrid=False,
+        zeroline=False,
+        range=[-0.5, len(columns) - 0.5],
+    )
+    figure.update_yaxes(
+        tickvals=list(range(len(rows))),
+        ticktext=rows,
+        showgrid=False,
+        zeroline=False,
+        range=[len(rows) - 0.5, -0.5],
+    )
+    return figure
 
 
 def _plural(count: int, word: str, plural: str | None = None) -> str:
@@ -521,25 +588,8 @@ def region_heatmap(comparison: RegionComparison) -> Chart:
         names.append("Regional median")
         z.append([m.percent for m in medians])
         text.append([f"{m.percent}%" if m.percent is not None else "–" for m in medians])
-    figure = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=[a.short_label for a in areas],
-            y=names,
-            text=text,
-            texttemplate="%{text}",
-            textfont={"color": TEXT_COLOUR},
-            colorscale=SHARE_SCALE,
-            zmin=0,
-            zmax=100,
-            xgap=2,
-            ygap=2,
-            colorbar={"title": {"text": "%"}},
-        )
-    )
-    _layout(figure, height=160 + 34 * max(len(names), 1))
-    figure.update_yaxes(autorange="reversed")
-    figure.update_xaxes(side="top")
+    figure = _tiles(z, text, [a.short_label for a in areas], names)
+    _layout(figure, height=160 + 34 * max(len(names), 1), showlegend=False)
     named, unnamed = len(rows), comparison.unnamed_reporting
     summary = (
         f"{comparison.councils_reporting} of {comparison.councils_in_region} councils in "
@@ -715,25 +765,8 @@ def national_heatmap(view: NationalView) -> Chart:
         shades.append(
             ["", "", *(shade_class(None if c.reason else c.share.percent) for c in cells)]
         )
-    figure = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=[a.short_label for a in areas],
-            y=[r.name for r in view.regions],
-            text=text,
-            texttemplate="%{text}",
-            textfont={"color": TEXT_COLOUR},
-            colorscale=SHARE_SCALE,
-            zmin=0,
-            zmax=100,
-            xgap=2,
-            ygap=2,
-            colorbar={"title": {"text": "%"}},
-        )
-    )
-    _layout(figure, height=180 + 36 * len(view.regions))
-    figure.update_yaxes(autorange="reversed")
-    figure.update_xaxes(side="top")
+    figure = _tiles(z, text, [a.short_label for a in areas], [r.name for r in view.regions])
+    _layout(figure, height=180 + 36 * len(view.regions), showlegend=False)
     shown = sum(1 for r in view.regions if view.reporting[r.id] >= 3)
     summary = (
         f"{view.councils_reporting} councils have submitted a return for {view.period.label}; "
