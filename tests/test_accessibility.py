@@ -545,9 +545,11 @@ def test_signed_in_pages_pass_axe_and_work_without_javascript(
             "/councils/E08000035/returns/2025-26-Q3/sign-off",
             "/councils/E08000035/returns/2025-26-Q3/send-back",
         }
+        expected |= {"/councils/E08000035/dashboard", "/councils/E08000035/sharing"}  # issue 5
     if role == "national_admin":
         expected |= {"/admin/", "/admin/users", "/admin/users/new", "/admin/audit"}
         expected |= {"/admin/periods", "/admin/periods/new"}
+        expected |= {"/national"}  # issue 5: the national picture, from the menu
         expected |= {"/regions/yorkshire-and-the-humber/reports/2025-26-Q3"}
         assert any(p.endswith("/open") for p in paths), "no period opening page checked"
         assert any(p.endswith("/close") for p in paths), "no period closing page checked"
