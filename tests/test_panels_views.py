@@ -403,3 +403,35 @@ def test_comment_totals_match_the_database(world):
         totals = services.comment_totals(council(LEEDS), period)
         assert totals.received == 3 == totals.open
         assert db.session.scalar(select(func.count(User.id))) > 0
+
+
+def test_member_sees_only_the_evidence_published_to_the_panel(app, page):
+    from datetime import date
+
+    from tests.access_matrix import make_person
+    from tracker.returns import evidence
+
+    open_period(app)
+    assess_all(app, LEEDS)
+    with app.app_context():
+        leeds = council(LEEDS)
+        code = get_return(LEEDS).assessments[0].action.code
+        keeper = make_person("keeper@example.org")
+        assessment = evidence.get_assessment(leeds, SLUG, code)
+        for title, shown in (("Shared carers plan", True), ("Internal budget paper", False)):
+            item = evidence.add_link_evidence(
+                leeds,
+                title,
+                "strategy",
+                date(2025, 10, 1),
+                f"https://www.example.org/{title.split()[0].lower()}",
+                actor=keeper,
+                is_published_to_panel=shown,
+            )
+            evidence.link_evidence(assessment, item, actor=keeper)
+        db.session.commit()
+    submit(app, LEEDS)
+    client = signed_in_client(app, make_member(app, Role.PANEL_MEMBER))
+    seen = page(client.get(thread_path(code))).get_text()
+    assert "Shared carers plan" in seen
+    assert "Internal budget paper" not in seen

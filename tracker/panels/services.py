@@ -40,9 +40,11 @@ from tracker.mail import send_mail
 from tracker.models import (
     FORMER_MEMBER,
     Action,
+    Assessment,
     Comment,
     CommentAnswer,
     Council,
+    Evidence,
     Membership,
     PanelProfile,
     Period,
@@ -50,6 +52,7 @@ from tracker.models import (
     ReturnStatus,
     Role,
     User,
+    assessment_evidence,
 )
 from tracker.returns.periods import label_to_url
 
@@ -716,6 +719,24 @@ def list_panel_returns(council: Council) -> list[Return]:
             .options(selectinload(Return.period))
             .where(Return.council_id == council.id, Return.status != ReturnStatus.DRAFT)
             .order_by(Period.year.desc(), Period.quarter.desc())
+        )
+    )
+
+
+def list_published_evidence(return_: Return, action: Action) -> list[Evidence]:
+    """The evidence for ``action`` on ``return_`` that the council shows its panel."""
+    return list(
+        db.session.scalars(
+            select(Evidence)
+            .join(assessment_evidence, assessment_evidence.c.evidence_id == Evidence.id)
+            .join(Assessment, Assessment.id == assessment_evidence.c.assessment_id)
+            .where(
+                Assessment.return_id == return_.id,
+                Assessment.action_id == action.id,
+                Evidence.council_id == return_.council_id,
+                Evidence.is_published_to_panel.is_(True),
+            )
+            .order_by(Evidence.title, Evidence.id)
         )
     )
 

@@ -34,6 +34,7 @@ from flask import (
     url_for,
 )
 from flask_wtf import FlaskForm
+from werkzeug.routing import BuildError
 
 from tracker import throttle
 from tracker.extensions import db
@@ -169,6 +170,7 @@ def _render_thread(
             is_editor=is_editor,
             is_staff=_holds(council, STAFF),
             my_name=_my_name(council) if is_member else None,
+            evidence=_published_evidence(council, return_, action),
             thread_url=_thread_url(council, return_, action),
             action_url=url_for(
                 "returns.action",
@@ -179,6 +181,24 @@ def _render_thread(
         ),
         status,
     )
+
+
+def _published_evidence(council: Council, return_: Return, action: Action) -> list[dict]:
+    """What the council shows its panel for this action: (title, link) of each item. Files are
+    downloaded through the returns area, which checks that they are published to the panel."""
+    items = []
+    for item in services.list_published_evidence(return_, action):
+        if item.url:
+            href = item.url
+        else:
+            try:
+                href = url_for(
+                    "returns.download_evidence", gss_code=council.gss_code, evidence_id=item.id
+                )
+            except BuildError:
+                continue
+        items.append({"title": item.title, "href": href, "is_link": bool(item.url)})
+    return items
 
 
 def _my_name(council: Council) -> str | None:
