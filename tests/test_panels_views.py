@@ -435,3 +435,77 @@ def test_member_sees_only_the_evidence_published_to_the_panel(app, page):
     seen = page(client.get(thread_path(code))).get_text()
     assert "Shared carers plan" in seen
     assert "Internal budget paper" not in seen
+
+
+def test_two_answers_at_once_give_a_message_not_an_error(world, page, monkeypatch):
+    from sqlalchemy.exc import IntegrityError
+
+    app, code = world
+    _comment(signed_in_client(app, make_member(app, Role.PANEL_MEMBER)), code)
+    editor_client = signed_in_client(app, make_member(app, Role.COUNCIL_EDITOR))
+    with app.app_context():
+        comment_id = db.session.scalar(select(Comment.id))
+    form = thread_path(code) + f"?answer={comment_id}"
+    token = _form_token(editor_client.get(form).get_data(as_text=True))
+
+    def lost_the_race(*_args, **_kwargs):
+        # As the database answers when another editor's answer was committed first.
+        raise IntegrityError("INSERT", {}, Exception("unique comment_answers.comment_id"))
+
+    monkeypatch.setattr(services, "answer_comment", lost_the_race)
+    response = editor_client.post(
+        thread_path(code) + "/answer",
+        data={
+            "csrf_token": token,
+            "answer-comment_id": str(comment_id),
+            "answer-body": "Mine",
+        },
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+    assert "Someone else changed this at the same moment" in page(response).get_text()
+
+
+def _queries_for(app, client, path: str) -> int:
+    from sqlalchemy import event
+
+    count = 0
+
+    def counted(*_args, **_kwargs):
+        nonlocal count
+        count += 1
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", counted)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", counted)
+    return count
+
+
+def test_pages_make_the_same_number_of_queries_for_3_or_30_comments(world):
+    app, code = world
+    member = make_member(app, Role.PANEL_MEMBER)
+    editor = make_member(app, Role.COUNCIL_EDITOR)
+    client = signed_in_client(app, editor)
+
+    def add(n: int) -> None:
+        with app.app_context():
+            return_ = get_return(LEEDS)
+            action = next(a.action for a in return_.assessments if a.action.code == code)
+            author = db.session.get(User, member.id)
+            answerer = db.session.get(User, editor.id)
+            for i in range(n):
+                comment = services.add_comment(return_, action, f"Comment {i}", actor=author)
+                if i % 2:
+                    services.answer_comment(comment, "Answer", actor=answerer)
+            db.session.commit()
+
+    paths = [thread_path(code), f"/councils/{LEEDS}/panel/awaiting", PANEL]
+    add(3)
+    few = [_queries_for(app, client, path) for path in paths]
+    add(27)
+    many = [_queries_for(app, client, path) for path in paths]
+    assert many == few

@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 MAX_BODY = 5000
 MAX_REASON = 1000
 MAX_DISPLAY_NAME = 60
+NAME_TAKEN = "Someone on the panel already uses that name: choose another"
 #: control characters other than tab and line feed: never stored (PostgreSQL refuses NUL)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -276,7 +277,7 @@ def update_profile(
         raise PanelError("Choose a different name")
     profile = ensure_profile(user, council)
     if _name_taken(council, name, except_id=profile.id):
-        raise PanelError("Someone on the panel already uses that name: choose another")
+        raise PanelError(NAME_TAKEN)
     fields = ["display_name", "is_real_name_shown", "is_notified_by_email"]
     before = audit.snapshot(profile, fields)
     profile.display_name = name

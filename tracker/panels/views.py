@@ -34,6 +34,8 @@ from flask import (
     url_for,
 )
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import BuildError
 
 from tracker import throttle
@@ -58,6 +60,8 @@ STAFF = (Role.COUNCIL_EDITOR, Role.COUNCIL_APPROVER, Role.COUNCIL_VIEWER)
 READERS = (*STAFF, Role.PANEL_MEMBER)
 EDITORS = (Role.COUNCIL_EDITOR,)
 MEMBERS = (Role.PANEL_MEMBER,)
+#: what a person is told when someone else changed the same row at the same moment
+RACE = "Someone else changed this at the same moment. Check the page and try again."
 #: the forms the thread page can show, by the query parameter that opens them
 FORM_PARAMETERS = ("reply", "edit", "withdraw", "answer", "hide")
 
@@ -319,12 +323,16 @@ def add_comment(
             comment = services.add_comment(
                 return_, action, form.body.data, actor=actor, parent=parent
             )
+            throttle.hit(limit.key, limit.window)
+            db.session.commit()
         except PanelError as error:
             db.session.rollback()
             form.body.errors = [str(error)]
+        except IntegrityError:
+            db.session.rollback()  # e.g. the same person's first comment, twice at once
+            flash(RACE)
+            return redirect(here)
         else:
-            throttle.hit(limit.key, limit.window)
-            db.session.commit()
             services.notify_awaiting(comment)
             flash("Your comment is posted. The council will answer it.", "success")
             return redirect(here + f"#comment-{comment.id}")
@@ -354,6 +362,12 @@ def _comment_change(
     if form.validate_on_submit():
         try:
             change(comment)
+            db.session.commit()
+        except (IntegrityError, StaleDataError):
+            # Two answers (or changes) to one comment at once: the first one won.
+            db.session.rollback()
+            flash(RACE)
+            return redirect(_thread_url(council, return_, action) + f"#comment-{comment.id}")
         except PanelError as error:
             db.session.rollback()
             if error_field is None:
@@ -363,7 +377,6 @@ def _comment_change(
             changed = message.startswith(("Enter the change", "The change made"))
             getattr(form, "change_made" if changed else error_field).errors = [message]
         else:
-            db.session.commit()
             if notify is not None:
                 notify(comment)
             flash(done, "success")
@@ -487,11 +500,14 @@ def settings(council: Council) -> Response | tuple[str, int]:
                 is_real_name_shown=bool(form.is_real_name_shown.data),
                 is_notified_by_email=bool(form.is_notified_by_email.data),
             )
+            db.session.commit()
         except PanelError as error:
             db.session.rollback()
             form.display_name.errors = [str(error)]
+        except IntegrityError:
+            db.session.rollback()  # another member took the name at the same moment
+            form.display_name.errors = [services.NAME_TAKEN]
         else:
-            db.session.commit()
             flash("Your settings are saved", "success")
             return redirect(url_for("panels.index", gss_code=council.gss_code))
     return (
