@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
@@ -43,6 +44,12 @@ PLANNING_RED = {
     "next_steps": "Escalate",
     "barriers": ["legislation", "funding"],
 }
+
+
+@pytest.fixture(autouse=True)
+def validated_charts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Build the charts here with plotly's property checks on (the app turns them off)."""
+    monkeypatch.setattr(charts, "VALIDATE", True)
 
 
 def period(label: str = LABEL) -> Period:
