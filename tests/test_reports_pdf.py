@@ -244,15 +244,16 @@ def test_hostile_narrative_and_evidence_titles_come_out_inert(app):
         assessment.evidence.append(item)
         db.session.commit()
         report = data.build_council_report(get_return(LEEDS), include_draft_history=True)
-        html = render.council_html(report, chart_src=render.svg_data_uri)
-        fetcher = StaticOnlyFetcher(app.static_folder)
+        images = render.ChartImages()
+        html = render.council_html(report, chart_src=images)
+        fetcher = StaticOnlyFetcher(app.static_folder, images.images)
         from tracker.reports.pdf import html_to_pdf
 
         content = html_to_pdf(html, static_folder=app.static_folder, fetcher=fetcher)
     assert "<script>" not in html and "&lt;script&gt;" in html
     # only our stylesheet, the charts and the watermark were asked for
     assert all(
-        url.startswith(("https://tracker.invalid/static/", "data:image/svg+xml;base64,"))
+        url.startswith(("https://tracker.invalid/static/", "https://tracker.invalid/charts/"))
         for url in fetcher.requested
     ), fetcher.requested
     assert not any("passwd" in url or "evil" in url for url in fetcher.requested)
@@ -272,6 +273,7 @@ def test_the_fetcher_serves_static_files_only(app):
         "https://tracker.invalid/static/%2e%2e/pyproject.toml",
         "https://tracker.invalid/etc/passwd",
         "data:text/html;base64,PGgxPg==",
+        "https://tracker.invalid/charts/not-drawn.svg",
     ):
         with pytest.raises((RefusedURL, ValueError)):
             fetcher.fetch(url)

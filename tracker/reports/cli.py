@@ -59,7 +59,9 @@ def council_command(gss_code: str, label: str, output: Path, fmt: str | None) ->
     if fmt == "xlsx":
         content = render.council_xlsx(report)
     elif fmt == "html":
-        content = render.council_html(report, chart_src=render.svg_data_uri).encode()
+        content = render.council_html(
+            report, chart_src=render.svg_data_uri, standalone=True
+        ).encode()
     else:
         content = render.council_pdf(report, wait=60)
     _write(output, content, started)

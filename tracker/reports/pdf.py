@@ -1,9 +1,10 @@
 """HTML to tagged PDF with WeasyPrint, fetching nothing but our own ``static/`` files.
 
-The URL fetcher serves ``https://tracker.invalid/static/…`` from the app's static folder and the
-``data:image/svg+xml`` charts we embed; it refuses everything else (``file:``, http(s) to any
-other host, paths that climb out of ``static/``), so text a person typed can never make the
-renderer read a file or call a server (SECURITY.md F).
+The URL fetcher serves ``https://tracker.invalid/static/…`` from the app's static folder and
+``https://tracker.invalid/charts/…`` from the charts this render drew (kept in memory: as URLs
+rather than data: URIs, the HTML parser does not walk their bytes). It refuses everything else
+(``file:``, http(s) to any other host, paths that climb out of ``static/``), so text a person
+typed can never make the renderer read a file or call a server (SECURITY.md F).
 
 Renders are capped: at most ``REPORT_MAX_PARALLEL`` at once in this process; a request that
 finds every slot busy is refused (the view answers 503 with ``Retry-After``).
@@ -22,6 +23,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 #: the base URL the print templates are rendered with; the fetcher maps it to static/
 BASE_URL = "https://tracker.invalid/"
 STATIC_PREFIX = "/static/"
+CHARTS_PREFIX = "/charts/"
 MIME_TYPES = {
     ".css": "text/css",
     ".svg": "image/svg+xml",
@@ -48,9 +50,11 @@ class RendererBusy(RuntimeError):
 class StaticOnlyFetcher(URLFetcher):
     """Serves ``static/`` and our embedded SVG charts; refuses every other URL."""
 
-    def __init__(self, static_folder: str | Path) -> None:
+    def __init__(self, static_folder: str | Path, images: dict[str, bytes] | None = None) -> None:
         super().__init__(allowed_protocols=("https", "data"), allow_redirects=False)
         self.root = Path(static_folder).resolve()
+        #: chart name → SVG bytes, served under /charts/
+        self.images = images or {}
         #: every URL asked for, refused or not (tests read it)
         self.requested: list[str] = []
 
@@ -60,6 +64,15 @@ class StaticOnlyFetcher(URLFetcher):
             body = base64.b64decode(url.split(",", 1)[1], validate=True)
             return URLFetcherResponse(url, body, {"Content-Type": "image/svg+xml"})
         parts = urlsplit(url)
+        if (
+            parts.scheme == "https"
+            and parts.netloc == urlsplit(BASE_URL).netloc
+            and parts.path.startswith(CHARTS_PREFIX)
+        ):
+            image = self.images.get(parts.path[len(CHARTS_PREFIX) :])
+            if image is None:
+                raise RefusedURL(f"refused: {url[:200]}")
+            return URLFetcherResponse(url, image, {"Content-Type": "image/svg+xml"})
         if (
             parts.scheme != "https"
             or parts.netloc != urlsplit(BASE_URL).netloc
@@ -87,6 +100,7 @@ def html_to_pdf(
     html: str,
     *,
     static_folder: str | Path,
+    images: dict[str, bytes] | None = None,
     wait: float = 0.0,
     fetcher: StaticOnlyFetcher | None = None,
 ) -> bytes:
@@ -106,7 +120,7 @@ def html_to_pdf(
         document = HTML(
             string=html,
             base_url=BASE_URL,
-            url_fetcher=fetcher or StaticOnlyFetcher(static_folder),
+            url_fetcher=fetcher or StaticOnlyFetcher(static_folder, images),
         )
         return document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True)
     finally:

@@ -4,9 +4,11 @@ context. The web views, the background jobs and ``flask report`` all call these.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flask import current_app, render_template
@@ -81,6 +83,19 @@ def svg_data_uri(chart: charts.Chart) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 
+class ChartImages:
+    """Chart → URL for the PDF: each chart drawn (or taken from the cache) once, its SVG kept
+    here for the renderer's fetcher, the watermark with them."""
+
+    def __init__(self) -> None:
+        self.images: dict[str, bytes] = {"watermark.svg": WATERMARK_SVG.encode()}
+
+    def __call__(self, chart: charts.Chart) -> str:
+        name = f"{chart.id}.svg"
+        self.images[name] = chart_svg(chart).encode()
+        return f"{pdf.BASE_URL}charts/{name}"
+
+
 def chart_svg(chart: charts.Chart) -> str:
     """The chart as SVG text (the HTML preview loads it as an image from its own URL)."""
     return charts.to_svg(
@@ -99,8 +114,13 @@ def region_title(pack: RegionPack) -> str:
     return f"Regional comparison pack {pack.period.label} – {pack.region.name}"
 
 
-def council_html(report: CouncilReport, *, chart_src: Callable[[Any], str]) -> str:
-    """The council report's print HTML (the PDF's source)."""
+def council_html(
+    report: CouncilReport, *, chart_src: Callable[[Any], str], standalone: bool = False
+) -> str:
+    """The council report's print HTML (the PDF's source).
+
+    :param standalone: embed the watermark as a data: URI (an HTML file to open on its own).
+    """
     report.generated_at = report.generated_at or utcnow()
     return render_template(
         "reports/pdf/council.html",
@@ -109,7 +129,11 @@ def council_html(report: CouncilReport, *, chart_src: Callable[[Any], str]) -> s
         is_pdf=True,
         doc_title=council_title(report),
         is_draft=not report.is_signed_off,
-        watermark="data:image/svg+xml;base64," + base64.b64encode(WATERMARK_SVG.encode()).decode(),
+        watermark=(
+            "data:image/svg+xml;base64," + base64.b64encode(WATERMARK_SVG.encode()).decode()
+            if standalone
+            else f"{pdf.BASE_URL}charts/watermark.svg"
+        ),
         **_common(),
     )
 
@@ -133,22 +157,77 @@ def preview_context() -> dict[str, Any]:
     return {"is_pdf": False, **_common()}
 
 
-def _pdf(html: str, wait: float) -> bytes:
-    return pdf.html_to_pdf(html, static_folder=current_app.static_folder or "static", wait=wait)
+def _pdf(html: str, images: ChartImages, wait: float) -> bytes:
+    return pdf.html_to_pdf(
+        html,
+        static_folder=current_app.static_folder or "static",
+        images=images.images,
+        wait=wait,
+    )
+
+
+#: finished council reports kept on disk, by the hash of their content; the oldest go first
+PDF_CACHE_SIZE = 300
+
+
+def _cache_folder() -> Path:
+    from tracker.reports.jobs import folder
+
+    path = folder() / "cache"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _cache_enabled() -> bool:
+    return bool(current_app.config.get("REPORT_PDF_CACHE", not current_app.testing))
 
 
 def council_pdf(report: CouncilReport, *, wait: float = 0.0) -> bytes:
     """The council's quarterly board report as a tagged A4 PDF.
 
+    Laying out a 40-page report takes WeasyPrint seconds, so the finished PDF is kept, keyed by
+    a SHA-256 of its HTML without the "Produced" time: the same figures, narratives and charts
+    give the same file until something in the return (or its panel comments) changes.
+
     :raises pdf.RendererBusy: every render slot stayed busy for ``wait`` seconds.
     :raises charts.ChartRenderError: the browser could not draw a chart.
     """
-    return _pdf(council_html(report, chart_src=svg_data_uri), wait)
+    images = ChartImages()
+    cached_path = None
+    if _cache_enabled():
+        produced, report.generated_at = report.generated_at, None
+        key_html = render_template(
+            "reports/pdf/council.html",
+            report=report,
+            chart_src=images,
+            is_pdf=True,
+            doc_title=council_title(report),
+            is_draft=not report.is_signed_off,
+            watermark="",
+            **_common(),
+        )
+        report.generated_at = produced
+        digest = hashlib.sha256(key_html.encode())
+        for name in sorted(images.images):
+            digest.update(images.images[name])
+        cached_path = _cache_folder() / f"{digest.hexdigest()}.pdf"
+        if cached_path.is_file():
+            return cached_path.read_bytes()
+    content = _pdf(council_html(report, chart_src=images), images, wait)
+    if cached_path is not None:
+        temporary = cached_path.with_suffix(".tmp")
+        temporary.write_bytes(content)
+        temporary.replace(cached_path)
+        kept = sorted(_cache_folder().glob("*.pdf"), key=lambda p: p.stat().st_mtime)
+        for old in kept[:-PDF_CACHE_SIZE]:
+            old.unlink(missing_ok=True)
+    return content
 
 
 def region_pdf(pack: RegionPack, *, wait: float = 0.0) -> bytes:
     """The regional comparison pack as a tagged A4 PDF (same errors as :func:`council_pdf`)."""
-    return _pdf(region_html(pack, chart_src=svg_data_uri), wait)
+    images = ChartImages()
+    return _pdf(region_html(pack, chart_src=images), images, wait)
 
 
 # -- spreadsheets ---------------------------------------------------------------------------------
