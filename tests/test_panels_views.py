@@ -3,6 +3,7 @@ download and leaving, through the real pages with CSRF on."""
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pytest
@@ -509,3 +510,51 @@ def test_pages_make_the_same_number_of_queries_for_3_or_30_comments(world):
     add(27)
     many = [_queries_for(app, client, path) for path in paths]
     assert many == few
+
+
+def test_generated_input_to_the_panel_forms_never_gives_a_5xx(world):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    app, code = world
+    app.config["PANEL_COMMENT_LIMIT"] = 10_000
+    member = signed_in_client(app, make_member(app, Role.PANEL_MEMBER))
+    editor = signed_in_client(app, make_member(app, Role.COUNCIL_EDITOR))
+    _comment(member, code, "A comment to answer")
+    with app.app_context():
+        comment_id = str(db.session.scalar(select(Comment.id)))
+    member_token = _form_token(member.get(thread_path(code)).get_data(as_text=True))
+    editor_token = _form_token(editor.get(thread_path(code)).get_data(as_text=True))
+    text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300) | st.sampled_from(
+        ["", " ", "\x00", "x" * 6000, "\u202e", "<script>", "0", "-1", "1e9", comment_id]
+    )
+    posts = st.sampled_from(
+        [
+            (member, member_token, "", "comment-body", "comment-parent_id"),
+            (member, member_token, "/edit", "edit-body", "edit-comment_id"),
+            (member, member_token, "/withdraw", "withdraw-x", "withdraw-comment_id"),
+            (editor, editor_token, "/answer", "answer-body", "answer-comment_id"),
+            (editor, editor_token, "/answer", "answer-change_made", "answer-comment_id"),
+            (editor, editor_token, "/hide", "hide-reason", "hide-comment_id"),
+            (editor, editor_token, "/unhide", "unhide-x", "unhide-comment_id"),
+            (member, member_token, "settings", "display_name", "is_real_name_shown"),
+        ]
+    )
+
+    @settings(
+        max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")),
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(post=posts, value=text, other=text, flag=st.sampled_from(["", "y", "yes", "\x00"]))
+    def check(post, value, other, flag):
+        client, token, suffix, field, id_field = post
+        settings_path = f"/councils/{LEEDS}/panel/settings"
+        path = settings_path if suffix == "settings" else thread_path(code) + suffix
+        data = {"csrf_token": token, field: value, id_field: other}
+        data["answer-is_you_said_we_did"] = flag
+        data["edit-version"] = other
+        response = client.post(path, data=data)
+        assert response.status_code < 500, (path, data)
+
+    check()
