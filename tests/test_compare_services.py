@@ -219,3 +219,56 @@ def test_aggregate_refusal_needs_three_and_no_lone_unnamed_council():
     assert services.aggregate_refusal(5, 1)
     assert services.aggregate_refusal(5, 2)
     assert services.aggregate_refusal(6, 3) is None
+
+
+def test_a_year_ago_past_target_and_the_trend(app):
+    year_ago = "2024-25 Q3"
+    open_period(app, year_ago, only=COUNCILS)
+    assess_all(app, LEEDS, {"stage": "planning", "rag": "green"}, label=year_ago)
+    submit(app, LEEDS, year_ago)
+    sign_off(app, LEEDS, year_ago)
+    close_period(app, year_ago)
+    open_period(app, only=COUNCILS)
+    with app.app_context():
+        late = first_codes(2)
+    assess_all(app, LEEDS, IMPLEMENTING_AMBER)
+    assess(
+        app,
+        LEEDS,
+        late,
+        {**IMPLEMENTING_AMBER, "target_stage": "embedded", "target_period": "2025-26 Q1"},
+    )
+    submit(app, LEEDS)
+    with app.app_context():
+        dashboard = services.council_dashboard(council(LEEDS), period())
+        assert dashboard.status == "submitted"
+        # No return for last quarter; a year ago, every action was at Planning.
+        assert dashboard.since_last_quarter.compared_with is None
+        assert dashboard.since_last_year.compared_with.label == year_ago
+        assert dashboard.since_last_year.counts["improved"] == 140
+        assert [line.code for line in dashboard.past_target] == late
+        assert [p.period.label for p in dashboard.trend] == [year_ago, LABEL]
+        assert [p.advanced.percent for p in dashboard.trend] == [0, 100]
+        trend = charts.trend(dashboard)
+        assert "from 0% (0 of 140) in 2024-25 Q3 to 100% (140 of 140)" in trend.summary
+        direction = charts.direction_of_travel(dashboard)
+        assert direction.summary == "There is no earlier quarter's return to compare with."
+        assert direction.table.rows[0][0] == f"Since a year ago ({year_ago})"
+        # Only four other councils could feed a median, and none has submitted.
+        assert all(p.region.value is None and p.region.reason for p in dashboard.positions)
+
+
+def test_periods_offered_are_those_with_something_to_show(app):
+    submitted_quarter(app, {WAKEFIELD: IMPLEMENTING_AMBER})
+    with app.app_context():
+        assert services.list_periods(council=council(LEEDS)) == []
+        assert [
+            p.label for p in services.list_periods(council=council(LEEDS), include_drafts=True)
+        ] == [LABEL]
+        assert [p.label for p in services.list_periods(region=council(LEEDS).region)] == [LABEL]
+        assert services.list_periods(region=council(CORNWALL).region) == []
+        periods = services.list_periods()
+        assert services.find_period(periods, None).label == LABEL
+        assert services.find_period(periods, "2025-26-Q3").label == LABEL
+        for bad in ("2025-26-Q4", "2025-26 Q3", "x" * 500, "2025-27-Q3", "'--"):
+            assert services.find_period(periods, bad) is None, bad

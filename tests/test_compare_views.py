@@ -183,3 +183,27 @@ def test_cornwall_people_cannot_see_yorkshire(app):
     assert client.get("/regions/yorkshire-and-the-humber/compare").status_code == 404
     assert client.get("/national").status_code == 404
     assert client.get(f"/councils/{CORNWALL}/dashboard").status_code == 200
+
+
+def test_hostile_query_strings_never_cause_a_server_error(app):
+    _yorkshire_submitted(app)
+    client = signed_in_client(app, make_member(app, Role.NATIONAL_ADMIN))
+    values = ["", "2025-26-Q3'--", "<script>alert(1)</script>", "2025-26-Q3" * 40, "../../etc", "é"]
+    pages = [f"/councils/{WAKEFIELD}/dashboard", "/regions/yorkshire-and-the-humber/compare"]
+    pages.append("/national")
+    for path in pages:
+        for name in ("period", "council", "sort"):
+            for value in values:
+                response = client.get(path, query_string={name: value})
+                assert response.status_code in (200, 400), (path, name, value)
+                assert "<script>alert" not in response.get_data(as_text=True)
+
+
+def test_panel_members_and_strangers_get_404(app):
+    _yorkshire_submitted(app)
+    panel = signed_in_client(app, make_member(app, Role.PANEL_MEMBER))
+    assert panel.get(f"/councils/{LEEDS}/dashboard").status_code == 404
+    assert panel.get(f"/councils/{LEEDS}/sharing").status_code == 404
+    editor = signed_in_client(app, make_member(app, Role.COUNCIL_EDITOR, "same_region"))
+    assert editor.get(f"/councils/{LEEDS}/dashboard").status_code == 404
+    assert editor.get("/regions/yorkshire-and-the-humber/compare").status_code == 404
