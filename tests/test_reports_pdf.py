@@ -325,3 +325,24 @@ def test_region_pack_does_not_name_a_council_that_does_not_share(app):
     assert [line.name for line in pack.shared] == ["Leeds"]
     assert pack.unnamed == 1
     assert sum(pack.distributions[pack.area_labels[0]].values()) > 0
+
+
+def test_the_same_report_is_laid_out_once_and_again_after_a_change(app, monkeypatch):
+    from tracker.reports import pdf
+
+    app.config["REPORT_PDF_CACHE"] = True
+    open_period(app)
+    calls = []
+    real = pdf.html_to_pdf
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pdf, "html_to_pdf", counting)
+    first = leeds_pdf(app)
+    assert leeds_pdf(app) == first and len(calls) == 1
+    assess(app, LEEDS, codes(app, 1), RED)
+    changed = leeds_pdf(app)
+    assert len(calls) == 2 and changed != first
+    assert "Blocked by recruitment." in pdf_text(changed)
