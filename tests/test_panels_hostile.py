@@ -34,6 +34,8 @@ CORPUS = [
     "x" * 4999,
 ]
 NAME = '<b onmouseover="alert(1)">Evil</b>\u202e'
+#: the member's real name: it must never reach the report (they did not opt in)
+CANARY = "Canary Realname"
 
 
 def _inert(html: str, where: str, allow: tuple[str, ...] = ()) -> None:
@@ -64,7 +66,7 @@ def hostile(app):
     open_period(app)
     assess_all(app, LEEDS)
     submit(app, LEEDS)
-    member = make_member(app, Role.PANEL_MEMBER)
+    member = make_member(app, Role.PANEL_MEMBER, display_name=CANARY)
     editor = make_member(app, Role.COUNCIL_EDITOR)
     with app.app_context():
         return_ = get_return(LEEDS)
@@ -168,6 +170,7 @@ def test_the_board_report_renders_the_corpus_inert_in_html_and_pdf(hostile):
         _inert(html, "board report HTML", allow=("img", "style"))
         assert "display:none}</style>" not in html
         assert "&lt;script&gt;alert(&#39;xss-script&#39;)&lt;/script&gt;" in html
+        assert CANARY not in html
         if shutil.which("pdftotext") is None:
             pytest.skip("pdftotext (poppler-utils) is not installed")
         from tracker.reports import pdf
@@ -180,3 +183,4 @@ def test_the_board_report_renders_the_corpus_inert_in_html_and_pdf(hostile):
     assert "alert('xss-link')" in text or "xss-link" in text
     assert b"/JavaScript" not in document and b"/JS " not in document
     assert b"/URI (javascript:" not in document
+    assert CANARY not in text
