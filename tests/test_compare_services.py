@@ -272,3 +272,23 @@ def test_periods_offered_are_those_with_something_to_show(app):
         assert services.find_period(periods, "2025-26-Q3").label == LABEL
         for bad in ("2025-26-Q4", "2025-26 Q3", "x" * 500, "2025-27-Q3", "'--"):
             assert services.find_period(periods, bad) is None, bad
+
+
+def test_national_view_withholds_a_region_that_would_reveal_an_unnamed_council(app):
+    submitted_quarter(app, {c: IMPLEMENTING_AMBER for c in YORKSHIRE}, only=YORKSHIRE)
+    with app.app_context():
+        yorkshire = council(LEEDS).region
+        assert services.national_view(period()).cells[yorkshire.id]["A01"].reason is None
+        db.session.execute(
+            update(Council).where(Council.gss_code == YORK).values(shares_named_returns=False)
+        )
+        db.session.commit()
+        cell = services.national_view(period()).cells[yorkshire.id]["A01"]
+        assert cell.reason and cell.share.whole == 0
+
+
+def test_a_chart_table_reads_as_header_and_rows_for_the_board_report():
+    table = charts.Table(caption="c", head=["Area", "Count"], rows=[["1. Care", "3"]])
+    header, rows = table
+    assert header == ["Area", "Count"] and rows == [["1. Care", "3"]]
+    assert table[0] == header and table[1] == rows

@@ -77,6 +77,14 @@ class Table:
     #: per row, per cell: a CSS class for a shaded cell (heatmaps), or ""
     shades: list[list[str]] = field(default_factory=list)
 
+    # The board report's renderer (tracker/reports) reads a table as (header row, body rows):
+    # ``header, rows = chart.table`` and ``chart.table[0]`` work on this one too.
+    def __iter__(self):
+        return iter((self.head, self.rows))
+
+    def __getitem__(self, index: int) -> list:
+        return (self.head, self.rows)[index]
+
 
 @dataclass(frozen=True)
 class Chart:
@@ -797,9 +805,7 @@ def national_heatmap(view: NationalView) -> Chart:
                 region.name,
                 str(reporting),
                 *(
-                    "Fewer than 3 councils"
-                    if c.reason
-                    else f"{_pct(c.share)} ({c.advanced} of {c.applicable})"
+                    "Not shown" if c.reason else f"{_pct(c.share)} ({c.advanced} of {c.applicable})"
                     for c in cells
                 ),
             ]
@@ -814,10 +820,11 @@ def national_heatmap(view: NationalView) -> Chart:
         [r.name for r in view.regions],
         height=180 + 36 * len(view.regions),
     )
-    shown = sum(1 for r in view.regions if view.reporting[r.id] >= 3)
+    shown = sum(1 for r in view.regions if not any(c.reason for c in view.cells[r.id].values()))
     summary = (
         f"{view.councils_reporting} councils have submitted a return for {view.period.label}; "
-        f"{shown} of {len(view.regions)} regions have at least three and are shown."
+        f"{shown} of {len(view.regions)} regions are shown (a region is shown when its figures "
+        "cover at least three councils and would reveal no council that is not named)."
     )
     return Chart(
         id="regions",

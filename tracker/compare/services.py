@@ -645,10 +645,10 @@ class _Row:
 
 def _council_area_shares(
     period: Period, *, region_id: int | None = None
-) -> list[tuple[int, int, str, int, int, int, int, int]]:
-    """(council id, region id, area key, applicable, advanced, red, amber, green) for every
-    council with a submitted or signed-off return for ``period`` (of one region if given).
-    One grouped query."""
+) -> list[tuple[int, int, str, int, int, int, int, int, bool]]:
+    """(council id, region id, area key, applicable, advanced, red, amber, green, shares named
+    returns) for every council with a submitted or signed-off return for ``period`` (of one
+    region if given). One grouped query."""
     query = (
         select(
             Return.council_id,
@@ -659,19 +659,22 @@ def _council_area_shares(
             _rag_sum("red"),
             _rag_sum("amber"),
             _rag_sum("green"),
+            Council.shares_named_returns,
         )
         .join(Return, Assessment.return_id == Return.id)
         .join(Council, Council.id == Return.council_id)
         .join(Action, Assessment.action_id == Action.id)
         .outerjoin(ActionArea, Action.area_id == ActionArea.id)
         .where(Return.period_id == period.id, _shared())
-        .group_by(Return.council_id, Council.region_id, ActionArea.code)
+        .group_by(
+            Return.council_id, Council.region_id, Council.shares_named_returns, ActionArea.code
+        )
     )
     if region_id is not None:
         query = query.where(Council.region_id == region_id)
     return [
-        (c, r, _area_key(a), int(app), int(adv), int(red), int(amber), int(green))
-        for c, r, a, app, adv, red, amber, green in db.session.execute(query)
+        (c, r, _area_key(a), int(app), int(adv), int(red), int(amber), int(green), bool(shares))
+        for c, r, a, app, adv, red, amber, green, shares in db.session.execute(query)
     ]
 
 
@@ -832,9 +835,8 @@ def region_comparison(
     }
     shares: dict[str, list[float]] = defaultdict(list)
     rag_totals: dict[str, Counter[str]] = defaultdict(Counter)
-    for council_id, _region, key, applicable, advanced, red, amber, green in _council_area_shares(
-        period, region_id=region.id
-    ):
+    area_rows = _council_area_shares(period, region_id=region.id)
+    for council_id, _region, key, applicable, advanced, red, amber, green, _shares in area_rows:
         if applicable:
             shares[key].append(advanced / applicable)
         rag_totals[key].update({"red": red, "amber": amber, "green": green})
@@ -970,20 +972,30 @@ class NationalView:
     aggregate_reason: str | None
 
 
-def national_view(period: Period, *, limit: int = 20) -> NationalView:
+def national_view(
+    period: Period, *, limit: int = 20, viewer: Principal | None = None
+) -> NationalView:
     """Every region's share at Implementing or Embedded by area, and the ``limit`` actions most
     often recorded as blocked by legislation or national policy. Submitted and signed-off
-    returns only; no council is named; a region with fewer than three reporting councils is not
-    shown. Four queries, whatever the number of councils."""
+    returns only; no council is named. A region's figures follow :func:`aggregate_refusal`:
+    fewer than three reporting councils, or one or two that do not share named returns (whose
+    answers the region's figure minus the named councils on the regional page would reveal),
+    and they are not shown. Four queries, whatever the number of councils."""
     areas = list_areas()
     regions = list(db.session.scalars(select(Region).order_by(Region.name)))
     cells: dict[int, dict[str, RegionArea]] = {
         r.id: {a.key: RegionArea() for a in areas} for r in regions
     }
     councils_by_region: dict[int, set[int]] = defaultdict(set)
+    unnamed_by_region: dict[int, set[int]] = defaultdict(set)
     all_shares: dict[str, list[float]] = defaultdict(list)
-    for council_id, region_id, key, applicable, advanced, *_rags in _council_area_shares(period):
+    own = {m.council_id for m in viewer.memberships if m.council_id} if viewer else set()
+    for council_id, region_id, key, applicable, advanced, *_rags, shares in _council_area_shares(
+        period
+    ):
         councils_by_region[region_id].add(council_id)
+        if not shares and council_id not in own:
+            unnamed_by_region[region_id].add(council_id)
         cell = cells.setdefault(region_id, {}).setdefault(key, RegionArea())
         cell.applicable += applicable
         cell.advanced += advanced
@@ -991,7 +1003,9 @@ def national_view(period: Period, *, limit: int = 20) -> NationalView:
             cell.shares.append(advanced / applicable)
             all_shares[key].append(advanced / applicable)
     for region_id, by_area in cells.items():
-        reason = aggregate_refusal(len(councils_by_region[region_id]), 0)
+        reason = aggregate_refusal(
+            len(councils_by_region[region_id]), len(unnamed_by_region[region_id])
+        )
         for cell in by_area.values():
             cell.councils = len(councils_by_region[region_id])
             if reason:

@@ -124,7 +124,7 @@ def national() -> tuple[str, int] | str:
     periods = services.list_periods()
     form = PeriodForm(request.args, periods)
     period = _period_or_error(form, periods)
-    view = services.national_view(period) if period else None
+    view = services.national_view(period, viewer=current_principal()) if period else None
     page = render_template(
         "compare/national.html",
         form=form,
