@@ -292,3 +292,35 @@ def test_a_chart_table_reads_as_header_and_rows_for_the_board_report():
     header, rows = table
     assert header == ["Area", "Count"] and rows == [["1. Care", "3"]]
     assert table[0] == header and table[1] == rows
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_every_fill_keeps_text_on_it_readable_and_has_its_own_pattern():
+    fills = [
+        *(colour for colour, _pattern in charts.STAGE_STYLE.values()),
+        *(colour for colour, _pattern in charts.RAG_STYLE.values()),
+        *(colour for colour, _pattern in charts.DIRECTION_STYLE.values()),
+        *charts.SHADES,
+        *charts.SERIES_COLOURS,
+    ]
+    for fill in fills:
+        assert _contrast(fill, charts.TEXT_COLOUR) >= 4.5, fill
+    for styles in (charts.STAGE_STYLE, charts.RAG_STYLE, charts.DIRECTION_STYLE):
+        patterns = [pattern for _colour, pattern in styles.values()]
+        assert len(set(patterns)) == len(patterns)
+    # The heatmap tables' shades (static/css/compare.css) are the charts' shades.
+    from tracker.config import PROJECT_ROOT
+
+    css = (PROJECT_ROOT / "static" / "css" / "compare.css").read_text()
+    for step, colour in enumerate(charts.SHADES):
+        assert f".tracker-shade--{step} {{ background-color: {colour}; }}" in css
