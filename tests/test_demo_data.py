@@ -182,6 +182,20 @@ def test_cli_national_scale_adds_evidence_for_every_council(app):
             select(func.count(func.distinct(Evidence.council_id)))
         )
         assert councils_with_evidence == 12
+        # Panel feedback on handed-in returns only, most of it answered.
+        from tracker.models.panels import Comment, CommentAnswer, PanelProfile
+
+        comments = db.session.scalar(select(func.count(Comment.id)))
+        answers = db.session.scalar(select(func.count(CommentAnswer.id)))
+        assert comments > 12 * 8 * 2
+        assert 0.5 * comments < answers < comments
+        on_drafts = db.session.scalar(
+            select(func.count(Comment.id))
+            .join(Return, Comment.return_id == Return.id)
+            .where(Return.status == "draft")
+        )
+        assert on_drafts == 0
+        assert db.session.scalar(select(func.count(PanelProfile.id))) == 12 * 3
 
 
 def test_cli_refuses_a_database_with_real_accounts(app):

@@ -51,8 +51,8 @@ from tracker.returns.periods import period_for, period_label, quarter_dates
 
 #: the seed of every random choice: the year the roadmap was published
 SEED = 2023
-#: ``demo``: every council's returns, evidence for the demo councils only; ``national``: also
-#: evidence for every council and panel feedback wherever the panels models exist
+#: ``demo``: every council's returns, evidence and panel feedback for the demo councils only;
+#: ``national``: evidence and panel feedback for every council too
 SCALES = ("demo", "national")
 #: closed quarters before the current one
 PAST_QUARTERS = 8
@@ -406,9 +406,6 @@ def seed_dataset(
     report.panel_feedback = seed_panel_feedback(
         plan, councils if scale == "national" else with_evidence, rng
     )
-    if report.panel_feedback < 0:
-        report.panel_feedback = 0
-        report.notes.append("Panel feedback: not made (the panels models are not in the app yet).")
     record(
         actor=None,
         action="demo.seed",
@@ -457,7 +454,7 @@ def _insert_returns(
                     min(period.ends_on + timedelta(days=rng.randint(5, 20)), today), rng
                 )
                 if is_current:
-                    submitted_at = min(submitted_at, now - timedelta(hours=1))
+                    submitted_at = min(submitted_at, now - timedelta(days=3))
             if status == ReturnStatus.SIGNED_OFF:
                 signed_off_at = submitted_at + timedelta(days=rng.randint(1, 6))
             return_rows.append(
@@ -675,17 +672,130 @@ def _insert_snapshots(plan: _Plan, returns: _Returns, report: DatasetReport) -> 
         report.snapshots += len(rows)
 
 
-def seed_panel_feedback(plan: _Plan, councils: list[Council], rng: random.Random) -> int:
-    """Hook for co-production panel comments and the council's answers (issue 6).
+PANEL_NAMES = ("Carer from the north", "Expert by experience", "Member of the carers forum")
+COMMENTS = (
+    "How will people who draw on care be involved in the next stage?",
+    "Carers told us the new service is hard to find. What is being done about that?",
+    "This has been Red for two quarters. What help does the council need?",
+    "Good to see progress. Can the panel see the evaluation when it is ready?",
+    "Please explain what 'embedded' means for people using the service.",
+    "Is there an easy read version of this update?",
+)
+ANSWERS = (
+    "Thank you. We will bring the plan to the panel's next meeting.",
+    "We have added the service to the council's website and the carers centre's leaflets.",
+    "We have asked the integrated care board to co-fund the posts; we will report back.",
+)
 
-    :returns: how many comments were made, or -1 while ``tracker.models.panels`` is not in the
-        app (the national dataset then has none).
+
+def seed_panel_feedback(plan: _Plan, councils: list[Council], rng: random.Random) -> int:
+    """Co-production panel comments on submitted and signed-off returns, most of them answered
+    by the council (some "you said, we did"). Three panel members per council (the demo panel
+    member is one of them in the demo councils); the others are demo accounts with no password,
+    so nobody can sign in as them.
+
+    :returns: how many comments were made.
     """
-    try:
-        from tracker.models import panels  # noqa: F401
-    except ImportError:
-        return -1
-    return -1
+    from tracker.admin.demo import DEMO_COUNCILS, DEMO_EMAIL_DOMAIN
+    from tracker.models import Membership, Role
+    from tracker.models.panels import Comment, CommentAnswer, PanelProfile
+
+    demo_places = dict(DEMO_COUNCILS)
+    made = 0
+    for council in councils:
+        editor_id, _approver = plan.people.get(council.id, (None, None))
+        user_ids: list[int] = []
+        place = demo_places.get(council.gss_code)
+        if place is not None:
+            demo_panel = db.session.scalar(
+                select(User.id).where(User.email == f"panel.{place}@{DEMO_EMAIL_DOMAIN}")
+            )
+            if demo_panel is not None:
+                user_ids.append(demo_panel)
+        for number in range(3 - len(user_ids)):
+            user = User(
+                email=f"panel{number + 1}.{council.gss_code.lower()}@{DEMO_EMAIL_DOMAIN}",
+                display_name=f"Panel member {number + 1} ({council.short_name}, demo)",
+                password_hash=None,
+                is_active=True,
+                is_demo=True,
+            )
+            db.session.add(user)
+            db.session.flush()
+            db.session.add(
+                Membership(user_id=user.id, role=Role.PANEL_MEMBER.value, council_id=council.id)
+            )
+            user_ids.append(user.id)
+        profile_ids = list(
+            db.session.scalars(
+                insert(PanelProfile).returning(PanelProfile.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "user_id": user_id,
+                        "council_id": council.id,
+                        "display_name": PANEL_NAMES[index],
+                        "is_real_name_shown": False,
+                        "is_notified_by_email": False,
+                    }
+                    for index, user_id in enumerate(user_ids)
+                ],
+            )
+        )
+        comment_rows, answer_plan = [], []
+        for period in plan.periods:
+            return_id = db.session.scalar(
+                select(Return.id).where(
+                    Return.council_id == council.id,
+                    Return.period_id == period.id,
+                    Return.status != ReturnStatus.DRAFT,
+                )
+            )
+            if return_id is None:
+                continue
+            for _ in range(rng.randint(2, 6)):
+                day = period.closes_on + timedelta(days=rng.randint(0, 20))
+                created = _at(min(day, utcnow().date() - timedelta(days=1)), rng)
+                comment_rows.append(
+                    {
+                        "council_id": council.id,
+                        "return_id": return_id,
+                        "action_id": rng.choice(plan.actions).id,
+                        "profile_id": rng.choice(profile_ids),
+                        "parent_id": None,
+                        "body": rng.choice(COMMENTS),
+                        "created_at": created,
+                        "hidden_reason": "",
+                        "version_id": 1,
+                    }
+                )
+                answer_plan.append((created, rng.random()))
+        if not comment_rows:
+            continue
+        comment_ids = list(
+            db.session.scalars(
+                insert(Comment).returning(Comment.id, sort_by_parameter_order=True), comment_rows
+            )
+        )
+        answers = []
+        for comment_id, (created, roll) in zip(comment_ids, answer_plan, strict=True):
+            if roll < 0.75:
+                you_said = roll < 0.25
+                answers.append(
+                    {
+                        "comment_id": comment_id,
+                        "author_id": editor_id,
+                        "body": rng.choice(ANSWERS),
+                        "is_you_said_we_did": you_said,
+                        "change_made": "Added an easy read summary to each update."
+                        if you_said
+                        else "",
+                        "answered_at": created + timedelta(days=rng.randint(1, 20)),
+                    }
+                )
+        if answers:
+            db.session.execute(insert(CommentAnswer), answers)
+        made += len(comment_ids)
+    return made
 
 
 def dataset_fingerprint() -> str:
