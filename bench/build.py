@@ -96,6 +96,7 @@ def path_values() -> dict[str, str]:
         "region": REGION,
         "period": periods[-1].label.replace(" ", "-"),
         "past": periods[-2].label.replace(" ", "-"),
+        "closed": [p.label.replace(" ", "-") for p in periods[:-1]],
         "code": code or "",
     }
 

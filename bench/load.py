@@ -209,6 +209,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         "p95_ms": round(percentile(values, 0.95), 1),
         "p99_ms": round(percentile(values, 0.99), 1),
         "max_ms": round(max(values), 1) if values else 0.0,
+        "latencies_ms": [round(v, 1) for v in values] if spec.get("keep_latencies") else [],
         "throughput_rps": round(len(values) / elapsed, 1) if elapsed else 0.0,
         "seconds": round(elapsed, 1),
     }
