@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import plotly.graph_objects as go
 from sqlalchemy import func, select
 
 from tracker.extensions import db
@@ -58,16 +57,6 @@ STAGE_LABELS = {**STAGE_NAMES, NOT_ASSESSED: "Not assessed"}
 RAGS = ("red", "amber", "green")
 DIRECTIONS = (IMPROVED, UNCHANGED, WORSENED)
 ARROWS = {IMPROVED: "↑", UNCHANGED: "→", WORSENED: "↓"}
-#: colours of the charts: GOV.UK Frontend's palette, dark enough for text contrast
-STAGE_COLOURS = {
-    "not_started": "#505a5f",
-    "planning": "#1d70b8",
-    "implementing": "#4c2c92",
-    "embedded": "#00703c",
-    "not_applicable": "#b1b4b6",
-    NOT_ASSESSED: "#f3f2f1",
-}
-RAG_COLOURS = {"red": "#d4351c", "amber": "#f47738", "green": "#00703c"}
 #: what a shared return is: drafts are the council's own
 SHARED_STATUSES = (ReturnStatus.SUBMITTED, ReturnStatus.SIGNED_OFF)
 
@@ -412,110 +401,31 @@ def executive_summary(report: CouncilReport) -> list[str]:
     return lines
 
 
+def from_compare(chart: Any) -> Chart:
+    """A chart of the dashboards (issue 5, ``tracker.compare.charts.Chart``) as the reports
+    print it: the same figure, title, summary (the alt text) and data table."""
+    table = chart.table
+    head = list(getattr(table, "head", None) or (table[0] if table else []))
+    rows = [list(row) for row in (getattr(table, "rows", None) or (table[1] if table else []))]
+    return Chart(
+        id=chart.id,
+        title=chart.title,
+        summary=chart.summary,
+        figure=chart.figure,
+        table=(head, rows),
+    )
+
+
 def council_charts(report: CouncilReport) -> list[Chart]:
-    """The council report's charts: stage mix by area, RAG by area, direction of travel."""
-    labels = [area.label for area in report.areas]
-    short = [label if len(label) <= 38 else label[:36] + "…" for label in labels]
-    stage_fig = go.Figure(
-        [
-            go.Bar(
-                name=STAGE_LABELS[stage],
-                y=short,
-                x=[area.stages.get(stage, 0) for area in report.areas],
-                orientation="h",
-                marker_color=STAGE_COLOURS[stage],
-            )
-            for stage in (*STAGES, NOT_ASSESSED)
-        ]
-    )
-    _style(stage_fig, barmode="stack", height=len(labels) * 28 + 120)
-    stage_chart = Chart(
-        id="stage-by-area",
-        title="Stage of each action, by area",
-        summary=(
-            "Stacked bar chart of how many actions in each area are at each stage. "
-            + _sentence_counts(report.stages, STAGE_LABELS, (*STAGES, NOT_ASSESSED))
-            + " in all."
-        ),
-        figure=stage_fig,
-        table=(
-            ["Area", *[STAGE_LABELS[s] for s in (*STAGES, NOT_ASSESSED)]],
-            [
-                [area.label, *[area.stages.get(s, 0) for s in (*STAGES, NOT_ASSESSED)]]
-                for area in report.areas
-            ],
-        ),
-    )
-    rag_fig = go.Figure(
-        [
-            go.Bar(
-                name=RAG_NAMES[rag],
-                y=short,
-                x=[area.rags.get(rag, 0) for area in report.areas],
-                orientation="h",
-                marker_color=RAG_COLOURS[rag],
-            )
-            for rag in RAGS
-        ]
-    )
-    _style(rag_fig, barmode="stack", height=len(labels) * 28 + 120)
-    rag_chart = Chart(
-        id="rag-by-area",
-        title="RAG rating of actions in planning or being implemented, by area",
-        summary=(
-            "Stacked bar chart of Red, Amber and Green ratings in each area: "
-            + _sentence_counts(report.rags, RAG_NAMES, RAGS)
-            + " in all."
-        ),
-        figure=rag_fig,
-        table=(
-            ["Area", "Red", "Amber", "Green"],
-            [[area.label, *[area.rags.get(r, 0) for r in RAGS]] for area in report.areas],
-        ),
-    )
-    charts = [stage_chart, rag_chart]
-    if report.previous_period:
-        values = [report.directions.get(d, 0) for d in DIRECTIONS]
-        direction_fig = go.Figure(
-            go.Bar(
-                x=[f"{ARROWS[d]} {DIRECTION_NAMES[d]}" for d in DIRECTIONS],
-                y=values,
-                marker_color=["#00703c", "#505a5f", "#d4351c"],
-                text=values,
-                textposition="outside",
-            )
-        )
-        _style(direction_fig, height=300, legend=False)
-        charts.append(
-            Chart(
-                id="direction",
-                title=f"Direction of travel since {report.previous_period.label}",
-                summary=(
-                    f"Bar chart: {values[0]} actions improved, {values[1]} were unchanged and "
-                    f"{values[2]} worsened since {report.previous_period.label}."
-                ),
-                figure=direction_fig,
-                table=(
-                    ["Direction", "Actions"],
-                    [[DIRECTION_NAMES[d], v] for d, v in zip(DIRECTIONS, values, strict=True)],
-                ),
-            )
-        )
-    return charts
+    """The council report's charts: the council dashboard's figures (issue 5), from the same
+    data (the council's own draft included when the report is of a draft)."""
+    from tracker.compare import charts as compare_charts
+    from tracker.compare.services import council_dashboard
 
-
-def _style(figure: go.Figure, *, barmode: str | None = None, height: int, legend: bool = True):
-    figure.update_layout(
-        template="plotly_white",
-        barmode=barmode,
-        height=height,
-        width=680,
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        font={"family": "Liberation Sans, Arial, sans-serif", "size": 11, "color": "#0b0c0c"},
-        showlegend=legend,
-        legend={"orientation": "h", "y": -0.12},
+    dashboard = council_dashboard(
+        report.council, report.period, include_draft=report.return_.status == ReturnStatus.DRAFT
     )
-    figure.update_yaxes(autorange="reversed", automargin=True)
+    return [from_compare(chart) for chart in compare_charts.council_charts(dashboard)]
 
 
 # -- the regional pack ----------------------------------------------------------------------------
@@ -662,7 +572,7 @@ def build_region_pack(region: Region, period: Period, *, viewer: Any = None) -> 
         area_labels=area_labels,
         distributions={area: dict(mix) for area, mix in distributions.items()},
     )
-    pack.charts = region_charts(pack)
+    pack.charts = region_charts(pack, viewer)
     return pack
 
 
@@ -672,72 +582,19 @@ def _own_council(viewer: Any, council: Council) -> bool:
     )
 
 
-def region_charts(pack: RegionPack) -> list[Chart]:
-    """The pack's charts: the councils × areas heatmap and the stage distribution by area."""
-    if not pack.shared:
+def region_charts(pack: RegionPack, viewer: Any = None) -> list[Chart]:
+    """The pack's charts: the regional comparison's heatmap and distribution (issue 5), as the
+    viewer may see them; none while no council has submitted."""
+    if not pack.shared and not pack.unnamed:
         return []
-    short_areas = [a if len(a) <= 24 else a[:22] + "…" for a in pack.area_labels]
-    z = [[line.by_area.get(area) for area in pack.area_labels] for line in pack.shared]
-    heat = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=short_areas,
-            y=[line.name for line in pack.shared],
-            colorscale=[[0, "#f3f2f1"], [1, "#00703c"]],
-            zmin=0,
-            zmax=100,
-            text=[["" if v is None else f"{v}%" for v in row] for row in z],
-            texttemplate="%{text}",
-            colorbar={"title": {"text": "%"}},
-        )
-    )
-    _style(heat, height=len(pack.shared) * 22 + 160, legend=False)
-    heat.update_xaxes(tickangle=-40)
-    heatmap = Chart(
-        id="heatmap",
-        title="Share of assessed actions implementing or embedded, council by area",
-        summary=(
-            f"Heatmap of {len(pack.shared)} councils by {len(pack.area_labels)} areas: each cell "
-            "is the percentage of the council's assessed actions in the area that are being "
-            "implemented or are embedded. The table below gives every value."
-        ),
-        figure=heat,
-        table=(
-            ["Council", *pack.area_labels],
-            [
-                [line.name, *["–" if v is None else f"{v}%" for v in row]]
-                for line, row in zip(pack.shared, z, strict=True)
-            ],
-        ),
-    )
-    order = (*STAGES, NOT_ASSESSED)
-    dist = go.Figure(
-        [
-            go.Bar(
-                name=STAGE_LABELS[stage],
-                y=short_areas,
-                x=[pack.distributions[a].get(stage, 0) for a in pack.area_labels],
-                orientation="h",
-                marker_color=STAGE_COLOURS[stage],
-            )
-            for stage in order
-        ]
-    )
-    _style(dist, barmode="stack", height=len(pack.area_labels) * 28 + 120)
-    distribution = Chart(
-        id="distribution",
-        title="Stage of every action across the region's shared returns, by area",
-        summary=(
-            f"Stacked bar chart of the stages recorded in each area by the {len(pack.shared)} "
-            "councils whose return is submitted or signed off."
-        ),
-        figure=dist,
-        table=(
-            ["Area", *[STAGE_LABELS[s] for s in order]],
-            [[a, *[pack.distributions[a].get(s, 0) for s in order]] for a in pack.area_labels],
-        ),
-    )
-    return [heatmap, distribution]
+    from tracker.compare import charts as compare_charts
+    from tracker.compare.services import region_comparison
+
+    comparison = region_comparison(pack.region, pack.period, viewer=viewer)
+    return [
+        from_compare(compare_charts.region_heatmap(comparison)),
+        from_compare(compare_charts.action_distribution(comparison)),
+    ]
 
 
 def get_period_by_slug(slug: str) -> Period | None:
