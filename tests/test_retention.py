@@ -10,6 +10,7 @@ from tests.access_matrix import council, https_client, post
 from tests.factories import get_user, make_user
 from tracker.extensions import db
 from tracker.models import AuditEvent, Membership, Role, User
+from tracker.panels.services import ensure_profile, update_profile
 from tracker.retention import ANONYMISED_NAME, run_retention
 
 NOW = datetime(2026, 11, 28, 9, 0)
@@ -47,6 +48,14 @@ def test_a_disabled_account_is_anonymised_a_year_later_and_only_once(app):
             memberships=[(Role.PANEL_MEMBER, leeds)],
             active=False,
         )
+        profile = ensure_profile(get_user(person.id), leeds)
+        update_profile(
+            get_user(person.id),
+            leeds,
+            display_name="Lee L",
+            is_real_name_shown=True,
+            is_notified_by_email=True,
+        )
         get_user(person.id).disabled_at = NOW - timedelta(days=366)
         db.session.commit()
         report = run_retention(NOW)
@@ -63,6 +72,10 @@ def test_a_disabled_account_is_anonymised_a_year_later_and_only_once(app):
             select(AuditEvent.action).where(AuditEvent.object_id == str(person.id))
         ).all()
         assert events.count("user.anonymise") == 1
+        # Their panel comments stay, by a "former panel member".
+        db.session.refresh(profile)
+        assert profile.user_id is None and profile.display_name is None
+        assert not profile.is_real_name_shown
         assert run_retention(NOW).anonymised == []
 
 

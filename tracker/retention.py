@@ -3,7 +3,8 @@
 SECURITY.md J (UK GDPR Art 5(1)(e)): an account nobody has signed in to for twelve months is
 disabled; twelve months after it was disabled, its name, email address and credentials are
 replaced, so that nothing identifies the person while the audit trail and the returns they wrote
-keep their shape. ``flask retention run`` is meant for a daily cron; it is idempotent.
+keep their shape; a panel member's comments stay, by a "former panel member", as when they leave.
+``flask retention run`` is meant for a daily cron; it is idempotent.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from tracker.audit import record
 from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.models import User
+from tracker.panels.services import anonymise_member
 
 #: how long an account may go unused before it is disabled
 IDLE_LIMIT = timedelta(days=365)
@@ -60,6 +62,7 @@ def anonymise_user(user: User, *, actor: User | None) -> None:
     user.password_hash = None
     user.totp_secret = None
     user.totp_confirmed_at = None
+    anonymise_member(user)
     for membership in list(user.memberships):
         db.session.delete(membership)
     db.session.flush()

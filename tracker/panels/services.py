@@ -807,6 +807,28 @@ def export_member_data(user: User) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _anonymise_profile(profile: PanelProfile) -> None:
+    # The comments stay, by a "former panel member": nothing links them to the person any more.
+    profile.user_id = None
+    profile.display_name = None
+    profile.is_real_name_shown = False
+    profile.is_notified_by_email = False
+    profile.left_at = profile.left_at or utcnow()
+
+
+def anonymise_member(user: User) -> int:
+    """Detach every panel profile of ``user`` from them, as leaving does (for the retention job
+    and erasure). The caller removes their memberships.
+
+    :returns: how many profiles were anonymised.
+    """
+    profiles = list(db.session.scalars(select(PanelProfile).where(PanelProfile.user_id == user.id)))
+    for profile in profiles:
+        _anonymise_profile(profile)
+    db.session.flush()
+    return len(profiles)
+
+
 def leave_panel(user: User, council: Council) -> None:
     """``user`` leaves ``council``'s panel: their profile is anonymised (their comments stay, by
     a "former panel member"), their panel membership removed and their sessions ended.
@@ -824,11 +846,7 @@ def leave_panel(user: User, council: Council) -> None:
         raise PanelError("You are not on this council's panel")
     profile = get_profile(user, council)
     if profile is not None:
-        profile.user_id = None
-        profile.display_name = None
-        profile.is_real_name_shown = False
-        profile.is_notified_by_email = False
-        profile.left_at = utcnow()
+        _anonymise_profile(profile)
     membership_id = membership.id
     db.session.delete(membership)
     db.session.flush()
