@@ -207,3 +207,29 @@ def test_panel_members_and_strangers_get_404(app):
     editor = signed_in_client(app, make_member(app, Role.COUNCIL_EDITOR, "same_region"))
     assert editor.get(f"/councils/{LEEDS}/dashboard").status_code == 404
     assert editor.get("/regions/yorkshire-and-the-humber/compare").status_code == 404
+
+
+def test_region_table_orders_by_a_share_highest_first(app, page):
+    submitted_quarter(
+        app,
+        {
+            WAKEFIELD: {"stage": "planning", "rag": "green"},
+            KIRKLEES: {"stage": "embedded"},
+            BRADFORD: IMPLEMENTING_AMBER,
+            YORK: {"stage": "not_started"},
+        },
+    )
+    client = signed_in_client(app, make_member(app, Role.REGIONAL_MEMBER))
+    response = client.get("/regions/yorkshire-and-the-humber/compare?sort=all")
+    names = [
+        tr.th.get_text(" ", strip=True)
+        for tr in page(response).select("#table-title ~ div tbody tr")
+    ]
+    assert names[:2] == ["Bradford dashboard", "Kirklees dashboard"]  # both 100%, by name
+    assert names[-2:] == ["Leeds dashboard", "Regional median"]  # no return, then the median
+    by_name = client.get("/regions/yorkshire-and-the-humber/compare?sort=council")
+    named = [
+        tr.th.get_text(" ", strip=True)
+        for tr in page(by_name).select("#table-title ~ div tbody tr")
+    ]
+    assert named[0] == "Bradford dashboard" and named[-2] == "York dashboard"

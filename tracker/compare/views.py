@@ -113,9 +113,15 @@ def _sorted_rows(comparison: services.RegionComparison, sort: str):
     rows = list(comparison.rows)
     if sort == SORT_BY_NAME:
         return rows
-    if sort == SORT_BY_ALL:
-        return sorted(rows, key=lambda r: (-(r.overall.ratio or -1), r.council.short_name))
-    return sorted(rows, key=lambda r: (-(r.cell(sort).share.ratio or -1), r.council.short_name))
+
+    def share(row: services.CouncilRow) -> services.Share:
+        return row.overall if sort == SORT_BY_ALL else row.cell(sort).share
+
+    # Highest share first; councils with nothing to compare (no return, no actions) last.
+    return sorted(
+        rows,
+        key=lambda r: (share(r).ratio is None, -(share(r).ratio or 0), r.council.short_name),
+    )
 
 
 @bp.get("/national")
