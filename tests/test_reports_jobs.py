@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from tests.access_matrix import council, make_person
@@ -74,3 +75,63 @@ def test_with_redis_url_jobs_go_on_the_rq_queue(app, monkeypatch):
     with app.app_context():
         assert jobs.enqueue(job_id) == "rq-1"
     assert enqueued == [("reports", "run_job_standalone", (job_id,))]
+
+
+def test_a_real_rq_worker_builds_the_pack(app, monkeypatch, tmp_path):
+    """Redis and an RQ worker (in this process): the queue path end to end."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        from redis import Redis
+        from rq import Queue, SimpleWorker
+
+        url = f"redis://127.0.0.1:{port}/0"
+        connection = Redis.from_url(url)
+        for _ in range(50):
+            try:
+                connection.ping()
+                break
+            except Exception:
+                time.sleep(0.1)
+        open_period(app)
+        assess_all(app, LEEDS)
+        submit(app, LEEDS)
+        job_id = _job(app)
+        app.config["REDIS_URL"] = url
+        with app.app_context():
+            jobs.enqueue(job_id)
+        # The worker builds its own app from the environment, as it would beside gunicorn.
+        monkeypatch.setenv("DATABASE_URL", app.config["SQLALCHEMY_DATABASE_URI"])
+        monkeypatch.setenv("SECRET_KEY", app.config["SECRET_KEY"])
+        worker = SimpleWorker(
+            [Queue(jobs.QUEUE_NAME, connection=connection)], connection=connection
+        )
+        assert worker.work(burst=True)
+        with app.app_context():
+            job = db.session.get(ReportJob, job_id)
+            assert job.status == "done"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

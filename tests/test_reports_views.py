@@ -144,3 +144,13 @@ def test_a_running_job_shows_its_progress_after_a_refresh(app, page):
     html = page(client.get(PACK))
     assert "Generating the pack: step 2 of 4 (50%)" in html.get_text()
     assert html.find("form") is None or not html.find("button", string="Generate the PDF pack")
+
+
+def test_downloads_past_the_rate_limit_get_429(app):
+    open_period(app)
+    app.config["REPORT_RATE_LIMIT"] = 1
+    client = client_for(app, Role.COUNCIL_VIEWER)
+    assert client.get(f"{REPORT}/board-report.xlsx").status_code == 200
+    response = client.get(f"{REPORT}/board-report.xlsx")
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0

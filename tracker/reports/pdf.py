@@ -111,7 +111,9 @@ def html_to_pdf(
     :raises RendererBusy: every render slot stayed busy for ``wait`` seconds.
     """
     if _slots is None:
-        configure(2)
+        from flask import current_app, has_app_context
+
+        configure(int(current_app.config.get("REPORT_MAX_PARALLEL", 2)) if has_app_context() else 2)
     assert _slots is not None
     acquired = _slots.acquire(timeout=wait) if wait > 0 else _slots.acquire(blocking=False)
     if not acquired:
