@@ -146,6 +146,10 @@ def test_council_dashboard_counts_what_was_entered(app):
             assert chart.table.rows or chart.id in {"direction"}
             chart.figure_json()
         assert "137 of 140" in charts.stage_mix_by_area(draft).summary
+        assert charts.position_against_medians(draft).summary == (
+            "Against its region's median, Leeds is above in 0, level in 10 and below in 1 of the"
+            " 11 areas where both can be shown."
+        )
 
 
 def _return_id(gss_code: str, label: str = LABEL) -> int:

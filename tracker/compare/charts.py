@@ -225,6 +225,15 @@ def _plural(count: int, word: str, plural: str | None = None) -> str:
     return f"{count} {word if count == 1 else plural or word + 's'}"
 
 
+def _against(pairs: list[tuple[Share, Any]]) -> str:
+    """The shares against the medians, as the whole percentages shown: "above in 3, level in 5
+    and below in 2 of the 10 areas"."""
+    above = sum(1 for s, m in pairs if round((s.ratio or 0) * 100) > round(m.value * 100))
+    below = sum(1 for s, m in pairs if round((s.ratio or 0) * 100) < round(m.value * 100))
+    level = len(pairs) - above - below
+    return f"above in {above}, level in {level} and below in {below} of the {len(pairs)} areas"
+
+
 def _pct(share: Share) -> str:
     return "–" if share.percent is None else f"{share.percent}%"
 
@@ -564,8 +573,6 @@ def position_against_medians(dashboard: CouncilDashboard) -> Chart:
                 labels,
                 values,
                 (SERIES_COLOURS[index], SERIES_PATTERNS[index]),
-                text=[f"{v}%" if v is not None else "" for v in values],
-                textposition="outside",
             )
         )
     figure = _figure(
@@ -573,12 +580,13 @@ def position_against_medians(dashboard: CouncilDashboard) -> Chart:
         barmode="group",
         yaxis={"title": {"text": "Per cent at Implementing or Embedded"}, "range": [0, 110]},
     )
-    with_region = [p for p in positions if p.region.value is not None and p.council.whole]
+    with_region = [
+        (p.council, p.region) for p in positions if p.region.value is not None and p.council.whole
+    ]
     if with_region:
-        above = sum(1 for p in with_region if (p.council.ratio or 0) > (p.region.value or 0))
         summary = (
-            f"{dashboard.council.short_name} is above its region's median in {above} of "
-            f"{_plural(len(with_region), 'area')} where both can be shown."
+            f"Against its region's median, {dashboard.council.short_name} is "
+            f"{_against(with_region)} where both can be shown."
         )
     else:
         reason = positions[0].region.reason if positions else None
@@ -711,11 +719,12 @@ def action_distribution(comparison: RegionComparison) -> Chart:
         xaxis={"title": {"text": "Councils"}, "side": "top"},
     )
     if items:
-        widest = max(items, key=lambda d: (d.stages["implementing"] + d.stages["embedded"], d.code))
-        done = widest.stages["implementing"] + widest.stages["embedded"]
+        half = sum(
+            1 for d in items if 2 * (d.stages["implementing"] + d.stages["embedded"]) >= d.councils
+        )
         summary = (
-            f"Across {comparison.councils_reporting} reporting councils, {widest.code} is at "
-            f"Implementing or Embedded in the most councils ({done} of {widest.councils})."
+            f"{half} of {_plural(len(items), 'action')} are at Implementing or Embedded in at "
+            f"least half of the {comparison.councils_reporting} reporting councils."
         )
     else:
         summary = comparison.aggregate_reason or "There are no actions to show."
@@ -757,8 +766,6 @@ def council_position(comparison: RegionComparison, gss_code: str | None) -> Char
                 [a.short_label for a in areas],
                 values,
                 (SERIES_COLOURS[index], SERIES_PATTERNS[index]),
-                text=[f"{v}%" if v is not None else "" for v in values],
-                textposition="outside",
             )
         )
     figure = _figure(
@@ -768,11 +775,7 @@ def council_position(comparison: RegionComparison, gss_code: str | None) -> Char
     )
     both = [(s, m) for s, m in zip(mine, medians, strict=True) if m.value is not None and s.whole]
     if both:
-        above = sum(1 for s, m in both if (s.ratio or 0) > (m.value or 0))
-        summary = (
-            f"{row.council.short_name} is above the regional median in {above} of "
-            f"{_plural(len(both), 'area')}."
-        )
+        summary = f"Against the regional median, {row.council.short_name} is {_against(both)}."
     else:
         summary = comparison.aggregate_reason or "The regional median cannot be shown."
     return Chart(
