@@ -28,9 +28,11 @@ yet assessed count in the denominator).
 from __future__ import annotations
 
 import statistics
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+import threading
+from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import String, and_, case, cast, func, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -643,12 +645,65 @@ class _Row:
         return getattr(self._row, name)
 
 
+#: per database and period: the fingerprint of the period's shared returns, and the figures
+#: computed from them (see :func:`_cached`)
+_CACHE: OrderedDict[tuple[str, int], tuple[int, dict[str, Any]]] = OrderedDict()
+_CACHE_SIZE = 32
+_cache_lock = threading.Lock()
+
+
+def _fingerprint(period: Period) -> int:
+    """A hash of what the period's national figures are read from: each submitted or signed-off
+    return's id and version (which changes with every submission, sign-off, sending back and
+    reopening; its assessments cannot change while it is submitted) and its council's region
+    and sharing choice. One small query."""
+    rows = db.session.execute(
+        select(Return.id, Return.version_id, Council.region_id, Council.shares_named_returns)
+        .join(Council, Council.id == Return.council_id)
+        .where(Return.period_id == period.id, _shared())
+        .order_by(Return.id)
+    ).all()
+    return hash(tuple(tuple(row) for row in rows))
+
+
+def _cached(period: Period, name: str, compute: Callable[[], Any]) -> Any:
+    """``compute()`` for the period, kept in this process while the period's shared returns
+    stay as they are, so that every council's dashboard does not repeat the same national
+    GROUP BY. Each call costs the fingerprint query; a miss, the computation as well."""
+    key = (str(db.engine.url), period.id)
+    fingerprint = _fingerprint(period)
+    with _cache_lock:
+        found = _CACHE.get(key)
+        if found is not None and found[0] == fingerprint and name in found[1]:
+            _CACHE.move_to_end(key)
+            return found[1][name]
+    value = compute()
+    with _cache_lock:
+        found = _CACHE.get(key)
+        values = found[1] if found is not None and found[0] == fingerprint else {}
+        values[name] = value
+        _CACHE[key] = (fingerprint, values)
+        _CACHE.move_to_end(key)
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return value
+
+
 def _council_area_shares(
     period: Period, *, region_id: int | None = None
 ) -> list[tuple[int, int, str, int, int, int, int, int, bool]]:
     """(council id, region id, area key, applicable, advanced, red, amber, green, shares named
     returns) for every council with a submitted or signed-off return for ``period`` (of one
-    region if given). One grouped query."""
+    region if given). One grouped query over every council, cached for the period."""
+    rows = _cached(period, "area_shares", lambda: _query_council_area_shares(period))
+    if region_id is None:
+        return rows
+    return [row for row in rows if row[1] == region_id]
+
+
+def _query_council_area_shares(
+    period: Period,
+) -> list[tuple[int, int, str, int, int, int, int, int, bool]]:
     query = (
         select(
             Return.council_id,
@@ -670,8 +725,6 @@ def _council_area_shares(
             Return.council_id, Council.region_id, Council.shares_named_returns, ActionArea.code
         )
     )
-    if region_id is not None:
-        query = query.where(Council.region_id == region_id)
     return [
         (c, r, _area_key(a), int(app), int(adv), int(red), int(amber), int(green), bool(shares))
         for c, r, a, app, adv, red, amber, green, shares in db.session.execute(query)
@@ -1014,7 +1067,11 @@ def national_view(
                 cell.shares = []
     reporting_total = sum(len(c) for c in councils_by_region.values())
     reason = aggregate_refusal(reporting_total, 0)
-    blocked, by_timeframe = ([], Counter()) if reason else _blocked(period, limit)
+    blocked, by_timeframe = (
+        ([], Counter())
+        if reason
+        else _cached(period, f"blocked-{limit}", lambda: _blocked(period, limit))
+    )
     return NationalView(
         period=period,
         areas=areas,
