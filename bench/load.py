@@ -166,6 +166,8 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     duration = float(spec.get("duration", 10))
     max_requests = int(spec.get("max_requests", 0)) or None
     warmup = int(spec.get("warmup", 1))
+    #: carry on past the duration until this many requests have been timed (slow pages)
+    min_requests = int(spec.get("min_requests", 0))
     kind = KINDS[spec["kind"]]
     tally, discard = Tally(), Tally()
     counter = iter(range(10**9))
@@ -180,10 +182,12 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
             kind(spec, client, discard, thread, n)
         ready.wait()
         n = warmup
-        while time.perf_counter() < window["stop"]:
+        while True:
             with counter_lock:
                 taken = next(counter)
             if max_requests is not None and taken >= max_requests:
+                break
+            if time.perf_counter() >= window["stop"] and taken >= min_requests:
                 break
             kind(spec, client, tally, thread, n)
             n += 1

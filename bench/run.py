@@ -45,6 +45,8 @@ DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 INSTANCE_CONFIG = """\
 REPORT_RATE_LIMIT = 1_000_000
 EXPORT_RATE_LIMIT = 1_000_000
+# Every board PDF is laid out afresh: the figure is the render, not a read of the PDF cache.
+REPORT_PDF_CACHE = False
 """
 
 
@@ -387,6 +389,7 @@ def bench_database(kind: str, options: argparse.Namespace) -> dict[str, Any]:
                         # loads fonts, each worker's first page compiles templates.
                         "warmup": WORKERS,
                         "expect_type": target.expect_type,
+                        "min_requests": target.min_requests,
                     }
                     if target.kind == "job":
                         results["pages"][target.name] = drive_jobs(target, spec, values, options)

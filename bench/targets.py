@@ -39,6 +39,8 @@ class Target:
     expect_type: str = "text/html"
     #: count this page's SQL queries at 1, 10 and 153 councils
     count_queries: bool = True
+    #: time at least this many requests, however long they take (slow pages)
+    min_requests: int = 0
 
 
 TRIVIAL = Target("Trivial endpoint (/healthz)", "pages.healthz", "/healthz", count_queries=False)
@@ -71,6 +73,7 @@ TARGETS: list[Target] = [
         goal_ms=2000,
         concurrency=1,
         expect_type="application/pdf",
+        min_requests=5,
     ),
     Target(
         "London regional pack (PDF, background job)",
