@@ -125,7 +125,12 @@ def run_job_standalone(job_id: int) -> None:
 
     app = create_app()
     with app.app_context():
-        run_job(job_id)
+        try:
+            run_job(job_id)
+        finally:
+            # A worker may build many apps: close this one's connections now.
+            db.session.remove()
+            db.engine.dispose()
 
 
 def _executor(app: Flask) -> ThreadPoolExecutor:
