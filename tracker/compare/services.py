@@ -489,8 +489,8 @@ def council_dashboard(
         (only for the council's own people); earlier quarters and every median still read
         submitted and signed-off returns only.
     :returns: a :class:`CouncilDashboard`; with ``status`` None and empty figures when the
-        council has no return it may show for ``period``. Seven queries, whatever the numbers
-        of councils and actions.
+        council has no return it may show for ``period``. At most eight queries, whatever the
+        numbers of councils, actions and quarters.
     """
     areas = list_areas()
     returns = _earlier_returns(council, period, include_draft=include_draft)
@@ -519,13 +519,11 @@ def council_dashboard(
         empty.positions = _positions(council, period, areas, {})
         return empty
 
-    # Every assessment of the council in the trend's quarters, one query: this quarter's
-    # details, and the stage and RAG of the others for the trend and direction of travel.
-    return_ids = [r.id for r, _p in returns.values()]
-    if last_year and last_year[0].id not in return_ids:
-        return_ids.append(last_year[0].id)
+    # Three queries, whatever the number of quarters: this quarter's assessments in full; the
+    # stage and RAG of last quarter's and last year's, for the direction of travel; and each
+    # trend quarter's count of actions by stage.
     period_of = {r.id: p for r, p in returns.values()}
-    rows = db.session.execute(
+    current = db.session.execute(
         select(
             Assessment.return_id,
             Assessment.action_id,
@@ -548,21 +546,29 @@ def council_dashboard(
         )
         .join(Action, Assessment.action_id == Action.id)
         .outerjoin(ActionArea, Action.area_id == ActionArea.id)
-        .where(Assessment.return_id.in_(return_ids))
+        .where(Assessment.return_id == return_.id)
         .order_by(Action.enabler_id.is_not(None), ActionArea.position, Action.position)
     ).all()
+    earlier_ids = [x[0].id for x in (last_quarter, last_year) if x is not None]
+    state: dict[int, dict[int, tuple[str | None, str | None]]] = defaultdict(dict)
+    if earlier_ids:
+        for return_id, action_id, stage, rag in db.session.execute(
+            select(
+                Assessment.return_id, Assessment.action_id, Assessment.stage, Assessment.rag
+            ).where(Assessment.return_id.in_(earlier_ids))
+        ):
+            state[return_id][action_id] = (stage, rag)
+    stages_by_return: dict[int, Counter[str]] = defaultdict(Counter)
+    for return_id, stage, count in db.session.execute(
+        select(Assessment.return_id, Assessment.stage, func.count())
+        .where(Assessment.return_id.in_(list(period_of)))
+        .group_by(Assessment.return_id, Assessment.stage)
+    ):
+        stages_by_return[return_id][stage or "none"] += count
 
     by_area = {area.key: AreaCounts(area) for area in areas}
     area_refs = {area.key: area for area in areas}
     timeframes: dict[str, Counter[str]] = {key: Counter() for key in TIMEFRAME_KEYS}
-    stages_by_return: dict[int, Counter[str]] = defaultdict(Counter)
-    state: dict[int, dict[int, tuple[str | None, str | None]]] = defaultdict(dict)
-    current = []
-    for row in rows:
-        stages_by_return[row.return_id][row.stage or "none"] += 1
-        state[row.return_id][row.action_id] = (row.stage, row.rag)
-        if row.return_id == return_.id:
-            current.append(row)
 
     dashboard = empty
     dashboard.status = return_.status
