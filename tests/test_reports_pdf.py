@@ -350,3 +350,35 @@ def test_the_same_report_is_laid_out_once_and_again_after_a_change(app, monkeypa
     changed = leeds_pdf(app)
     assert len(calls) == 2 and changed != first
     assert "Blocked by recruitment." in pdf_text(changed)
+
+
+def test_coproduction_figures_match_the_panels_and_show_display_names_only(app):
+    from tests.access_matrix import make_person
+    from tracker.models import Role
+    from tracker.panels import services as panels
+
+    open_period(app)
+    assess(app, LEEDS, None, {"stage": "embedded"})
+    submit(app, LEEDS)
+    with app.app_context():
+        leeds = council(LEEDS)
+        member = make_person("m@example.org", Role.PANEL_MEMBER, council=leeds, name="Canary Real")
+        editor = make_person("e@example.org", Role.COUNCIL_EDITOR, council=leeds)
+        return_ = get_return(LEEDS)
+        action = return_.assessments[0].action
+        first = panels.add_comment(return_, action, "Ramps at the day centre", actor=member)
+        panels.add_comment(return_, action, "Still waiting", actor=member)
+        panels.answer_comment(
+            first, "Thank you", actor=editor, is_you_said_we_did=True, change_made="Ramps fitted"
+        )
+        db.session.commit()
+        totals = panels.comment_totals(leeds, db.session.get(Period, return_.period_id))
+        name = panels.list_you_said_we_did(leeds, return_.period)[0].display_name
+    text = " ".join(pdf_text(leeds_pdf(app)).split())
+    assert (
+        f"The co-production panel made {totals.received} comments on this return: "
+        f"{totals.answered} answered, {totals.open} open." in text
+    )
+    assert (totals.received, totals.answered, totals.open) == (2, 1, 1)
+    assert "Ramps at the day centre" in text and "Ramps fitted" in text
+    assert name in text and "Canary Real" not in text

@@ -55,7 +55,7 @@ def test_xlsx_export_has_the_reports_sheets(app):
     response = client_for(app, Role.COUNCIL_APPROVER).get(f"{REPORT}/board-report.xlsx")
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.data))
-    assert book.sheetnames == ["Summary by area", "Exceptions", "Actions"]
+    assert book.sheetnames == ["Summary by area", "Exceptions", "Actions", "Co-production"]
     assert book["Actions"].max_row == 141
     with app.app_context():
         assert db.session.scalar(

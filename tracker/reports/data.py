@@ -122,6 +122,8 @@ class CoProduction:
     received: int = 0
     answered: int = 0
     open: int = 0
+    #: hidden by the council (personal details, abuse) and not answered
+    hidden: int = 0
     #: (action code, what the panel said, what the council did), display names only
     you_said_we_did: list[dict[str, Any]] = field(default_factory=list)
 
@@ -211,40 +213,29 @@ def _area_counts(return_: Return) -> dict[str, dict[str, Counter[str]]]:
 
 
 def _coproduction(council: Council, period: Period) -> CoProduction:
-    """The panel's comments, read through the panels feature (issue 6) when it is there."""
+    """The panel's comments, from the panels feature (issue 6): totals, and the latest "you
+    said, we did" with display names only (a real name only where the member opted in)."""
     try:
-        from tracker.panels import services as panels
-    except ImportError:
+        from tracker.panels.services import comment_totals, list_you_said_we_did
+    except ImportError:  # the panels feature is not in this build
         return CoProduction(available=False)
-    totals_of = getattr(panels, "comment_totals", None)
-    listing = getattr(panels, "list_you_said_we_did", None)
-    if totals_of is None or listing is None:
-        return CoProduction(available=False)
-    totals = totals_of(council, period)
-
-    def read(name: str) -> int:
-        value = totals.get(name) if isinstance(totals, dict) else getattr(totals, name, 0)
-        return int(value or 0)
-
-    items = []
-    for item in listing(council, period, limit=5):
-        get = item.get if isinstance(item, dict) else lambda n, i=item: getattr(i, n, "")
-        items.append(
-            {
-                "action_code": get("action_code") or "",
-                "said": get("comment") or get("said") or get("body") or "",
-                "did": get("answer") or get("did") or "",
-                "by": get("author") or get("display_name") or "",
-            }
-        )
-    received = read("received") or read("total")
-    answered = read("answered")
+    totals = comment_totals(council, period)
     return CoProduction(
         available=True,
-        received=received,
-        answered=answered,
-        open=read("open") or max(received - answered, 0),
-        you_said_we_did=items,
+        received=totals.received,
+        answered=totals.answered,
+        open=totals.open,
+        hidden=totals.hidden,
+        you_said_we_did=[
+            {
+                "action_code": item.action_code,
+                "said": item.comment,
+                "did": item.answer,
+                "change": item.change_made,
+                "by": item.display_name,
+            }
+            for item in list_you_said_we_did(council, period, limit=5)
+        ],
     )
 
 

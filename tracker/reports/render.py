@@ -329,6 +329,20 @@ def council_sheets(report: CouncilReport) -> list[Sheet]:
 
     sheets.append(Sheet("Exceptions", columns, [line(a) for a in report.exceptions]))
     sheets.append(Sheet("Actions", columns, [line(a) for a in report.actions]))
+    c = report.coproduction
+    if c.available:
+        sheets.append(
+            Sheet(
+                "Co-production",
+                ["Action code", "You said", "We answered", "We did", "Panel member"],
+                [
+                    [i["action_code"], i["said"], i["did"], i["change"], i["by"]]
+                    for i in c.you_said_we_did
+                ]
+                + [[], ["Comments received", c.received], ["Answered", c.answered]]
+                + [["Open", c.open], ["Hidden by the council", c.hidden]],
+            )
+        )
     return sheets
 
 
