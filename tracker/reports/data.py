@@ -349,7 +349,7 @@ def build_council_report(return_: Return, *, include_draft_history: bool) -> Cou
         summary=[],
     )
     report.summary = executive_summary(report)
-    report.charts = council_charts(report)
+    report.charts = council_charts(return_)
     return report
 
 
@@ -407,14 +407,14 @@ def from_compare(chart: Any) -> Chart:
     )
 
 
-def council_charts(report: CouncilReport) -> list[Chart]:
+def council_charts(return_: Return) -> list[Chart]:
     """The council report's charts: the council dashboard's figures (issue 5), from the same
     data (the council's own draft included when the report is of a draft)."""
     from tracker.compare import charts as compare_charts
     from tracker.compare.services import council_dashboard
 
     dashboard = council_dashboard(
-        report.council, report.period, include_draft=report.return_.status == ReturnStatus.DRAFT
+        return_.council, return_.period, include_draft=return_.status == ReturnStatus.DRAFT
     )
     return [from_compare(chart) for chart in compare_charts.council_charts(dashboard)]
 

@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 from tracker import throttle
 from tracker.audit import record
 from tracker.extensions import db
-from tracker.models import Council, Period, Region, ReportJob, ReportJobStatus, Return, Role, User
+from tracker.models import Council, Period, Region, ReportJobStatus, Return, Role, User
 from tracker.permissions import council_access, current_principal, region_access
 from tracker.reports import bp, data, jobs, render
 from tracker.reports.charts import ChartRenderError
@@ -148,8 +148,7 @@ def council_report(council: Council, period_label: str) -> str:
 @council_access(*REPORT_READERS)
 def council_chart(council: Council, period_label: str) -> Response:
     return_ = _return_or_404(council, period_label)
-    report = _council_report(council, return_)
-    return _chart_response(report.charts, request.args.get("chart"))
+    return _chart_response(data.council_charts(return_), request.args.get("chart"))
 
 
 def _chart_response(charts: list, chart_id: str | None) -> Response:
@@ -324,6 +323,3 @@ def region_pack_xlsx(region: Region, period_label: str) -> Response | tuple:
         render.XLSX_MIMETYPE,
         f"regional-pack-{region.slug}-{queries.period_slug(period)}.xlsx",
     )
-
-
-__all__ = ["ReportJob"]
