@@ -34,6 +34,8 @@ ASSET_SOURCES := package.json scripts/build-assets.mjs $(shell find assets -type
 ASSET_OUTPUTS := static/css/tracker.css static/govuk/govuk-frontend.min.js
 # Rebuild when an output has gone, even if the stamp is newer than every source.
 ASSETS_MISSING := $(filter-out $(wildcard $(ASSET_OUTPUTS)),$(ASSET_OUTPUTS))
+# plotly.js, copied from the plotly Python package for the dashboards (see its rule below).
+PLOTLY_JS := static/vendor/plotly.min.js
 
 .PHONY: help run test lint fmt bench bench-smoke setup system-packages python-deps assets instance-config \
 	database test-sqlite test-postgres FORCE
@@ -122,8 +124,8 @@ node_modules/.installed: package-lock.json package.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-# plotly.js for the dashboards' charts, served by us from the plotly Python package (never a CDN).
-PLOTLY_JS := static/vendor/plotly.min.js
+# plotly.js for the dashboards' charts, served by us from the plotly Python package (never a CDN);
+# scripts/vendor-plotly.py explains the copy.
 $(PLOTLY_JS): $(VENV)/.installed scripts/vendor-plotly.py
 	$(BIN)/python scripts/vendor-plotly.py $@
 
