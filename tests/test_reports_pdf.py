@@ -382,3 +382,18 @@ def test_coproduction_figures_match_the_panels_and_show_display_names_only(app):
     assert (totals.received, totals.answered, totals.open) == (2, 1, 1)
     assert "Ramps at the day centre" in text and "Ramps fitted" in text
     assert name in text and "Canary Real" not in text
+
+
+def test_a_council_that_does_not_share_is_never_named_in_the_pack_pdf(app):
+    open_period(app)
+    assess(app, LEEDS, None, {"stage": "embedded"})
+    submit(app, LEEDS)
+    with app.app_context():
+        wakefield = council(WAKEFIELD)
+        wakefield.shares_named_returns = False  # and its return is still a draft
+        db.session.commit()
+        period = db.session.scalar(select(Period).where(Period.label == LABEL))
+        pack = data.build_region_pack(db.session.get(Region, wakefield.region_id), period)
+        text = " ".join(pdf_text(render.region_pdf(pack)).split())
+    assert "Wakefield" not in text
+    assert "1 council that does not share by name" in text

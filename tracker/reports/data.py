@@ -449,6 +449,8 @@ class RegionPack:
     area_labels: list[str]
     #: councils with a shared return that do not share it by name: in the distributions only
     unnamed: int
+    #: councils without a shared return yet that do not share by name: counted, never named
+    unnamed_waiting: int
     #: area label → stage → count, over the shared returns
     distributions: dict[str, dict[str, int]]
     charts: list[Chart] = field(default_factory=list)
@@ -521,12 +523,15 @@ def build_region_pack(region: Region, period: Period, *, viewer: Any = None) -> 
     area_labels = sorted(positions, key=lambda a: (positions[a], a))
     shared: list[CouncilLine] = []
     not_shared: list[str] = []
-    unnamed = 0
+    unnamed = unnamed_waiting = 0
     distributions: dict[str, Counter[str]] = {area: Counter() for area in area_labels}
     for council in councils:
         found = returns.get(council.id)
         if found is None or found[1] not in SHARED_STATUSES:
-            not_shared.append(council.short_name)
+            if is_named_outside(council) or _own_council(viewer, council):
+                not_shared.append(council.short_name)
+            else:
+                unnamed_waiting += 1
             continue
         if not is_named_outside(council) and not _own_council(viewer, council):
             # Counted in the distributions, never named (issue 5's sharing rule).
@@ -560,6 +565,7 @@ def build_region_pack(region: Region, period: Period, *, viewer: Any = None) -> 
         shared=shared,
         not_shared=not_shared,
         unnamed=unnamed,
+        unnamed_waiting=unnamed_waiting,
         area_labels=area_labels,
         distributions={area: dict(mix) for area, mix in distributions.items()},
     )
