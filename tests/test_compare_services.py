@@ -13,6 +13,7 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from tests.access_matrix import council
+from tests.factories import make_user
 from tests.returns_data import (
     LABEL,
     PREVIOUS_LABEL,
@@ -328,3 +329,33 @@ def test_every_fill_keeps_text_on_it_readable_and_has_its_own_pattern():
     css = (PROJECT_ROOT / "static" / "css" / "compare.css").read_text()
     for step, colour in enumerate(charts.SHADES):
         assert f".tracker-shade--{step} {{ background-color: {colour}; }}" in css
+
+
+def test_figures_follow_a_return_sent_back_and_resubmitted(app):
+    """The period's figures are kept between requests; a change of any shared return shows."""
+    submitted_quarter(app, {c: IMPLEMENTING_AMBER for c in (WAKEFIELD, KIRKLEES, BRADFORD)})
+    from tests.returns_data import get_return
+    from tracker.models import User
+    from tracker.returns import services as returns
+
+    with app.app_context():
+        region = council(LEEDS).region
+        assert services.region_comparison(region, period(), viewer=None).councils_reporting == 3
+        assert services.national_view(period()).councils_reporting == 3
+        approver = make_user(memberships=[(Role.COUNCIL_APPROVER, council(BRADFORD))])
+        returns.send_back_return(
+            get_return(BRADFORD), "Check area 3", actor=db.session.get(User, approver.id)
+        )
+        db.session.commit()
+        assert services.region_comparison(region, period(), viewer=None).councils_reporting == 2
+        assert services.national_view(period()).councils_reporting == 2
+        dashboard = services.council_dashboard(council(LEEDS), period())
+        assert all(p.region.value is None for p in dashboard.positions)
+    assess_all(app, BRADFORD, {"stage": "embedded"})
+    submit(app, BRADFORD)
+    with app.app_context():
+        comparison = services.region_comparison(council(LEEDS).region, period(), viewer=None)
+        assert comparison.councils_reporting == 3
+        bradford = comparison.row_for(BRADFORD)
+        assert bradford.cell("A01").share.percent == 100
+        assert bradford.cell("A01").amber == 0
