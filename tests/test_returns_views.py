@@ -273,7 +273,7 @@ def test_drafts_never_leave_the_council(app, clients, page, role):
     assert not _forms(overview)
 
 
-def test_a_council_that_does_not_share_is_not_read_by_name_in_its_region(app, clients):
+def test_a_council_that_does_not_share_is_not_read_by_name_from_outside(app, clients):
     open_period(app)
     assess_all(app, LEEDS)
     submit(app, LEEDS)
@@ -282,10 +282,13 @@ def test_a_council_that_does_not_share_is_not_read_by_name_in_its_region(app, cl
         council.shares_named_returns = False
         db.session.commit()
     regional, viewer = clients(Role.REGIONAL_MEMBER), clients(Role.COUNCIL_VIEWER)
+    admin, panel = clients(Role.NATIONAL_ADMIN), clients(Role.PANEL_MEMBER)
     pages = (f"{BASE}/", f"{BASE}/current", OVERVIEW, f"{OVERVIEW}/actions/A01.S01")
     pages += (f"{BASE}/history/A01.S01", f"{OVERVIEW}/export.csv")
     assert [regional.get(path).status_code for path in pages] == [404] * len(pages)
+    assert [admin.get(path).status_code for path in pages] == [404] * len(pages)
     assert viewer.get(OVERVIEW).status_code == 200
+    assert panel.get(OVERVIEW).status_code == 200
     with app.app_context():
         db.session.scalar(
             select(Council).where(Council.gss_code == LEEDS)

@@ -4,8 +4,7 @@ A council's drafts are its own (PRODUCT.md, "Nobody sees what is not theirs"): o
 editors, approvers and viewers read a draft return, its evidence library and its draft history.
 Regional members and national administrators read a return once it is submitted or signed off,
 and panel members likewise (but not the evidence, unless the council publishes an item to them).
-A council that chooses not to share named returns with its region is not readable by name by its
-regional members at all.
+A council that chooses not to share named returns is not readable by name from outside it at all.
 """
 
 from __future__ import annotations
@@ -37,11 +36,10 @@ def reads_drafts(council: Council) -> bool:
 
 
 def reaches_named(council: Council) -> bool:
-    """False for someone who reaches ``council`` only as a regional member while the council
-    keeps its named returns from its region (issue 5: it then appears only inside aggregates)."""
-    if council.shares_named_returns:
-        return True
-    return holds(council, tuple(role for role in READERS if role is not Role.REGIONAL_MEMBER))
+    """False for someone outside ``council`` (a regional member, a national administrator)
+    while the council keeps its named returns to itself (issue 5: it then appears only inside
+    aggregates, as on the comparison pages)."""
+    return council.shares_named_returns or holds(council, (*COUNCIL_READERS, Role.PANEL_MEMBER))
 
 
 def may_read_return(council: Council, return_: Return) -> bool:
