@@ -233,3 +233,36 @@ def test_region_table_orders_by_a_share_highest_first(app, page):
         for tr in page(by_name).select("#table-title ~ div tbody tr")
     ]
     assert named[0] == "Bradford dashboard" and named[-2] == "York dashboard"
+
+
+def test_the_dashboard_counts_the_panels_comments_on_a_submitted_return(app, page):
+    from tests.factories import get_user, make_user
+    from tests.returns_data import get_return
+    from tracker.models import Action
+    from tracker.panels.services import add_comment, answer_comment
+
+    submitted_quarter(app, {c: IMPLEMENTING_AMBER for c in (LEEDS, *OTHERS)})
+    with app.app_context():
+        leeds = council(LEEDS)
+        member = make_user(memberships=[(Role.PANEL_MEMBER, leeds)])
+        editor = make_user(memberships=[(Role.COUNCIL_EDITOR, leeds)])
+        return_ = get_return(LEEDS)
+        actions = db.session.scalars(select(Action).order_by(Action.code).limit(3)).all()
+        comments = [
+            add_comment(return_, action, f"Comment {n}", actor=get_user(member.id))
+            for n, action in enumerate(actions)
+        ]
+        answer_comment(
+            comments[0], "Done", actor=get_user(editor.id), is_you_said_we_did=True, change_made="X"
+        )
+        answer_comment(comments[1], "Noted", actor=get_user(editor.id))
+        db.session.commit()
+    client = signed_in_client(app, make_member(app, Role.COUNCIL_VIEWER))
+    html = page(client.get(f"/councils/{LEEDS}/dashboard?period={SLUG}"))
+    rows = {
+        row.dt.get_text(strip=True): row.dd.get_text(" ", strip=True)
+        for row in html.select(".govuk-summary-list__row")
+    }
+    assert rows["Panel comments"] == (
+        "3 received: 2 answered, 1 awaiting an answer; 1 “you said, we did”"
+    )

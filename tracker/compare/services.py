@@ -50,6 +50,7 @@ from tracker.models import (
     Stage,
     assessment_evidence,
 )
+from tracker.panels.services import CommentTotals, comment_totals
 from tracker.permissions import Principal
 from tracker.returns.periods import label_from_url, parse_period_label
 from tracker.returns.queries import (
@@ -385,6 +386,9 @@ class CouncilDashboard:
     positions: list[AreaPosition]
     #: actions in the return
     total: int = 0
+    #: the co-production panel's comments on this return (none on a draft: the panel never
+    #: sees one)
+    comments: CommentTotals | None = None
 
     @property
     def is_draft(self) -> bool:
@@ -637,6 +641,8 @@ def council_dashboard(
     dashboard.positions = _positions(
         council, period, areas, {key: counts.advanced for key, counts in by_area.items()}
     )
+    if return_.status != ReturnStatus.DRAFT:
+        dashboard.comments = comment_totals(council, period)
     return dashboard
 
 
