@@ -237,10 +237,10 @@ MATRIX: list[Row] = [
     Row("panels.hide_comment",      "POST",  S,    404,   404,     404,   404,  404,     404),
     Row("panels.unhide_comment",    "POST",  S,    404,   404,     404,   404,  404,     404),
     Row("panels.settings",          "GET",   S,    404,   404,     404,   OWN,  404,     404),
-    Row("panels.settings",          "POST",  S,    404,   404,     404,   T(422, 404, 404), 404, 404),
+    Row("panels.settings", "POST", S, 404, 404, 404, T(422, 404, 404), 404, 404),
     Row("panels.download",          "GET",   S,    404,   404,     404,   OWN,  404,     404),
     Row("panels.leave",             "GET",   S,    404,   404,     404,   OWN,  404,     404),
-    Row("panels.leave",             "POST",  S,    404,   404,     404,   T(422, 404, 404), 404, 404),
+    Row("panels.leave", "POST", S, 404, 404, 404, T(422, 404, 404), 404, 404),
     # -- reports (issue 7). A council's board report: its own people (the world's returns are
     # drafts, so regional members and administrators get 404; panel members always do). A
     # region's pack: its regional members and administrators; with no submitted return there is
