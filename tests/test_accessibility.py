@@ -488,6 +488,8 @@ def test_signed_in_pages_pass_axe_and_work_without_javascript(
     if role == "council_approver":
         # A council's evidence library is its own (a national administrator gets 404).
         extra_paths += tuple(f"/councils/{code}/returns/evidence" for code in codes)
+    # The library links to every item's page; without it (an administrator) start there.
+    extra_paths += (evidence_page,)
     extra_paths += tuple(f"/councils/{code}/returns/" for code in codes)
     if role == "national_admin":
         # The regional pack's page (reports, issue 7): for regions and the nation only.

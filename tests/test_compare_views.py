@@ -156,6 +156,10 @@ def test_national_view_lists_regions_and_national_barriers(app, page):
     barrier_rows = html.select("#national-barriers tbody tr")
     assert barrier_rows and barrier_rows[0].find_all("td")[2].get_text(strip=True) == "3"
     assert "Leeds" not in html.select_one("main").get_text()
+    # Every region's link opens, those with no return in the quarter too.
+    links = [a["href"] for a in html.select('main a[href^="/regions/"]')]
+    assert len(links) >= 9
+    assert {path: client.get(path).status_code for path in links} == dict.fromkeys(links, 200)
 
 
 def test_approver_changes_sharing_and_it_is_audited(app, page):

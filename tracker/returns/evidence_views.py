@@ -45,6 +45,7 @@ from tracker.returns.access import (
     COUNCIL_READERS,
     EDITORS,
     EVIDENCE_READERS,
+    holds,
     may_read_return,
     reaches_named,
 )
@@ -88,7 +89,7 @@ def _may_edit(council: Council) -> bool:
     return principal is not None and principal.may_access_council(council, EDITORS)
 
 
-def _urls(council: Council, assessment: Assessment) -> dict[str, str]:
+def _urls(council: Council, assessment: Assessment) -> dict[str, str | None]:
     values = {
         "gss_code": council.gss_code,
         "period_label": label_to_url(assessment.return_.period.label),
@@ -99,7 +100,12 @@ def _urls(council: Council, assessment: Assessment) -> dict[str, str]:
         "add_link": url_for("returns.add_evidence_link", **values),
         "upload": url_for("returns.upload_evidence", **values),
         "choose": url_for("returns.choose_evidence", **values),
-        "library": url_for("returns.evidence_library", gss_code=council.gss_code),
+        # The library holds drafts' evidence too: the council's own people only.
+        "library": (
+            url_for("returns.evidence_library", gss_code=council.gss_code)
+            if holds(council, COUNCIL_READERS)
+            else None
+        ),
         "action": url_for("returns.action", **values),
     }
 
