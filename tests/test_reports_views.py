@@ -154,3 +154,42 @@ def test_downloads_past_the_rate_limit_get_429(app):
     response = client.get(f"{REPORT}/board-report.xlsx")
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) > 0
+
+
+def test_signing_off_lays_out_the_board_report_ahead_of_its_first_download(
+    app, monkeypatch, tmp_path
+):
+    from tests.access_matrix import post
+
+    app.config.update(REPORT_PDF_CACHE=True, REPORT_FOLDER=str(tmp_path / "reports"))
+    calls = []
+    real = pdf.html_to_pdf
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pdf, "html_to_pdf", counting)
+    open_period(app)
+    assess_all(app, LEEDS)
+    submit(app, LEEDS)
+    approver = client_for(app, Role.COUNCIL_APPROVER)
+    response = post(approver, f"/councils/{LEEDS}/returns/{SLUG}/sign-off")
+    assert response.status_code == 302
+    jobs.wait_for_jobs(app)
+    assert len(calls) == 1
+    kept = list((tmp_path / "reports" / "cache").glob("*.pdf"))
+    assert len(kept) == 1
+    # The first download is the prepared file: nothing is laid out again.
+    download = approver.get(f"{REPORT}/board-report.pdf")
+    assert download.status_code == 200 and download.data == kept[0].read_bytes()
+    assert len(calls) == 1
+
+
+def test_a_draft_is_never_prepared_in_the_background(app):
+    app.config["REPORT_PDF_CACHE"] = True
+    open_period(app)
+    with app.app_context():
+        from tests.returns_data import get_return
+
+        assert jobs.enqueue_council_report(get_return(LEEDS)) is None

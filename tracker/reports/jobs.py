@@ -10,6 +10,7 @@ web worker shares one queue; run ``rq worker reports --url $REDIS_URL`` beside t
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from sqlalchemy import select
 
 from tracker.clock import utcnow
 from tracker.extensions import db
-from tracker.models import Period, Region, ReportJob, ReportJobStatus, User
+from tracker.models import Period, Region, ReportJob, ReportJobStatus, Return, ReturnStatus, User
 from tracker.permissions import load_principal
 
 QUEUE_NAME = "reports"
@@ -147,11 +148,11 @@ def _run_in_app(app: Flask, job_id: int) -> None:
         run_job(job_id)
 
 
-def enqueue(job_id: int) -> Future | str:
-    """Start the job: on the RQ queue when ``REDIS_URL`` is set, else on the in-process pool.
-
-    :returns: the in-process future, or the RQ job id.
-    """
+def _submit(
+    standalone: Callable[[int], None], in_app: Callable[[Flask, int], None], object_id: int
+) -> Future | str:
+    """On the RQ queue when ``REDIS_URL`` is set (``standalone`` builds its own app), else on
+    the in-process pool (``in_app`` gets this app)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     url = app.config.get("REDIS_URL")
     if url:
@@ -159,10 +160,74 @@ def enqueue(job_id: int) -> Future | str:
         from rq import Queue
 
         queue = Queue(QUEUE_NAME, connection=Redis.from_url(url))
-        return queue.enqueue(run_job_standalone, job_id, job_timeout=600).id
-    future = _executor(app).submit(_run_in_app, app, job_id)
+        return queue.enqueue(standalone, object_id, job_timeout=600).id
+    future = _executor(app).submit(in_app, app, object_id)
     app.extensions["report_futures"].append(future)
     return future
+
+
+def enqueue(job_id: int) -> Future | str:
+    """Start the job: on the RQ queue when ``REDIS_URL`` is set, else on the in-process pool.
+
+    :returns: the in-process future, or the RQ job id.
+    """
+    return _submit(run_job_standalone, _run_in_app, job_id)
+
+
+def prepare_council_report(return_id: int) -> bool:
+    """Lay out a submitted or signed-off return's board report into the PDF cache, so that the
+    first download after submission or sign-off is served at once rather than laid out then
+    (a 40-page report takes WeasyPrint seconds). Call in an app context; failures are logged.
+
+    :returns: True when the report is now in the cache.
+    """
+    from tracker.reports import data, render
+
+    return_ = db.session.get(Return, return_id)
+    if return_ is None or return_.status == ReturnStatus.DRAFT:
+        return False
+    try:
+        # As the council's own people read it (they download it for their board).
+        report = data.build_council_report(return_, include_draft_history=True)
+        render.council_pdf(report, wait=RENDER_WAIT_SECONDS)
+    except Exception as error:  # the download lays it out instead: nothing is lost
+        current_app.logger.exception(
+            "preparing the board report of return %s failed: %s", return_id, type(error).__name__
+        )
+        return False
+    return True
+
+
+def _prepare_standalone(return_id: int) -> None:
+    """Entry point for an RQ worker: build an app, then :func:`prepare_council_report`."""
+    from tracker import create_app
+
+    app = create_app()
+    with app.app_context():
+        try:
+            prepare_council_report(return_id)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _prepare_in_app(app: Flask, return_id: int) -> None:
+    with app.app_context():
+        prepare_council_report(return_id)
+
+
+def enqueue_council_report(return_: Return) -> Future | str | None:
+    """After a return is submitted or signed off (and committed), prepare its board report in
+    the background, on the same runner as the regional packs. Nothing happens for a draft, or
+    when the PDF cache is off (``REPORT_PDF_CACHE``).
+
+    :returns: the in-process future, the RQ job id, or None when nothing was queued.
+    """
+    from tracker.reports.render import cache_enabled
+
+    if return_.status == ReturnStatus.DRAFT or not cache_enabled():
+        return None
+    return _submit(_prepare_standalone, _prepare_in_app, return_.id)
 
 
 def wait_for_jobs(app: Flask, timeout: float = 120) -> None:

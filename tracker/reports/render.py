@@ -178,7 +178,8 @@ def _cache_folder() -> Path:
     return path
 
 
-def _cache_enabled() -> bool:
+def cache_enabled() -> bool:
+    """True when finished council PDFs are kept (``REPORT_PDF_CACHE``; off in tests)."""
     return bool(current_app.config.get("REPORT_PDF_CACHE", not current_app.testing))
 
 
@@ -194,7 +195,7 @@ def council_pdf(report: CouncilReport, *, wait: float = 0.0) -> bytes:
     """
     images = ChartImages()
     cached_path = None
-    if _cache_enabled():
+    if cache_enabled():
         produced, report.generated_at = report.generated_at, None
         key_html = render_template(
             "reports/pdf/council.html",

@@ -64,6 +64,14 @@ def _actor() -> User:
     return principal.user
 
 
+def prepare_board_report(return_: Return) -> None:
+    """Lay out the board report of a return just submitted or signed off in the background, so
+    that its first download is quick (nothing for a draft; see tracker/reports/jobs.py)."""
+    from tracker.reports.jobs import enqueue_council_report
+
+    enqueue_council_report(return_)
+
+
 def _return_or_404(council: Council, period_label: str) -> Return:
     """The council's return for the period in the URL, if this person may read it."""
     return_ = queries.get_return_by_slug(council, period_label) or abort(404)
@@ -395,6 +403,7 @@ def submit(council: Council, period_label: str) -> str | Response | tuple:
         db.session.commit()
         # After the commit, so that a failed submission never tells the approver otherwise.
         reminders.notify_return_submitted(return_)
+        prepare_board_report(return_)
         flash(f"The {return_.period.label} return is submitted for sign-off", "success")
     return redirect(urls["overview"])
 
@@ -418,6 +427,7 @@ def _approver_step(
             flash(str(error))
         else:
             db.session.commit()
+            prepare_board_report(return_)
             flash(done.format(label=return_.period.label), "success")
         return redirect(urls["overview"])
     return (
