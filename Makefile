@@ -49,10 +49,12 @@ help: ## Show this list of targets
 # No access log: invitation and reset links carry their single-use token in the path.
 # The demo accounts are made here only (never by `make test` or `make database`); the seed
 # refuses a database that holds any account that is not a demo account.
+# --timeout 120: a worker's first board report PDF (fonts, the chart browser, forty pages of
+# layout) can take longer than gunicorn's default 30 s on two busy cores.
 run: setup database ## Set up (packages, venv, assets, config, database), seed the demo and serve on http://127.0.0.1:5000
 	$(FLASK) demo seed
 	@echo "Serving Roadmap Tracker on http://$(HOST):$(PORT) (Ctrl-C to stop)"
-	exec $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) \
+	exec $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --timeout 120 \
 		--no-control-socket app:app
 
 test: setup database test-sqlite test-postgres ## Set up, lint with ruff, then run the tests on SQLite and PostgreSQL
