@@ -403,8 +403,12 @@ def seed_dataset(
     say(f"{report.evidence} evidence items")
     _insert_snapshots(plan, returns, report)
     say(f"{report.snapshots} snapshots")
+    # The demo scale adds no accounts: the demo panel member writes its councils' comments.
     report.panel_feedback = seed_panel_feedback(
-        plan, councils if scale == "national" else with_evidence, rng
+        plan,
+        councils if scale == "national" else with_evidence,
+        rng,
+        members=3 if scale == "national" else 1,
     )
     record(
         actor=None,
@@ -688,11 +692,13 @@ ANSWERS = (
 )
 
 
-def seed_panel_feedback(plan: _Plan, councils: list[Council], rng: random.Random) -> int:
+def seed_panel_feedback(
+    plan: _Plan, councils: list[Council], rng: random.Random, *, members: int = 3
+) -> int:
     """Co-production panel comments on submitted and signed-off returns, most of them answered
-    by the council (some "you said, we did"). Three panel members per council (the demo panel
-    member is one of them in the demo councils); the others are demo accounts with no password,
-    so nobody can sign in as them.
+    by the council (some "you said, we did"). ``members`` panel members per council (the demo
+    panel member is one of them in the demo councils); the others are demo accounts with no
+    password, so nobody can sign in as them.
 
     :returns: how many comments were made.
     """
@@ -712,7 +718,7 @@ def seed_panel_feedback(plan: _Plan, councils: list[Council], rng: random.Random
             )
             if demo_panel is not None:
                 user_ids.append(demo_panel)
-        for number in range(3 - len(user_ids)):
+        for number in range(max(0, members - len(user_ids))):
             user = User(
                 email=f"panel{number + 1}.{council.gss_code.lower()}@{DEMO_EMAIL_DOMAIN}",
                 display_name=f"Panel member {number + 1} ({council.short_name}, demo)",
@@ -726,6 +732,8 @@ def seed_panel_feedback(plan: _Plan, councils: list[Council], rng: random.Random
                 Membership(user_id=user.id, role=Role.PANEL_MEMBER.value, council_id=council.id)
             )
             user_ids.append(user.id)
+        if not user_ids:
+            continue
         profile_ids = list(
             db.session.scalars(
                 insert(PanelProfile).returning(PanelProfile.id, sort_by_parameter_order=True),
