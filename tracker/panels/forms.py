@@ -26,6 +26,21 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
+def _text_field(label: str, description: str, thing: str, *, rows: int) -> TextAreaField:
+    """A text area of up to 5,000 characters; ``thing`` is "comment" or "answer"."""
+    return TextAreaField(
+        label,
+        description=description,
+        widget=GovTextArea(),
+        filters=[_strip],
+        validators=[
+            DataRequired(message=f"Enter your {thing}"),
+            Length(max=MAX_BODY, message=_TOO_LONG.format(thing=f"Your {thing}")),
+        ],
+        render_kw={"rows": rows},
+    )
+
+
 def _version(value: str | None) -> int | None:
     try:
         number = int(value or "")
@@ -37,17 +52,12 @@ def _version(value: str | None) -> int | None:
 class CommentForm(FlaskForm):
     """A panel member's comment on an action, or a reply to a comment (``parent_id``)."""
 
-    body = TextAreaField(
+    body = _text_field(
         "Your comment",
-        description="Say what you think in your own words. Do not include anyone's personal "
-        "details. Up to 5,000 characters.",
-        widget=GovTextArea(),
-        filters=[_strip],
-        validators=[
-            DataRequired(message="Enter your comment"),
-            Length(max=MAX_BODY, message=_TOO_LONG.format(thing="Your comment")),
-        ],
-        render_kw={"rows": 6},
+        "Say what you think in your own words. Do not include anyone's personal details. "
+        "Up to 5,000 characters.",
+        "comment",
+        rows=6,
     )
     parent_id = HiddenField()
     submit = SubmitField("Post comment", widget=GovSubmitInput())
@@ -56,17 +66,7 @@ class CommentForm(FlaskForm):
 class EditCommentForm(FlaskForm):
     """The author changes their open comment."""
 
-    body = TextAreaField(
-        "Change your comment",
-        description="Up to 5,000 characters.",
-        widget=GovTextArea(),
-        filters=[_strip],
-        validators=[
-            DataRequired(message="Enter your comment"),
-            Length(max=MAX_BODY, message=_TOO_LONG.format(thing="Your comment")),
-        ],
-        render_kw={"rows": 6},
-    )
+    body = _text_field("Change your comment", "Up to 5,000 characters.", "comment", rows=6)
     comment_id = HiddenField()
     version = HiddenField()
     submit = SubmitField("Save changes", widget=GovSubmitInput())
@@ -86,16 +86,11 @@ class WithdrawForm(FlaskForm):
 class AnswerForm(FlaskForm):
     """A council editor answers a comment."""
 
-    body = TextAreaField(
+    body = _text_field(
         "Your answer",
-        description="Plain words: the panel member is not a professional. Up to 5,000 characters.",
-        widget=GovTextArea(),
-        filters=[_strip],
-        validators=[
-            DataRequired(message="Enter your answer"),
-            Length(max=MAX_BODY, message=_TOO_LONG.format(thing="Your answer")),
-        ],
-        render_kw={"rows": 5},
+        "Plain words: the panel member is not a professional. Up to 5,000 characters.",
+        "answer",
+        rows=5,
     )
     is_you_said_we_did = BooleanField(
         "You said, we did: the council changed something because of this comment",

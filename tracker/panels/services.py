@@ -896,34 +896,30 @@ def _send(to: str, subject: str, template: str, **context: object) -> bool:
     return True
 
 
-def notify_answered(comment: Comment) -> int:
-    """Tell the author their comment was answered (unless they turned emails off)."""
+def _notify_author(comment: Comment, subject: str, template: str) -> int:
     user = _author_to_tell(comment)
     if user is None:
         return 0
     sent = _send(
         user.email,
-        f"The council answered your comment on action {comment.action.code}",
-        "comment_answered.txt",
+        f"{subject} {comment.action.code}",
+        template,
         comment=comment,
         link=_thread_link(comment),
     )
     return int(sent)
+
+
+def notify_answered(comment: Comment) -> int:
+    """Tell the author their comment was answered (unless they turned emails off)."""
+    return _notify_author(
+        comment, "The council answered your comment on action", "comment_answered.txt"
+    )
 
 
 def notify_hidden(comment: Comment) -> int:
     """Tell the author their comment was hidden, and why (unless they turned emails off)."""
-    user = _author_to_tell(comment)
-    if user is None:
-        return 0
-    sent = _send(
-        user.email,
-        f"The council hid your comment on action {comment.action.code}",
-        "comment_hidden.txt",
-        comment=comment,
-        link=_thread_link(comment),
-    )
-    return int(sent)
+    return _notify_author(comment, "The council hid your comment on action", "comment_hidden.txt")
 
 
 def notify_awaiting(comment: Comment) -> int:
