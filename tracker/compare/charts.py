@@ -14,6 +14,8 @@ near-black text (#0b0c0c) to keep a contrast above 4.5:1 on every one of them.
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +25,7 @@ from tracker.compare.services import (
     RAG_KEYS,
     STAGE_KEYS,
     TIMEFRAME_KEYS,
+    AreaCounts,
     CouncilDashboard,
     NationalView,
     RegionComparison,
@@ -248,31 +251,46 @@ def shade_class(percent: int | None) -> str:
 # -- the council dashboard --------------------------------------------------------------------
 
 
-def stage_mix_by_area(dashboard: CouncilDashboard) -> Chart:
-    """Stacked bars: each area's actions by stage."""
-    areas = [a for a in dashboard.areas if a.total]
+def _stacked_area_bars(
+    areas: list[AreaCounts],
+    counts: list[Counter[str]],
+    keys: Sequence[str],
+    names: dict[str, str],
+    styles: dict[str, Any],
+    axis_title: str,
+) -> go.Figure:
+    """Horizontal stacked bars, one per area, one series per key that any area has."""
     labels = [a.area.short_label for a in areas]
     traces = []
-    used = [k for k in STAGE_KEYS if any(a.stages[k] for a in areas)]
-    for key in used:
-        values = [a.stages[key] for a in areas]
+    for key in keys:
+        values = [c[key] for c in counts]
+        if not any(values):
+            continue
         traces.append(
             _bar(
-                STAGE_LABELS[key],
+                names[key],
                 values,
                 labels,
-                STAGE_STYLE[key],
+                styles[key],
                 orientation="h",
                 text=[v or "" for v in values],
                 textposition="inside",
             )
         )
-    figure = _figure(
+    return _figure(
         traces,
         height=120 + 36 * max(len(areas), 1),
         barmode="stack",
         yaxis={"autorange": "reversed"},
-        xaxis={"title": {"text": "Actions"}},
+        xaxis={"title": {"text": axis_title}},
+    )
+
+
+def stage_mix_by_area(dashboard: CouncilDashboard) -> Chart:
+    """Stacked bars: each area's actions by stage."""
+    areas = [a for a in dashboard.areas if a.total]
+    figure = _stacked_area_bars(
+        areas, [a.stages for a in areas], STAGE_KEYS, STAGE_LABELS, STAGE_STYLE, "Actions"
     )
     advanced = dashboard.advanced
     summary = (
@@ -301,29 +319,13 @@ def stage_mix_by_area(dashboard: CouncilDashboard) -> Chart:
 def rag_by_area(dashboard: CouncilDashboard) -> Chart:
     """Stacked bars: RAG ratings of each area's actions at Planning or Implementing."""
     areas = [a for a in dashboard.areas if sum(a.rags.values())]
-    labels = [a.area.short_label for a in areas]
-    traces = []
-    for key in RAG_KEYS:
-        values = [a.rags[key] for a in areas]
-        if not any(values):
-            continue
-        traces.append(
-            _bar(
-                RAG_LABELS[key],
-                values,
-                labels,
-                RAG_STYLE[key],
-                orientation="h",
-                text=[v or "" for v in values],
-                textposition="inside",
-            )
-        )
-    figure = _figure(
-        traces,
-        height=120 + 36 * max(len(areas), 1),
-        barmode="stack",
-        yaxis={"autorange": "reversed"},
-        xaxis={"title": {"text": "Actions at Planning or Implementing"}},
+    figure = _stacked_area_bars(
+        areas,
+        [a.rags for a in areas],
+        RAG_KEYS,
+        RAG_LABELS,
+        RAG_STYLE,
+        "Actions at Planning or Implementing",
     )
     totals = dashboard.rag_totals
     rated = sum(totals.values())
