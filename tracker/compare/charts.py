@@ -558,6 +558,19 @@ def funding_by_spend_type(dashboard: CouncilDashboard) -> Chart:
     )
 
 
+def _share_bars(labels: list[str], series: list[tuple[str, list[Any]]]) -> go.Figure:
+    """Grouped bars of per-cent shares by area: the council first, then the medians."""
+    traces = [
+        _bar(name, labels, values, (SERIES_COLOURS[index], SERIES_PATTERNS[index]))
+        for index, (name, values) in enumerate(series)
+    ]
+    return _figure(
+        traces,
+        barmode="group",
+        yaxis={"title": {"text": "Per cent at Implementing or Embedded"}, "range": [0, 110]},
+    )
+
+
 def position_against_medians(dashboard: CouncilDashboard) -> Chart:
     """Grouped bars: the council's share per area beside its region's and the nation's medians."""
     positions = dashboard.positions
@@ -567,21 +580,7 @@ def position_against_medians(dashboard: CouncilDashboard) -> Chart:
         ("Regional median", [p.region.percent for p in positions]),
         ("National median", [p.nation.percent for p in positions]),
     ]
-    traces = []
-    for index, (name, values) in enumerate(series):
-        traces.append(
-            _bar(
-                name,
-                labels,
-                values,
-                (SERIES_COLOURS[index], SERIES_PATTERNS[index]),
-            )
-        )
-    figure = _figure(
-        traces,
-        barmode="group",
-        yaxis={"title": {"text": "Per cent at Implementing or Embedded"}, "range": [0, 110]},
-    )
+    figure = _share_bars(labels, series)
     with_region = [
         (p.council, p.region) for p in positions if p.region.value is not None and p.council.whole
     ]
@@ -755,25 +754,12 @@ def council_position(comparison: RegionComparison, gss_code: str | None) -> Char
     areas = comparison.areas
     mine = [row.cell(a.key).share for a in areas]
     medians = [comparison.medians[a.key] for a in areas]
-    traces = []
-    for index, (name, values) in enumerate(
-        (
+    figure = _share_bars(
+        [a.short_label for a in areas],
+        [
             (row.council.short_name, [s.percent for s in mine]),
             ("Regional median", [m.percent for m in medians]),
-        )
-    ):
-        traces.append(
-            _bar(
-                name,
-                [a.short_label for a in areas],
-                values,
-                (SERIES_COLOURS[index], SERIES_PATTERNS[index]),
-            )
-        )
-    figure = _figure(
-        traces,
-        barmode="group",
-        yaxis={"title": {"text": "Per cent at Implementing or Embedded"}, "range": [0, 110]},
+        ],
     )
     both = [(s, m) for s, m in zip(mine, medians, strict=True) if m.value is not None and s.whole]
     if both:
