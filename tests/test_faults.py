@@ -12,6 +12,7 @@ for the figure in docs/performance.md).
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import random
 import re
@@ -204,7 +205,7 @@ def burst_then_kill(
         client = Client("127.0.0.1", port, dict(cookies), timeout=30)
         try:
             token = csrf(client)
-        except OSError:
+        except (OSError, http.client.HTTPException):
             return
         for code in codes[thread::4]:
             narrative = f"Fault run {run}, save of {code}: {secrets.token_hex(6)}"
@@ -215,8 +216,10 @@ def burst_then_kill(
                 status, _h, _c = client.request(
                     "POST", f"/councils/{LEEDS}/returns/{SLUG}/actions/{code}", body
                 )
-            except OSError:
-                return  # the server is gone
+            except (OSError, http.client.HTTPException):
+                # The server is gone: refused, reset, or killed part-way through its answer
+                # (IncompleteRead). Not acknowledged, so not counted.
+                return
             with lock:
                 if status == 302:
                     burst.acknowledged[code] = narrative
