@@ -30,15 +30,11 @@ from tracker.permissions import (
     national_admin,
     region_access,
 )
+from tracker.returns.access import COUNCIL_READERS, holds
 
 #: the council's own people: they see its own draft on its dashboard
-OWN_ROLES = (Role.COUNCIL_EDITOR, Role.COUNCIL_APPROVER, Role.COUNCIL_VIEWER)
+OWN_ROLES = COUNCIL_READERS
 DASHBOARD_READERS = (*OWN_ROLES, Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
-
-
-def _holds(council: Council, roles: tuple[Role, ...]) -> bool:
-    principal = current_principal()
-    return principal is not None and principal.may_access_council(council, roles)
 
 
 def _period_or_error(form: PeriodForm, periods):
@@ -51,7 +47,7 @@ def _period_or_error(form: PeriodForm, periods):
 @bp.get("/councils/<gss_code>/dashboard")
 @council_access(*DASHBOARD_READERS)
 def council_dashboard(council: Council) -> tuple[str, int] | str:
-    own = _holds(council, OWN_ROLES)
+    own = holds(council, OWN_ROLES)
     if not own and not council.shares_named_returns:
         abort(404)
     periods = services.list_periods(council=council, include_drafts=own)
@@ -66,7 +62,7 @@ def council_dashboard(council: Council) -> tuple[str, int] | str:
         dashboard=dashboard,
         charts=charts.council_charts(dashboard) if dashboard and dashboard.has_return else [],
         is_own=own,
-        can_change_sharing=_holds(council, (Role.COUNCIL_APPROVER,)),
+        can_change_sharing=holds(council, (Role.COUNCIL_APPROVER,)),
         region_url=(
             url_for("compare.region", region_slug=council.region.slug)
             if current_principal().may_access_region(
