@@ -253,6 +253,7 @@ MATRIX: list[Row] = [
     Row("reports.region_chart",     "GET",   S,    404,   404,     404,   404,  404,     404),
     Row("reports.region_pack_pdf",  "GET",   S,    404,   404,     404,   404,  REGION_302, 302),
     Row("reports.region_pack_xlsx", "GET",   S,    404,   404,     404,   404,  REGION,  200),
+    Row("reports.region_pack_status", "GET", S,   404,   404,     404,   404,  REGION,  200),
     Row("reports.start_region_pack", "GET",  405,  405,   405,     405,   405,  405,     405),
     Row("reports.start_region_pack", "POST", S,   404,   404,     404,   404,  REGION_303, 303),
 ]

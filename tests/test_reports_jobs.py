@@ -8,7 +8,7 @@ from sqlalchemy import select
 from tests.access_matrix import council, make_person
 from tests.returns_data import LABEL, LEEDS, assess_all, open_period, submit
 from tracker.extensions import db
-from tracker.models import Period, ReportJob
+from tracker.models import Period, Region, ReportJob, User
 from tracker.reports import jobs, render
 
 
@@ -33,6 +33,29 @@ def test_a_job_records_its_steps_and_keeps_its_pdf(app):
         assert job.progress_done == job.progress_total == 4  # data, 2 charts, the PDF
         assert jobs.read_file(job).startswith(b"%PDF")
         assert job.started_at <= job.finished_at
+
+
+def test_a_newer_pack_replaces_the_file_of_the_last_one(app):
+    open_period(app)
+    assess_all(app, LEEDS)
+    submit(app, LEEDS)
+    first_id = _job(app)
+    with app.app_context():
+        jobs.run_job(first_id)
+        first = db.session.get(ReportJob, first_id)
+        first_file = jobs.folder() / first.stored_name
+        assert first_file.is_file()
+        second = jobs.create_job(
+            db.session.get(Region, first.region_id),
+            db.session.get(Period, first.period_id),
+            db.session.get(User, first.requested_by_id),
+        )
+        db.session.commit()
+        jobs.run_job(second.id)
+        db.session.refresh(first)
+        assert db.session.get(ReportJob, second.id).status == "done"
+        assert not first_file.exists() and first.stored_name is None
+        assert jobs.read_file(db.session.get(ReportJob, second.id)).startswith(b"%PDF")
 
 
 def test_a_failed_job_says_so_and_raises_nothing(app, monkeypatch):

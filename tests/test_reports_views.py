@@ -144,6 +144,43 @@ def test_a_running_job_shows_its_progress_after_a_refresh(app, page):
     html = page(client.get(PACK))
     assert "Generating the pack: step 2 of 4 (50%)" in html.get_text()
     assert html.find("form") is None or not html.find("button", string="Generate the PDF pack")
+    # The page follows the job without a refresh: its script asks the status URL.
+    assert html.find("script", src="/static/js/pack-progress.js")
+    box = html.find(attrs={"data-pack-status-url": True})
+    assert box["data-pack-status-url"] == f"{PACK}/pack/status"
+    status = client.get(f"{PACK}/pack/status")
+    assert status.status_code == 200 and status.headers["Cache-Control"] == "no-store"
+    assert status.get_json() == {
+        "status": "running",
+        "finished": False,
+        "done": 2,
+        "total": 4,
+        "percent": 50,
+        "message": "Drew chart 1 of 2",
+    }
+    # Another person's job is theirs alone; a council's own staff do not reach the pack at all.
+    other = client_for(app, Role.REGIONAL_MEMBER).get(f"{PACK}/pack/status")
+    assert other.get_json() == {"status": "none", "finished": True}
+    assert client_for(app, Role.COUNCIL_EDITOR).get(f"{PACK}/pack/status").status_code == 404
+
+
+def test_a_job_lost_with_its_process_is_failed_and_can_be_started_again(app, page):
+    open_period(app)
+    client = client_for(app, Role.NATIONAL_ADMIN)
+    with app.app_context():
+        from tracker.clock import utcnow
+        from tracker.models import Period, User
+
+        admin = db.session.scalar(select(User).order_by(User.id.desc()))
+        period = db.session.scalar(select(Period))
+        job = jobs.create_job(council(LEEDS).region, period, admin)
+        job.status, job.created_at = "running", utcnow() - jobs.STALE_AFTER * 2
+        db.session.commit()
+    assert client.get(f"{PACK}/pack/status").get_json()["status"] == "failed"
+    html = page(client.get(PACK))
+    assert jobs.INTERRUPTED in html.get_text()
+    assert html.find("button", string=lambda text: text and "Generate the PDF pack" in text)
+    assert not html.find("script", src="/static/js/pack-progress.js")
 
 
 def test_downloads_past_the_rate_limit_get_429(app):

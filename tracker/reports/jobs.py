@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -26,6 +27,11 @@ QUEUE_NAME = "reports"
 KIND_REGION_PACK = "region_pack"
 #: a background render waits this long for a free PDF slot before it gives up
 RENDER_WAIT_SECONDS = 120
+#: a job neither finished nor failed this long after it was asked for was lost: the process that
+#: ran it stopped (a restart, a deploy), or no RQ worker is listening. A London pack takes
+#: seconds; RQ gives a job 10 minutes (``job_timeout``).
+STALE_AFTER = timedelta(minutes=15)
+INTERRUPTED = "The pack was interrupted before it was finished. Generate it again."
 
 
 def create_job(region: Region, period: Period, actor: User) -> ReportJob:
@@ -56,7 +62,12 @@ def latest_job(
     )
     if status is not None:
         query = query.where(ReportJob.status == status)
-    return db.session.scalar(query.order_by(ReportJob.id.desc()).limit(1))
+    job = db.session.scalar(query.order_by(ReportJob.id.desc()).limit(1))
+    if job is not None and not job.is_finished and utcnow() - job.created_at > STALE_AFTER:
+        # Nobody will finish it: say so, and let the person start it again.
+        job.status, job.finished_at, job.message = ReportJobStatus.FAILED, utcnow(), INTERRUPTED
+        db.session.commit()
+    return job
 
 
 def folder(app: Flask | None = None) -> Path:
@@ -110,6 +121,7 @@ def run_job(job_id: int) -> None:
         job.stored_name = name
         job.status, job.finished_at = ReportJobStatus.DONE, utcnow()
         _step(job, total, total, "Ready to download")
+        _forget_earlier_packs(job)
     except Exception as error:  # recorded on the job: the page tells the person
         db.session.rollback()
         job = db.session.get(ReportJob, job_id)
@@ -118,6 +130,24 @@ def run_job(job_id: int) -> None:
         job.message = "The pack could not be generated. Try again later."
         db.session.commit()
         current_app.logger.exception("report job %s failed: %s", job_id, type(error).__name__)
+
+
+def _forget_earlier_packs(job: ReportJob) -> None:
+    """Delete the files of the person's earlier packs for the same region and period: only the
+    latest is ever downloaded, so each person keeps one file per region and quarter."""
+    earlier = db.session.scalars(
+        select(ReportJob).where(
+            ReportJob.region_id == job.region_id,
+            ReportJob.period_id == job.period_id,
+            ReportJob.requested_by_id == job.requested_by_id,
+            ReportJob.id < job.id,
+            ReportJob.stored_name.is_not(None),
+        )
+    ).all()
+    for old in earlier:
+        (folder() / str(old.stored_name)).unlink(missing_ok=True)
+        old.stored_name = None
+    db.session.commit()
 
 
 def run_job_standalone(job_id: int) -> None:

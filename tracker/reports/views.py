@@ -16,7 +16,7 @@ person, and parallel renders per process): past the cap the answer is 429 or 503
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from tracker import throttle
@@ -227,6 +227,7 @@ def _pack_urls(region: Region, period: Period) -> dict[str, str]:
             "region_pack_pdf",
             "region_pack_xlsx",
             "region_chart",
+            "region_pack_status",
         )
     }
 
@@ -274,6 +275,26 @@ def start_region_pack(region: Region, period_label: str) -> Response | tuple:
     return redirect(
         url_for("reports.region_pack", region_slug=region.slug, period_label=period_label), 303
     )
+
+
+@bp.get("/regions/<region_slug>/reports/<period_label>/pack/status")
+@region_access(*PACK_READERS)
+def region_pack_status(region: Region, period_label: str) -> Response:
+    """The person's latest pack job as JSON, for the progress on the pack page to follow."""
+    period = _period_or_404(period_label)
+    job = jobs.latest_job(region, period, _actor())
+    if job is None:
+        return jsonify(status="none", finished=True)
+    response = jsonify(
+        status=job.status,
+        finished=job.is_finished,
+        done=job.progress_done,
+        total=job.progress_total,
+        percent=job.percent,
+        message=job.message,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/regions/<region_slug>/reports/<period_label>/pack.pdf")
