@@ -120,7 +120,15 @@ def _figure(
         "margin": {"l": 20, "r": 20, "t": 20, "b": 40},
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
-        "legend": {"orientation": "h", "y": -0.15, "traceorder": "normal"},
+        # Above the plot: below it, the legend crowded the x-axis title.
+        "legend": {
+            "orientation": "h",
+            "x": 0,
+            "xanchor": "left",
+            "y": 1.02,
+            "yanchor": "bottom",
+            "traceorder": "normal",
+        },
         "xaxis": {"automargin": True, **(xaxis or {})},
         "yaxis": {"automargin": True, **(yaxis or {})},
         **extra,
