@@ -129,7 +129,9 @@ def test_regional_pack_job_shows_progress_and_its_pdf_downloads(app, page):
         assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "report.region_pdf"))
 
 
-def test_a_running_job_shows_its_progress_after_a_refresh(app, page):
+def _admin_with_running_job(app, **values):
+    """A national administrator's client, and a pack job of theirs left running with ``values``
+    (no runner picks it up)."""
     open_period(app)
     client = client_for(app, Role.NATIONAL_ADMIN)
     with app.app_context():
@@ -138,9 +140,17 @@ def test_a_running_job_shows_its_progress_after_a_refresh(app, page):
         admin = db.session.scalar(select(User).order_by(User.id.desc()))
         period = db.session.scalar(select(Period))
         job = jobs.create_job(council(LEEDS).region, period, admin)
-        job.status, job.progress_done, job.progress_total = "running", 2, 4
-        job.message = "Drew chart 1 of 2"
+        job.status = "running"
+        for name, value in values.items():
+            setattr(job, name, value)
         db.session.commit()
+    return client
+
+
+def test_a_running_job_shows_its_progress_after_a_refresh(app, page):
+    client = _admin_with_running_job(
+        app, progress_done=2, progress_total=4, message="Drew chart 1 of 2"
+    )
     html = page(client.get(PACK))
     assert "Generating the pack: step 2 of 4 (50%)" in html.get_text()
     assert html.find("form") is None or not html.find("button", string="Generate the PDF pack")
@@ -165,17 +175,9 @@ def test_a_running_job_shows_its_progress_after_a_refresh(app, page):
 
 
 def test_a_job_lost_with_its_process_is_failed_and_can_be_started_again(app, page):
-    open_period(app)
-    client = client_for(app, Role.NATIONAL_ADMIN)
-    with app.app_context():
-        from tracker.clock import utcnow
-        from tracker.models import Period, User
+    from tracker.clock import utcnow
 
-        admin = db.session.scalar(select(User).order_by(User.id.desc()))
-        period = db.session.scalar(select(Period))
-        job = jobs.create_job(council(LEEDS).region, period, admin)
-        job.status, job.created_at = "running", utcnow() - jobs.STALE_AFTER * 2
-        db.session.commit()
+    client = _admin_with_running_job(app, created_at=utcnow() - jobs.STALE_AFTER * 2)
     assert client.get(f"{PACK}/pack/status").get_json()["status"] == "failed"
     html = page(client.get(PACK))
     assert jobs.INTERRUPTED in html.get_text()
