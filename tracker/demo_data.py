@@ -171,8 +171,9 @@ def _at(day: date, rng: random.Random, *, hour_from: int = 8, hour_to: int = 18)
     return datetime.combine(day, dt_time(rng.randint(hour_from, hour_to - 1), rng.randint(0, 59)))
 
 
-def _ordered_councils(limit: int | None) -> list[Council]:
-    """Active councils: the demo councils first, then the rest taking each region in turn."""
+def _ordered_councils(limit: int | None, lead: str | None = None) -> list[Council]:
+    """Active councils: ``lead`` (a GSS code) if given, the demo councils, then the rest taking
+    each region in turn."""
     councils = list(
         db.session.scalars(
             select(Council).where(Council.is_active).order_by(Council.region_id, Council.gss_code)
@@ -190,6 +191,8 @@ def _ordered_councils(limit: int | None) -> list[Council]:
             if queue:
                 interleaved.append(queue.pop(0))
     ordered = first + interleaved
+    if lead is not None:
+        ordered.sort(key=lambda c: c.gss_code != lead)  # stable: only the lead moves
     return ordered[:limit] if limit is not None else ordered
 
 
@@ -351,6 +354,7 @@ def seed_dataset(
     scale: str = "demo",
     *,
     council_limit: int | None = None,
+    lead_council: str | None = None,
     quarters: int = PAST_QUARTERS,
     seed: int = SEED,
     progress: Callable[[str], None] | None = None,
@@ -365,6 +369,8 @@ def seed_dataset(
     :param scale: one of :data:`SCALES`.
     :param council_limit: only the first this many councils (the demo councils first), for the
         benchmarks' query counts at 1 and 10 councils.
+    :param lead_council: the GSS code of a council to put before the demo councils (the
+        benchmark's one-council dataset for a London page is a London council).
     :raises DatasetRefused: for an unknown scale, or when the roadmap or councils are not loaded.
     """
     if scale not in SCALES:
@@ -376,7 +382,7 @@ def seed_dataset(
         report.skipped = "the database already has periods"
         return report
     rng = random.Random(seed)  # noqa: S311 (made-up data, not secrets)
-    councils = _ordered_councils(council_limit)
+    councils = _ordered_councils(council_limit, lead_council)
     actions = list(
         db.session.scalars(
             select(Action)
