@@ -27,7 +27,7 @@ from tests.returns_data import (
 from tracker.extensions import db
 from tracker.models import Action, Assessment, Period, Region, Return
 from tracker.reports import data, render
-from tracker.reports.pdf import RefusedURL, StaticOnlyFetcher
+from tracker.reports.pdf import RefusedURL, StaticOnlyFetcher, collector_paused
 
 HOSTILE = (
     '<img src="file:///etc/passwd"><script>alert(1)</script>'
@@ -263,6 +263,43 @@ def test_hostile_narrative_and_evidence_titles_come_out_inert(app):
     assert not any("passwd" in url or "evil" in url for url in fetcher.requested)
     text = " ".join(pdf_text(content).split())
     assert '<img src="file:///etc/passwd"><script>alert(1)</script>' in text.replace("\u00ad", "")
+
+
+def test_the_collector_is_paused_for_overlapping_renders_and_back_after_the_last():
+    import gc
+    import threading
+
+    assert gc.isenabled()
+    first_in, release = threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def first() -> None:
+        with collector_paused():
+            first_in.set()
+            release.wait(5)
+            seen.append(gc.isenabled())  # the second render ended before this one
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    first_in.wait(5)
+    with collector_paused():
+        assert not gc.isenabled()
+    assert not gc.isenabled()  # the first render still runs
+    release.set()
+    thread.join(5)
+    assert seen == [False]
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused():
+        raise RuntimeError("a render that fails")
+    assert gc.isenabled()
+    # Never turned on by a render if something else had turned it off.
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_the_fetcher_serves_static_files_only(app):
