@@ -283,15 +283,17 @@ def region_pack_status(region: Region, period_label: str) -> Response:
     """The person's latest pack job as JSON, for the progress on the pack page to follow."""
     period = _period_or_404(period_label)
     job = jobs.latest_job(region, period, _actor())
-    if job is None:
-        return jsonify(status="none", finished=True)
-    response = jsonify(
-        status=job.status,
-        finished=job.is_finished,
-        done=job.progress_done,
-        total=job.progress_total,
-        percent=job.percent,
-        message=job.message,
+    response = (
+        jsonify(status="none", finished=True)
+        if job is None
+        else jsonify(
+            status=job.status,
+            finished=job.is_finished,
+            done=job.progress_done,
+            total=job.progress_total,
+            percent=job.percent,
+            message=job.message,
+        )
     )
     response.headers["Cache-Control"] = "no-store"
     return response
