@@ -74,14 +74,19 @@ def _actor() -> User:
     return principal.user
 
 
-def _holds(council: Council, roles: tuple[Role, ...]) -> bool:
+def _member_of(council: Council, roles: tuple[Role, ...]) -> bool:
+    """True when the signed-in person holds one of ``roles`` as a member of ``council`` itself.
+
+    Not ``tracker.returns.access.holds``: that also counts a regional or national role reaching
+    the council, and a panel's threads are for the council's own people and panel.
+    """
     principal = current_principal()
     return principal is not None and council.id in principal.council_ids(roles)
 
 
 def _return_or_404(council: Council, period_label: str) -> Return:
     return_ = queries.get_return_by_slug(council, period_label) or abort(404)
-    if return_.status == ReturnStatus.DRAFT and not _holds(council, STAFF):
+    if return_.status == ReturnStatus.DRAFT and not _member_of(council, STAFF):
         abort(404)
     return return_
 
@@ -130,12 +135,12 @@ def _render_thread(
 ) -> tuple[str, int]:
     """The thread page, with the one form that is open (``active``), filled in or fresh."""
     kind, comment_id = active
-    is_member, is_editor = _holds(council, MEMBERS), _holds(council, EDITORS)
+    is_member, is_editor = _member_of(council, MEMBERS), _member_of(council, EDITORS)
     thread = services.get_thread(
         return_,
         action,
         viewer=_actor(),
-        shows_real_names=_holds(council, (Role.COUNCIL_APPROVER,)),
+        shows_real_names=_member_of(council, (Role.COUNCIL_APPROVER,)),
     )
     can_comment = is_member and return_.status != ReturnStatus.DRAFT
     comments_by_id = {
@@ -172,7 +177,7 @@ def _render_thread(
             unhide_form=UnhideForm(prefix="unhide", formdata=None) if is_editor else None,
             is_member=is_member,
             is_editor=is_editor,
-            is_staff=_holds(council, STAFF),
+            is_staff=_member_of(council, STAFF),
             my_name=_my_name(council) if is_member else None,
             evidence=_published_evidence(council, return_, action),
             thread_url=_thread_url(council, return_, action),
@@ -240,13 +245,13 @@ def _fresh_form(kind: str, comment: Comment) -> FlaskForm:
 @council_access(*READERS)
 def index(council: Council) -> str:
     actor = _actor()
-    is_member = _holds(council, MEMBERS)
+    is_member = _member_of(council, MEMBERS)
     returns = services.list_panel_returns(council)
     return render_template(
         "panels/index.html",
         council=council,
         is_member=is_member,
-        is_staff=_holds(council, STAFF),
+        is_staff=_member_of(council, STAFF),
         returns=returns,
         totals={r.id: services.comment_totals(council, r.period) for r in returns[:4]},
         awaiting=services.count_awaiting(council),
@@ -262,7 +267,7 @@ def awaiting(council: Council) -> str:
         "panels/awaiting.html",
         council=council,
         comments=services.list_awaiting(council),
-        is_editor=_holds(council, EDITORS),
+        is_editor=_member_of(council, EDITORS),
     )
 
 
