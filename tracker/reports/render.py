@@ -74,13 +74,7 @@ def _common() -> dict[str, Any]:
 
 def svg_data_uri(chart: charts.Chart) -> str:
     """The chart rendered to SVG by the shared browser, as a data: URI for the PDF."""
-    svg = charts.to_svg(
-        chart.figure,
-        width=int(chart.figure.layout.width or 680),
-        height=int(chart.figure.layout.height or 340),
-        chromium=current_app.config.get("CHROMIUM_PATH", charts.DEFAULT_CHROMIUM),
-    )
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    return "data:image/svg+xml;base64," + base64.b64encode(chart_svg(chart).encode()).decode()
 
 
 class ChartImages:
