@@ -116,11 +116,11 @@ def collector_paused() -> Iterator[None]:
 
     A 40-page report is a tree of a few hundred thousand boxes that lives for the whole render;
     as it grows, the collector walks it again and again and finds nothing to free: a fifth of
-    the render's time (``bench/reports.py``). Paused, the render makes no cycle that outlives
-    it, and one young-generation collection at the end frees what it left (a few tenths of a
-    second, and about 150 MB more at the peak of a render). Renders on several threads share
-    the pause: the collector comes back when the last one ends, and is never turned on here
-    if something else had turned it off.
+    the render's time (``bench/reports.py``). The tree becomes garbage only when the render
+    ends; one young-generation collection then frees it (a few tenths of a second; the peak of
+    a render is about 150 MB higher). The pause is process-wide: other threads' cycles wait for
+    that collection too. Renders on several threads share the pause: the collector comes back
+    when the last one ends, and is never turned on here if something else had turned it off.
     """
     global _pausing, _we_paused
     with _pausing_lock:
@@ -171,12 +171,12 @@ def html_to_pdf(
     if not acquired:
         raise RendererBusy("every PDF render slot is busy")
     try:
-        document = HTML(
-            string=compact(html),
-            base_url=BASE_URL,
-            url_fetcher=fetcher or StaticOnlyFetcher(static_folder, images),
-        )
         with collector_paused():
+            document = HTML(
+                string=compact(html),
+                base_url=BASE_URL,
+                url_fetcher=fetcher or StaticOnlyFetcher(static_folder, images),
+            )
             return document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True)
     finally:
         _slots.release()
