@@ -11,7 +11,10 @@ sees the data::
 from __future__ import annotations
 
 import secrets
+import sqlite3
+from contextlib import closing
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -156,3 +159,20 @@ def complete_quarter(
     sign_off(app, gss_code, label)
     close_period(app, label)
     return slug
+
+
+def action_versions(database: str | Path, gss_code: str, label: str = LABEL) -> dict[str, int]:
+    """Action code → version of the council's assessment for ``label``, read straight from the
+    SQLite file (for tests that run the app in another process)."""
+    with closing(sqlite3.connect(database)) as connection:
+        return dict(
+            connection.execute(
+                "SELECT actions.code, assessments.version_id FROM assessments "
+                "JOIN actions ON actions.id = assessments.action_id "
+                "JOIN returns ON returns.id = assessments.return_id "
+                "JOIN councils ON councils.id = returns.council_id "
+                "JOIN periods ON periods.id = returns.period_id "
+                "WHERE councils.gss_code = ? AND periods.label = ?",
+                (gss_code, label),
+            ).fetchall()
+        )

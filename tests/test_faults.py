@@ -34,7 +34,7 @@ from sqlalchemy import select
 from bench.load import Client
 from bench.run import GUNICORN, free_port
 from tests.conftest import SECRET_KEY
-from tests.returns_data import LABEL, LEEDS, open_period
+from tests.returns_data import LABEL, LEEDS, action_versions, open_period
 from tracker.accounts import passwords
 from tracker.accounts import services as accounts
 from tracker.admin.services import add_membership
@@ -138,21 +138,6 @@ def signed_in(port: int, email: str) -> Client:
     return client
 
 
-def versions(database: Path, gss_code: str) -> dict[str, int]:
-    """Action code → version of the council's assessment, read straight from the file."""
-    with closing(sqlite3.connect(database)) as connection:
-        rows = connection.execute(
-            "SELECT actions.code, assessments.version_id FROM assessments "
-            "JOIN actions ON actions.id = assessments.action_id "
-            "JOIN returns ON returns.id = assessments.return_id "
-            "JOIN councils ON councils.id = returns.council_id "
-            "JOIN periods ON periods.id = returns.period_id "
-            "WHERE councils.gss_code = ? AND periods.label = ?",
-            (gss_code, LABEL),
-        ).fetchall()
-    return dict(rows)
-
-
 def csrf(client: Client) -> str:
     """The CSRF token of the client's session, from its council's return page."""
     page = client.request("GET", f"/councils/{LEEDS}/returns/{SLUG}")[2].decode()
@@ -253,7 +238,7 @@ def test_sigkill_during_saves_loses_no_acknowledged_save(app, tmp_path):
         with gunicorn_on(app, log) as (process, port):
             if not cookies:
                 cookies = signed_in(port, email).cookies
-            burst = burst_then_kill(process, port, cookies, versions(database, LEEDS), run)
+            burst = burst_then_kill(process, port, cookies, action_versions(database, LEEDS), run)
         assert burst.acknowledged, f"run {run}: no save was acknowledged before the kill"
         assert burst.failed == 0, f"run {run}: {burst.failed} saves refused before the kill"
 

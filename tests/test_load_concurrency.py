@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import os
 import random
-import sqlite3
 import threading
 import time
-from contextlib import closing
 from dataclasses import dataclass, field
 
 from bench.load import Client
-from tests.returns_data import LABEL, open_period
+from tests.returns_data import action_versions, open_period
 from tests.test_faults import (
     CSRF,
     SLUG,
@@ -69,21 +67,6 @@ def csrf_for(client: Client, gss: str) -> str:
     """The CSRF token of the client's session, from its council's return page."""
     page = client.request("GET", f"/councils/{gss}/returns/{SLUG}")[2].decode()
     return CSRF.search(page).group(1)
-
-
-def action_versions(database, gss_code: str) -> dict[str, int]:
-    with closing(sqlite3.connect(database)) as connection:
-        return dict(
-            connection.execute(
-                "SELECT actions.code, assessments.version_id FROM assessments "
-                "JOIN actions ON actions.id = assessments.action_id "
-                "JOIN returns ON returns.id = assessments.return_id "
-                "JOIN councils ON councils.id = returns.council_id "
-                "JOIN periods ON periods.id = returns.period_id "
-                "WHERE councils.gss_code = ? AND periods.label = ?",
-                (gss_code, LABEL),
-            ).fetchall()
-        )
 
 
 def test_fifty_people_for_a_minute_get_no_5xx_and_no_locked_database(app, tmp_path):
