@@ -146,3 +146,19 @@ def path_of(link: str) -> str:
     """``/auth/invitation/abc`` from ``http://127.0.0.1:5000/auth/invitation/abc``."""
     parts = urlsplit(link)
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def count_pdf_renders(monkeypatch) -> list[int]:
+    """Count the PDFs laid out from now on: a list that grows by one per render (the renders
+    still happen)."""
+    from tracker.reports import pdf
+
+    calls: list[int] = []
+    real = pdf.html_to_pdf
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pdf, "html_to_pdf", counting)
+    return calls

@@ -12,6 +12,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from tests.access_matrix import council
+from tests.helpers import count_pdf_renders
 from tests.returns_data import (
     LABEL,
     LEEDS,
@@ -369,18 +370,9 @@ def test_region_pack_does_not_name_a_council_that_does_not_share(app):
 
 
 def test_the_same_report_is_laid_out_once_and_again_after_a_change(app, monkeypatch):
-    from tracker.reports import pdf
-
     app.config["REPORT_PDF_CACHE"] = True
     open_period(app)
-    calls = []
-    real = pdf.html_to_pdf
-
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(pdf, "html_to_pdf", counting)
+    calls = count_pdf_renders(monkeypatch)
     first = leeds_pdf(app)
     assert leeds_pdf(app) == first and len(calls) == 1
     assess(app, LEEDS, codes(app, 1), RED)

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.access_matrix import council, make_member, signed_in_client
+from tests.helpers import count_pdf_renders
 from tests.returns_data import LEEDS, SLUG, assess_all, open_period, submit
 from tracker.extensions import db
 from tracker.models import AuditEvent, ReportJob, Role
@@ -201,14 +202,7 @@ def test_signing_off_lays_out_the_board_report_ahead_of_its_first_download(
     from tests.access_matrix import post
 
     app.config.update(REPORT_PDF_CACHE=True, REPORT_FOLDER=str(tmp_path / "reports"))
-    calls = []
-    real = pdf.html_to_pdf
-
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(pdf, "html_to_pdf", counting)
+    calls = count_pdf_renders(monkeypatch)
     open_period(app)
     assess_all(app, LEEDS)
     submit(app, LEEDS)
