@@ -116,6 +116,18 @@ def council_html(
     :param standalone: embed the watermark as a data: URI (an HTML file to open on its own).
     """
     report.generated_at = report.generated_at or utcnow()
+    return _council_page(
+        report,
+        chart_src,
+        watermark=(
+            "data:image/svg+xml;base64," + base64.b64encode(WATERMARK_SVG.encode()).decode()
+            if standalone
+            else f"{pdf.BASE_URL}charts/watermark.svg"
+        ),
+    )
+
+
+def _council_page(report: CouncilReport, chart_src: Callable[[Any], str], watermark: str) -> str:
     return render_template(
         "reports/pdf/council.html",
         report=report,
@@ -123,11 +135,7 @@ def council_html(
         is_pdf=True,
         doc_title=council_title(report),
         is_draft=not report.is_signed_off,
-        watermark=(
-            "data:image/svg+xml;base64," + base64.b64encode(WATERMARK_SVG.encode()).decode()
-            if standalone
-            else f"{pdf.BASE_URL}charts/watermark.svg"
-        ),
+        watermark=watermark,
         **_common(),
     )
 
@@ -191,16 +199,7 @@ def council_pdf(report: CouncilReport, *, wait: float = 0.0) -> bytes:
     cached_path = None
     if cache_enabled():
         produced, report.generated_at = report.generated_at, None
-        key_html = render_template(
-            "reports/pdf/council.html",
-            report=report,
-            chart_src=images,
-            is_pdf=True,
-            doc_title=council_title(report),
-            is_draft=not report.is_signed_off,
-            watermark="",
-            **_common(),
-        )
+        key_html = _council_page(report, images, watermark="")
         report.generated_at = produced
         digest = hashlib.sha256(key_html.encode())
         for name in sorted(images.images):
