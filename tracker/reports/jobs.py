@@ -150,18 +150,23 @@ def _forget_earlier_packs(job: ReportJob) -> None:
     db.session.commit()
 
 
-def run_job_standalone(job_id: int) -> None:
-    """Entry point for an RQ worker: build an app, then :func:`run_job`."""
+def _in_new_app(task: Callable[[int], object], object_id: int) -> None:
+    """Build an app (an RQ worker has none), run ``task(object_id)`` in it, close it."""
     from tracker import create_app
 
     app = create_app()
     with app.app_context():
         try:
-            run_job(job_id)
+            task(object_id)
         finally:
             # A worker may build many apps: close this one's connections now.
             db.session.remove()
             db.engine.dispose()
+
+
+def run_job_standalone(job_id: int) -> None:
+    """Entry point for an RQ worker: build an app, then :func:`run_job`."""
+    _in_new_app(run_job, job_id)
 
 
 def _executor(app: Flask) -> ThreadPoolExecutor:
@@ -173,16 +178,16 @@ def _executor(app: Flask) -> ThreadPoolExecutor:
     return executor
 
 
-def _run_in_app(app: Flask, job_id: int) -> None:
+def _in_app(app: Flask, task: Callable[[int], object], object_id: int) -> None:
     with app.app_context():
-        run_job(job_id)
+        task(object_id)
 
 
 def _submit(
-    standalone: Callable[[int], None], in_app: Callable[[Flask, int], None], object_id: int
+    standalone: Callable[[int], None], task: Callable[[int], object], object_id: int
 ) -> Future | str:
-    """On the RQ queue when ``REDIS_URL`` is set (``standalone`` builds its own app), else on
-    the in-process pool (``in_app`` gets this app)."""
+    """On the RQ queue when ``REDIS_URL`` is set (``standalone`` builds its own app and runs
+    ``task``), else ``task`` on the in-process pool, in this app."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     url = app.config.get("REDIS_URL")
     if url:
@@ -191,7 +196,7 @@ def _submit(
 
         queue = Queue(QUEUE_NAME, connection=Redis.from_url(url))
         return queue.enqueue(standalone, object_id, job_timeout=600).id
-    future = _executor(app).submit(in_app, app, object_id)
+    future = _executor(app).submit(_in_app, app, task, object_id)
     app.extensions["report_futures"].append(future)
     return future
 
@@ -201,7 +206,7 @@ def enqueue(job_id: int) -> Future | str:
 
     :returns: the in-process future, or the RQ job id.
     """
-    return _submit(run_job_standalone, _run_in_app, job_id)
+    return _submit(run_job_standalone, run_job, job_id)
 
 
 def prepare_council_report(return_id: int) -> bool:
@@ -230,20 +235,7 @@ def prepare_council_report(return_id: int) -> bool:
 
 def _prepare_standalone(return_id: int) -> None:
     """Entry point for an RQ worker: build an app, then :func:`prepare_council_report`."""
-    from tracker import create_app
-
-    app = create_app()
-    with app.app_context():
-        try:
-            prepare_council_report(return_id)
-        finally:
-            db.session.remove()
-            db.engine.dispose()
-
-
-def _prepare_in_app(app: Flask, return_id: int) -> None:
-    with app.app_context():
-        prepare_council_report(return_id)
+    _in_new_app(prepare_council_report, return_id)
 
 
 def enqueue_council_report(return_: Return) -> Future | str | None:
@@ -257,7 +249,7 @@ def enqueue_council_report(return_: Return) -> Future | str | None:
 
     if return_.status == ReturnStatus.DRAFT or not cache_enabled():
         return None
-    return _submit(_prepare_standalone, _prepare_in_app, return_.id)
+    return _submit(_prepare_standalone, prepare_council_report, return_.id)
 
 
 def wait_for_jobs(app: Flask, timeout: float = 120) -> None:
