@@ -98,7 +98,16 @@ def make_app(database_url: str, **overrides: Any) -> Flask:
 
 
 def dispose(app: Flask) -> None:
-    """Close the app's session and every pooled connection (no ResourceWarning, DROP can run)."""
+    """Close the app's session and every pooled connection (no ResourceWarning, DROP can run).
+
+    Background report jobs the test started (a pack asked for by a POST, a board report
+    prepared on sign-off) finish first: a job still running would hold a connection that the
+    DROP cuts and nothing closes, and its ResourceWarning would fail whichever test is running
+    when the collector finds it.
+    """
+    executor = app.extensions.get("report_executor")
+    if executor is not None:
+        executor.shutdown(wait=True)
     with app.app_context():
         db.session.remove()
         for engine in db.engines.values():
