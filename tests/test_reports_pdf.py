@@ -139,6 +139,16 @@ def test_council_report_figures_match_the_database(leeds_quarter):
     for code in codes(app, 3):
         assert code in exceptions
     assert "Blocked by recruitment." in exceptions and "Escalate to the ICB board." in exceptions
+    # the area-by-area detail: the facts on one line, then the narratives with their labels
+    first = codes(app, 1)[0]
+    detail = summary[summary.rindex("Area by area ") :]
+    block = detail[detail.index(f"{first}:") :]
+    block = block[: block.index("Barriers: Workforce") + len("Barriers: Workforce")]
+    assert block.endswith(
+        "Stage: Implementing, Red · Since last quarter: ↓ Worsened (was Embedded) "
+        "Progress: Blocked by recruitment. Next steps: Escalate to the ICB board. "
+        "Barriers: Workforce"
+    ), block
     # the submitted, not signed-off return is marked as a draft on its cover
     assert "Draft: this return has not been signed off" in summary
 
@@ -301,6 +311,33 @@ def test_the_collector_is_paused_for_overlapping_renders_and_back_after_the_last
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_streams_are_compressed_at_our_level_and_decode(app, monkeypatch):
+    import zlib
+
+    from tracker.reports import pdf
+
+    assert pdf.pydyf.zlib.compressobj is pdf._compressobj
+    real = zlib.compressobj
+    levels: list[int] = []
+
+    def spy(level: int = -1, *args, **kwargs):
+        levels.append(level)
+        return real(level, *args, **kwargs)
+
+    monkeypatch.setattr(zlib, "compressobj", spy)
+    html = (
+        '<!DOCTYPE html><html lang="en-GB"><head><title>Streams</title></head>'
+        "<body><h1>Streams</h1><p>Compressed text that must extract.</p></body></html>"
+    )
+    content = pdf.html_to_pdf(html, static_folder=app.static_folder)
+    # pydyf still compresses through the zlib we gave it (if it stops, the level is lost)
+    assert levels and set(levels) == {pdf.FLATE_LEVEL}
+    reader = PdfReader(io.BytesIO(content))
+    page = reader.pages[0]
+    assert page["/Contents"].get_object()["/Filter"] == "/FlateDecode"
+    assert "Compressed text that must extract." in page.extract_text()
 
 
 def test_the_fetcher_serves_static_files_only(app):
