@@ -1,0 +1,62 @@
+"""The chart browser: one Chromium, one tab reused for many charts, replaced when it fails."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import pytest
+
+from tracker.reports import charts
+
+
+def bar(label: str) -> go.Figure:
+    return go.Figure(go.Bar(x=[label], y=[3]), layout={"title": {"text": f"Chart {label}"}})
+
+
+@pytest.fixture
+def fresh_browser():
+    charts.stop()
+    charts.clear_cache()
+    yield
+    charts.stop()
+    charts.clear_cache()
+
+
+def test_one_tab_draws_many_charts_and_reloads_every_n(fresh_browser, monkeypatch):
+    monkeypatch.setattr(charts, "RELOAD_EVERY", 3)
+    svgs = [charts.to_svg(bar(label)) for label in ("A", "B", "C", "D")]
+    browser = charts._browser
+    assert browser is not None
+    assert (browser.kaleido.renders, browser.kaleido.reloads) == (4, 1)
+    # every chart is its own drawing, including the one drawn after the reload
+    for label, svg in zip("ABCD", svgs, strict=True):
+        assert svg.startswith("<svg") and f"Chart {label}" in svg
+    # an unchanged chart comes from the cache: the browser draws nothing
+    assert charts.to_svg(bar("A")) == svgs[0]
+    assert browser.kaleido.renders == 4
+
+
+def test_a_missing_browser_is_a_chart_render_error(fresh_browser):
+    with pytest.raises(charts.ChartRenderError, match="not found"):
+        charts.to_svg(bar("A"), chromium="/nonexistent/chromium")
+    assert charts._browser is None
+    assert "Chart A" in charts.to_svg(bar("A"))
+
+
+def test_a_browser_that_fails_is_stopped_and_the_next_chart_starts_another(
+    fresh_browser, monkeypatch
+):
+    charts.to_svg(bar("A"))
+    first = charts._browser
+    assert first is not None
+
+    def broken(self, figure, width, height):
+        raise RuntimeError("the tab crashed")
+
+    monkeypatch.setattr(charts._Browser, "svg", broken)
+    with pytest.raises(charts.ChartRenderError, match="the tab crashed"):
+        charts.to_svg(bar("B"))
+    assert charts._browser is None
+    assert not first.thread.is_alive()
+    monkeypatch.undo()
+    assert "Chart B" in charts.to_svg(bar("B"))
+    assert charts._browser is not None and charts._browser is not first
