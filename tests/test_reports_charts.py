@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import pytest
 
-from tracker.reports import charts
+from tracker.reports import chart_browser, charts
 
 
 def bar(label: str) -> go.Figure:
@@ -22,7 +22,7 @@ def fresh_browser():
 
 
 def test_one_tab_draws_many_charts_and_reloads_every_n(fresh_browser, monkeypatch):
-    monkeypatch.setattr(charts, "RELOAD_EVERY", 3)
+    monkeypatch.setattr(chart_browser, "RELOAD_EVERY", 3)
     svgs = [charts.to_svg(bar(label)) for label in ("A", "B", "C", "D")]
     browser = charts._browser
     assert browser is not None
@@ -52,7 +52,7 @@ def test_a_browser_that_fails_is_stopped_and_the_next_chart_starts_another(
     def broken(self, figure, width, height):
         raise RuntimeError("the tab crashed")
 
-    monkeypatch.setattr(charts._Browser, "svg", broken)
+    monkeypatch.setattr(chart_browser.Browser, "svg", broken)
     with pytest.raises(charts.ChartRenderError, match="the tab crashed"):
         charts.to_svg(bar("B"))
     assert charts._browser is None
