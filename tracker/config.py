@@ -43,8 +43,9 @@ def environment_overrides() -> dict[str, object]:
         overrides["SQLALCHEMY_DATABASE_URI"] = _database_url(Path("."))
     if os.environ.get("MAIL_PORT"):
         overrides["MAIL_PORT"] = int(os.environ["MAIL_PORT"])
-    if os.environ.get("MAIL_USE_TLS"):
-        overrides["MAIL_USE_TLS"] = os.environ["MAIL_USE_TLS"].lower() not in ("0", "false", "no")
+    for flag in ("MAIL_USE_TLS", "REPORT_WARM_UP"):
+        if os.environ.get(flag):
+            overrides[flag] = os.environ[flag].lower() not in ("0", "false", "no")
     return overrides
 
 
