@@ -60,3 +60,22 @@ def test_a_browser_that_fails_is_stopped_and_the_next_chart_starts_another(
     monkeypatch.undo()
     assert "Chart B" in charts.to_svg(bar("B"))
     assert charts._browser is not None and charts._browser is not first
+
+
+def test_a_browser_killed_under_us_fails_one_chart_quickly_and_is_replaced(fresh_browser):
+    import os
+    import signal
+    import time
+
+    charts.to_svg(bar("A"))
+    first = charts._browser
+    chromium = first.kaleido.subprocess
+    # Chromium runs in a session of its own: its group is its renderers and helpers.
+    os.killpg(os.getpgid(chromium.pid), signal.SIGKILL)
+    chromium.wait(10)
+    started = time.monotonic()
+    with pytest.raises(charts.ChartRenderError):
+        charts.to_svg(bar("B"))
+    assert time.monotonic() - started < 15  # not the 60 s render timeout
+    assert charts._browser is None and not first.thread.is_alive()
+    assert "Chart B" in charts.to_svg(bar("B"))

@@ -13,6 +13,7 @@ of a second to import, which every other command would pay).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
@@ -83,7 +84,19 @@ class Browser:
         except Exception:
             log.warning("the chart browser did not close cleanly", exc_info=True)
         finally:
+            # What a browser that died leaves running (choreographer's watchdog) ends here,
+            # not when the closed loop is collected.
+            with contextlib.suppress(Exception):
+                self._run(_cancel_pending(), 10)
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(30)
             if not self.thread.is_alive():
                 self.loop.close()
+
+
+async def _cancel_pending() -> None:
+    """Cancel every other task on this loop, and wait for them to end."""
+    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
