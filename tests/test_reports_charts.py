@@ -79,3 +79,40 @@ def test_a_browser_killed_under_us_fails_one_chart_quickly_and_is_replaced(fresh
     assert time.monotonic() - started < 15  # not the 60 s render timeout
     assert charts._browser is None and not first.thread.is_alive()
     assert "Chart B" in charts.to_svg(bar("B"))
+
+
+def test_a_worker_killed_with_sigkill_leaves_no_browser_behind():
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import sys, time, plotly.graph_objects as go\n"
+        "from tracker.reports import charts\n"
+        "charts.to_svg(go.Figure(go.Bar(x=[1], y=[1])))\n"
+        "print(charts._browser.kaleido.subprocess.pid, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        chromium = int(worker.stdout.readline())
+        os.kill(chromium, 0)  # running
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                os.kill(chromium, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        else:
+            os.killpg(os.getpgid(chromium), signal.SIGKILL)
+            pytest.fail("Chromium outlived its worker")
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)
+        worker.stdout.close()
