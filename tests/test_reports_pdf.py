@@ -8,6 +8,7 @@ import re
 import subprocess
 
 import pytest
+from bs4 import BeautifulSoup
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
@@ -385,6 +386,45 @@ def test_region_pack_shows_submitted_returns_only(app):
     assert "Not yet submitted Wakefield" in text
     reader = PdfReader(io.BytesIO(content))
     assert "/StructTreeRoot" in reader.trailer["/Root"]
+    # the councils × areas table, twelve columns wide, is on landscape pages of its own; the
+    # rest of the pack is portrait
+    shapes = [
+        ("landscape" if page.mediabox.width > page.mediabox.height else "portrait", page)
+        for page in reader.pages
+    ]
+    landscape = [page for shape, page in shapes if shape == "landscape"]
+    assert landscape and shapes[0][0] == "portrait" and shapes[-1][0] == "portrait"
+    assert all("Data: councils by area" in page.extract_text() for page in landscape[:1])
+
+
+def test_chart_tables_align_numbers_right_and_size_text_columns_by_content(app):
+    bradford = "E08000032"
+    open_period(app, only=(LEEDS, WAKEFIELD, bradford))  # three, so the distribution is shown
+    for gss_code in (LEEDS, WAKEFIELD, bradford):
+        assess(app, gss_code, None, {"stage": "embedded"})
+        submit(app, gss_code)
+    with app.app_context():
+        region = council(LEEDS).region
+        period = db.session.scalar(select(Period).where(Period.label == LABEL))
+        pack_html = render.region_html(data.build_region_pack(region, period), chart_src=str)
+        report = data.build_council_report(get_return(LEEDS), include_draft_history=True)
+        report_html = render.council_html(report, chart_src=str)
+
+    def table(html: str, caption: str):
+        soup = BeautifulSoup(html, "html.parser")
+        return soup.find("caption", string=caption).find_parent("table")
+
+    # the distribution: Action, Area (text), then stage counts and councils (numbers)
+    distribution = table(pack_html, "Data: each action across the region's councils")
+    assert "report-table--fixed" not in distribution["class"]
+    cells = distribution.find("tbody").find("tr").find_all(["th", "td"])
+    assert "govuk-table__cell--numeric" not in cells[1]["class"]  # the area's name
+    assert all("govuk-table__cell--numeric" in cell["class"] for cell in cells[2:])
+    # a table of numbers only keeps its fixed column widths
+    stages = table(report_html, "Data: stage of each area's actions")
+    assert "report-table--fixed" in stages["class"]
+    cells = stages.find("tbody").find("tr").find_all("td")
+    assert cells and all("govuk-table__cell--numeric" in cell["class"] for cell in cells)
 
 
 def test_region_pack_does_not_name_a_council_that_does_not_share(app):

@@ -53,6 +53,8 @@ class Chart:
     figure: go.Figure
     #: (header row, body rows) of the data table shown under the chart
     table: tuple[list[str], list[list[Any]]] = field(default_factory=lambda: ([], []))
+    #: indexes of the table's columns that hold numbers (aligned right); None: all but the first
+    numeric: tuple[int, ...] | None = None
 
 
 def stop() -> None:

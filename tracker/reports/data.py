@@ -404,6 +404,7 @@ def from_compare(chart: Any) -> Chart:
         summary=chart.summary,
         figure=chart.figure,
         table=(head, rows),
+        numeric=getattr(table, "numeric", None),
     )
 
 
