@@ -189,11 +189,13 @@ def html_to_pdf(
         raise RendererBusy("every PDF render slot is busy")
     try:
         with collector_paused():
-            document = HTML(
-                string=compact(html),
-                base_url=BASE_URL,
-                url_fetcher=fetcher or StaticOnlyFetcher(static_folder, images),
-            )
-            return document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True)
+            return write(html, fetcher or StaticOnlyFetcher(static_folder, images))
     finally:
         _slots.release()
+
+
+def write(html: str, fetcher: StaticOnlyFetcher) -> bytes:
+    """The render itself, with no render slot and the collector as it is: ``html_to_pdf``'s
+    core, and the worker's warm-up (which must never take a slot from a person's request)."""
+    document = HTML(string=compact(html), base_url=BASE_URL, url_fetcher=fetcher)
+    return document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True)

@@ -25,9 +25,10 @@ _lock = threading.Lock()
 #: the thread of the warm-up this process started (tests wait for it)
 thread: threading.Thread | None = None
 
+#: a page in the reports' print stylesheet (the URL is completed with ``pdf.BASE_URL``)
 WARM_UP_HTML = (
     '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8"><title>Warm-up</title>'
-    '<link rel="stylesheet" href="https://tracker.invalid/static/css/print.css"></head>'
+    '<link rel="stylesheet" href="{base}static/css/print.css"></head>'
     '<body><h1 class="govuk-heading-xl">Warm-up</h1><p class="govuk-body">Text and '
     "<b>bold text</b>.</p></body></html>"
 )
@@ -57,16 +58,14 @@ def start_once() -> None:
 def warm_up(app: Flask) -> None:
     """Load WeasyPrint and the report fonts, and start the chart browser. Never raises."""
     import plotly.graph_objects as go
-    from weasyprint import HTML
 
     from tracker.reports import charts, pdf
 
     try:
-        HTML(
-            string=WARM_UP_HTML,
-            base_url=pdf.BASE_URL,
-            url_fetcher=pdf.StaticOnlyFetcher(app.static_folder or "static"),
-        ).write_pdf(pdf_variant=pdf.PDF_VARIANT, pdf_tags=True)
+        pdf.write(
+            WARM_UP_HTML.format(base=pdf.BASE_URL),
+            pdf.StaticOnlyFetcher(app.static_folder or "static"),
+        )
         charts.to_svg(
             go.Figure(go.Bar(x=["Warm-up"], y=[1])),
             width=200,
