@@ -94,6 +94,11 @@ class ActionDetail:
     def arrow(self) -> str:
         return ARROWS.get(self.direction_code, "")
 
+    @property
+    def stage_and_rag(self) -> str:
+        """"Implementing, Red", or the stage alone when it has no RAG rating."""
+        return f"{self.stage}, {self.rag}" if self.rag else self.stage
+
     direction_code: str = ""
 
 
