@@ -59,7 +59,7 @@ PAST_QUARTERS = 8
 #: the demo councils first, so that a dataset of one council is Leeds (see council_limit)
 FIRST_COUNCILS = ("E08000035", "E09000007", "E06000052")
 
-STAGE_ORDER = (Stage.NOT_STARTED, Stage.PLANNING, Stage.IMPLEMENTING, Stage.EMBEDDED)
+STAGE_ORDER = Stage.scale()
 RAGS = ("green", "amber", "red")
 BARRIER_CODES = ("funding", "workforce", "legislation", "partners", "data", "other")
 FUNDING_CODES = ("core_budget", "bcf", "msif", "public_health_grant", "icb", "other")

@@ -22,16 +22,22 @@ from typing import Any
 import plotly.graph_objects as go
 
 from tracker.compare.services import (
-    RAG_KEYS,
-    STAGE_KEYS,
-    TIMEFRAME_KEYS,
     AreaCounts,
     CouncilDashboard,
     NationalView,
     RegionComparison,
     Share,
 )
-from tracker.filters import RAG_NAMES, SPEND_NAMES, STAGE_NAMES, TIMEFRAME_NAMES, money
+from tracker.domain.vocabulary import (
+    RAG_KEYS,
+    RAG_LABELS,
+    SPEND_NAMES,
+    STAGE_KEYS,
+    STAGE_LABELS,
+    TIMEFRAME_KEYS,
+    TIMEFRAME_LABELS,
+    money,
+)
 from tracker.returns.queries import DIRECTION_NAMES, IMPROVED, UNCHANGED, WORSENED
 
 TEXT_COLOUR = "#0b0c0c"
@@ -61,9 +67,6 @@ DIRECTION_STYLE = {
 }
 SERIES_COLOURS = ["#6ea5d7", "#cbbde6", "#ffd27f"]
 SERIES_PATTERNS = ["", "/", "x"]
-STAGE_LABELS = {**STAGE_NAMES, "none": "Not assessed"}
-RAG_LABELS = {**RAG_NAMES, "none": "No RAG rating"}
-TIMEFRAME_LABELS = {**TIMEFRAME_NAMES, "none": "No timeframe"}
 
 
 @dataclass(frozen=True)

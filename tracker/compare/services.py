@@ -37,6 +37,13 @@ from typing import Any
 from sqlalchemy import String, and_, case, cast, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from tracker.domain.vocabulary import (
+    ADVANCED_STAGES,
+    SHARED_STATUSES,
+    SPEND_KEYS,
+    STAGE_ORDER,
+    TIMEFRAME_KEYS,
+)
 from tracker.extensions import db
 from tracker.models import (
     Action,
@@ -57,7 +64,6 @@ from tracker.returns.queries import (
     IMPROVED,
     NO_EARLIER,
     NOT_COMPARABLE,
-    STAGE_ORDER,
     UNCHANGED,
     WORSENED,
     direction_of_travel,
@@ -66,16 +72,6 @@ from tracker.returns.services import BARRIERS
 
 #: the fewest councils an aggregate shown outside a council may cover
 MIN_COUNCILS = 3
-#: returns that have left the council: the only ones any comparison reads
-SHARED_STATUSES = (ReturnStatus.SUBMITTED, ReturnStatus.SIGNED_OFF)
-#: the stages that count as "well under way"
-ADVANCED_STAGES = (Stage.IMPLEMENTING, Stage.EMBEDDED)
-#: stage keys in the order of the scale, then outside it; "none" is not yet assessed
-STAGE_KEYS = ("not_started", "planning", "implementing", "embedded", "not_applicable", "none")
-#: RAG keys, worst first; "none" is no rating (outside Planning and Implementing, or missing)
-RAG_KEYS = ("red", "amber", "green", "none")
-TIMEFRAME_KEYS = ("short", "medium", "long", "none")
-SPEND_KEYS = ("T", "S", "C", "A")
 #: the barrier that only government or Parliament can lift (PRODUCT.md, "Scales")
 NATIONAL_BARRIER = "legislation"
 #: the key and label of the group of actions under "Barriers and enablers"
@@ -1188,7 +1184,6 @@ def periods_labels(periods: Iterable[Period]) -> list[str]:
 
 
 __all__ = [
-    "ADVANCED_STAGES",
     "MIN_COUNCILS",
     "NOT_COMPARABLE",
     "ActionDistribution",

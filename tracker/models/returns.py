@@ -36,6 +36,16 @@ class ReturnStatus(enum.StrEnum):
     SUBMITTED = "submitted"  #: an editor has sent it to the approver; read-only to editors
     SIGNED_OFF = "signed_off"  #: the approver (DASS) has signed it off; locked
 
+    @property
+    def label(self) -> str:
+        return {"draft": "Draft", "submitted": "Submitted", "signed_off": "Signed off"}[self]
+
+    @property
+    def is_shared(self) -> bool:
+        """True once the return has left the council (submitted or signed off): drafts are the
+        council's own, and no comparison, aggregate or outside reader ever sees them."""
+        return self is not ReturnStatus.DRAFT
+
 
 class Stage(enum.StrEnum):
     """How far implementation has got (PRODUCT.md, "Scales")."""
@@ -45,6 +55,25 @@ class Stage(enum.StrEnum):
     IMPLEMENTING = "implementing"
     EMBEDDED = "embedded"  #: business as usual
     NOT_APPLICABLE = "not_applicable"  #: not applicable locally; a reason is required
+
+    @property
+    def label(self) -> str:
+        return _STAGE_WORDS[self][0]
+
+    @property
+    def hint(self) -> str:
+        return _STAGE_WORDS[self][1]
+
+    @property
+    def rank(self) -> int | None:
+        """The stage's place on the scale (0 = Not started … 3 = Embedded); None for Not
+        applicable locally, which is outside the scale and never compared."""
+        return None if self is Stage.NOT_APPLICABLE else list(Stage).index(self)
+
+    @classmethod
+    def scale(cls) -> tuple[Stage, ...]:
+        """The four stages of the scale, in order (Not applicable locally is not one)."""
+        return tuple(s for s in cls if s.rank is not None)
 
 
 class Rag(enum.StrEnum):
@@ -56,6 +85,37 @@ class Rag(enum.StrEnum):
     GREEN = "green"  #: on course to reach the target stage by the target date
     AMBER = "amber"  #: at risk, mitigation in place
     RED = "red"  #: will miss the target, or blocked without intervention
+
+    @property
+    def label(self) -> str:
+        return _RAG_WORDS[self][0]
+
+    @property
+    def hint(self) -> str:
+        return _RAG_WORDS[self][1]
+
+    @property
+    def rank(self) -> int:
+        """Worst first: Red 0, Amber 1, Green 2 (a higher rank is better)."""
+        return {Rag.RED: 0, Rag.AMBER: 1, Rag.GREEN: 2}[self]
+
+
+#: each stage's label and hint (PRODUCT.md, "Scales"); every surface reads them through the enum
+_STAGE_WORDS = {
+    Stage.NOT_STARTED: ("Not started", "No work on it has begun"),
+    Stage.PLANNING: ("Planning", "Work is being scoped, agreed or resourced"),
+    Stage.IMPLEMENTING: ("Implementing", "Changes are being made"),
+    Stage.EMBEDDED: ("Embedded", "Business as usual"),
+    Stage.NOT_APPLICABLE: (
+        "Not applicable locally",
+        "The action does not apply to this council; give the reason",
+    ),
+}
+_RAG_WORDS = {
+    Rag.GREEN: ("Green", "On course to reach the target stage by the target date"),
+    Rag.AMBER: ("Amber", "At risk, with mitigation in place"),
+    Rag.RED: ("Red", "Will miss the target, or is blocked without intervention"),
+}
 
 
 #: every field of an assessment that a person edits, in the order of the form and exports; the

@@ -15,15 +15,20 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from tracker.extensions import db
-from tracker.filters import (
+from tracker.domain.vocabulary import (
     LEAD_NAMES,
+    NOT_ASSESSED,
     RAG_NAMES,
+    RAG_SCALE,
     RETURN_STATUS_NAMES,
+    SHARED_STATUSES,
+    STAGE_KEYS,
+    STAGE_LABELS,
     STAGE_NAMES,
     TIMEFRAME_NAMES,
     tag_labels,
 )
+from tracker.extensions import db
 from tracker.models import (
     Action,
     ActionArea,
@@ -50,15 +55,8 @@ from tracker.returns.queries import (
 )
 from tracker.returns.services import BARRIERS
 
-#: the stages in the order of the scale, then Not applicable locally, then not yet assessed
-STAGES = ("not_started", "planning", "implementing", "embedded", "not_applicable")
-NOT_ASSESSED = "none"
-STAGE_LABELS = {**STAGE_NAMES, NOT_ASSESSED: "Not assessed"}
-RAGS = ("red", "amber", "green")
 DIRECTIONS = (IMPROVED, UNCHANGED, WORSENED)
 ARROWS = {IMPROVED: "↑", UNCHANGED: "→", WORSENED: "↓"}
-#: what a shared return is: drafts are the council's own
-SHARED_STATUSES = (ReturnStatus.SUBMITTED, ReturnStatus.SIGNED_OFF)
 
 
 # -- the council board report ---------------------------------------------------------------------
@@ -96,7 +94,7 @@ class ActionDetail:
 
     @property
     def stage_and_rag(self) -> str:
-        """"Implementing, Red", or the stage alone when it has no RAG rating."""
+        """The stage and RAG rating, e.g. "Implementing, Red"; the stage alone without one."""
         return f"{self.stage}, {self.rag}" if self.rag else self.stage
 
     direction_code: str = ""
@@ -368,13 +366,13 @@ def executive_summary(report: CouncilReport) -> list[str]:
     lines = [
         f"{report.council.name} assessed {report.total - report.stages.get(NOT_ASSESSED, 0)} of "
         f"{report.total} roadmap actions for {report.period.label}: "
-        f"{_sentence_counts(report.stages, STAGE_LABELS, (*STAGES, NOT_ASSESSED))}.",
+        f"{_sentence_counts(report.stages, STAGE_LABELS, STAGE_KEYS)}.",
     ]
     rated = sum(report.rags.values())
     if rated:
         lines.append(
             f"Of the {rated} actions in planning or being implemented, "
-            f"{_sentence_counts(report.rags, RAG_NAMES, RAGS)}."
+            f"{_sentence_counts(report.rags, RAG_NAMES, RAG_SCALE)}."
         )
     if report.previous_period:
         d = report.directions

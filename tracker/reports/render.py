@@ -16,7 +16,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from tracker.clock import utcnow
-from tracker.filters import (
+from tracker.domain.vocabulary import (
     FUNDING_NAMES,
     FUNDING_SYMBOLS,
     LEGISLATIVE_NAMES,
@@ -24,13 +24,12 @@ from tracker.filters import (
     RAG_HINTS,
     SPEND_NAMES,
     STAGE_HINTS,
+    STAGE_KEYS,
+    STAGE_LABELS,
 )
 from tracker.reports import charts, pdf
 from tracker.reports.data import (
     ARROWS,
-    NOT_ASSESSED,
-    STAGE_LABELS,
-    STAGES,
     CouncilReport,
     RegionPack,
 )
@@ -62,7 +61,7 @@ def tag_key() -> list[tuple[str, str]]:
 
 def _common() -> dict[str, Any]:
     return {
-        "STAGE_ORDER": (*STAGES, NOT_ASSESSED),
+        "STAGE_ORDER": STAGE_KEYS,
         "STAGE_LABELS": STAGE_LABELS,
         "STAGE_HINTS": STAGE_HINTS,
         "RAG_HINTS": RAG_HINTS,
@@ -253,7 +252,7 @@ def _workbook(sheets: list[Sheet]) -> bytes:
 
 def council_sheets(report: CouncilReport) -> list[Sheet]:
     """The report's data as tables: summary by area, charts' data, exceptions, every action."""
-    stage_order = (*STAGES, NOT_ASSESSED)
+    stage_order = STAGE_KEYS
     sheets = [
         Sheet(
             "Summary by area",
@@ -347,7 +346,7 @@ def council_xlsx(report: CouncilReport) -> bytes:
 
 def region_xlsx(pack: RegionPack) -> bytes:
     """The pack's data as an xlsx workbook: the named table and each chart's data."""
-    stage_order = (*STAGES, NOT_ASSESSED)
+    stage_order = STAGE_KEYS
     sheets = [
         Sheet(
             "Councils",

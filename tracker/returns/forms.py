@@ -37,7 +37,8 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput
 
 from tracker.admin.forms import ConfirmForm
-from tracker.filters import (
+from tracker.domain import vocabulary
+from tracker.domain.vocabulary import (
     LEAD_HINTS,
     LEAD_NAMES,
     RAG_HINTS,
@@ -408,7 +409,7 @@ class OverviewFilterForm(FlaskForm):
                 SelectChoice(code, f"{name} ({TIMEFRAME_SPANS[code]})")
                 for code, name in TIMEFRAME_NAMES.items()
             ),
-            SelectChoice(queries.NO_TIMEFRAME, "No timeframe (barriers and enablers)"),
+            SelectChoice(vocabulary.NO_TIMEFRAME, "No timeframe (barriers and enablers)"),
         ],
     )
     lead = FilterField(
@@ -421,14 +422,14 @@ class OverviewFilterForm(FlaskForm):
         "Stage",
         choices=[
             *(SelectChoice(value, name) for value, name in STAGE_NAMES.items()),
-            SelectChoice(queries.NOT_ASSESSED, "Not assessed"),
+            SelectChoice(vocabulary.NOT_ASSESSED, "Not assessed"),
         ],
     )
     rag = FilterField(
         "RAG rating",
         choices=[
             *(SelectChoice(value, name) for value, name in RAG_NAMES.items()),
-            SelectChoice(queries.NO_RAG, "No RAG rating"),
+            SelectChoice(vocabulary.NO_RAG, "No RAG rating"),
         ],
     )
     change = FilterField(
@@ -441,7 +442,7 @@ class OverviewFilterForm(FlaskForm):
         # The areas come from the database, so their choices are known only now: read them again.
         self.area.choices = [
             *(SelectChoice(code, label) for code, label in area_choices),
-            SelectChoice(queries.ENABLERS, "Barriers and enablers"),
+            SelectChoice(vocabulary.ENABLERS, "Barriers and enablers"),
         ]
         self.area.process(formdata)
 

@@ -17,8 +17,20 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased, contains_eager, selectinload
 
+from tracker.domain.vocabulary import (
+    ENABLERS,
+    NO_RAG,
+    NO_TIMEFRAME,
+    NOT_ASSESSED,
+    RAG_NAMES,
+    RAG_ORDER,
+    SPEND_NAMES,
+    STAGE_NAMES,
+    STAGE_ORDER,
+    TIMEFRAMES,
+    money,
+)
 from tracker.extensions import db
-from tracker.filters import RAG_NAMES, SPEND_NAMES, STAGE_NAMES, money
 from tracker.models import (
     Action,
     ActionArea,
@@ -46,20 +58,6 @@ from tracker.returns.services import (
 
 #: the shape of an action code ("A07.M01", "E02.03"); anything else is never sent to the database
 ACTION_CODE = re.compile(r"^[A-Z0-9]{1,8}(?:\.[A-Z0-9]{1,8}){0,3}$")
-#: the stages in the order of the scale; Not applicable locally is outside it and not comparable
-STAGE_ORDER = {
-    Stage.NOT_STARTED: 0,
-    Stage.PLANNING: 1,
-    Stage.IMPLEMENTING: 2,
-    Stage.EMBEDDED: 3,
-}
-RAG_ORDER = {Rag.RED: 0, Rag.AMBER: 1, Rag.GREEN: 2}
-#: filter values for "no stage yet", "no RAG rating" and actions with no timeframe or area
-NOT_ASSESSED = "none"
-NO_RAG = "none"
-NO_TIMEFRAME = "none"
-ENABLERS = "enablers"
-TIMEFRAMES = ("short", "medium", "long")
 
 _TIMEFRAME_ORDER = case(
     {code: index for index, code in enumerate(TIMEFRAMES)},

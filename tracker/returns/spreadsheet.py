@@ -45,8 +45,7 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import contains_eager
 
 from tracker.audit import record
-from tracker.extensions import db
-from tracker.filters import (
+from tracker.domain.vocabulary import (
     LEAD_NAMES,
     RAG_HINTS,
     RAG_NAMES,
@@ -55,6 +54,7 @@ from tracker.filters import (
     STAGE_NAMES,
     TIMEFRAME_NAMES,
 )
+from tracker.extensions import db
 from tracker.models import (
     Action,
     ActionArea,

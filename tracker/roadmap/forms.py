@@ -8,18 +8,21 @@ from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice, SelectMultipleField
 from wtforms.widgets import CheckboxInput
 
-from tracker.filters import (
+from tracker.domain.vocabulary import (
+    ENABLERS,
     FUNDING_NAMES,
     FUNDING_SYMBOLS,
     LEAD_HINTS,
     LEAD_NAMES,
     LEGISLATIVE_NAMES,
     LEGISLATIVE_SYMBOLS,
+    NO_TIMEFRAME,
     SPEND_NAMES,
     TIMEFRAME_NAMES,
     TIMEFRAME_SPANS,
+    UNTAGGED,
 )
-from tracker.roadmap.services import ENABLERS, NO_TIMEFRAME, UNTAGGED, ActionFilters
+from tracker.roadmap.services import ActionFilters
 
 
 class FilterField(SelectMultipleField):

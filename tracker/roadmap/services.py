@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 
+from tracker.domain.vocabulary import ENABLERS, NO_TIMEFRAME, TIMEFRAMES, UNTAGGED
 from tracker.extensions import db
 from tracker.models import (
     Action,
@@ -19,15 +20,6 @@ from tracker.models import (
     Outcome,
     RoadmapEdition,
 )
-
-#: the roadmap's timeframes in its own order (short, medium, long)
-TIMEFRAMES = ("short", "medium", "long")
-#: the value the actions filter uses for enabler actions, which have no timeframe
-NO_TIMEFRAME = "none"
-#: the value the actions filter uses for "no tag of this kind"
-UNTAGGED = "none"
-#: the value the actions filter uses for the actions under barriers and enablers
-ENABLERS = "enablers"
 
 #: the shape of an action code ("A07.M01", "E02.03", "A07.M01.1") and of an area slug. Anything
 #: else is not one, and is never sent to the database (PostgreSQL refuses text with NUL bytes).
