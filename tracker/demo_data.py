@@ -31,6 +31,7 @@ from sqlalchemy import func, insert, select
 
 from tracker.audit import record
 from tracker.clock import utcnow
+from tracker.domain.periods import period_for, period_label, quarter_dates
 from tracker.extensions import db
 from tracker.models import (
     ASSESSMENT_FIELDS,
@@ -47,7 +48,6 @@ from tracker.models import (
     User,
     assessment_evidence,
 )
-from tracker.returns.periods import period_for, period_label, quarter_dates
 
 #: the seed of every random choice: the year the roadmap was published
 SEED = 2023

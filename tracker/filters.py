@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from tracker.domain.periods import months, period_slug
 from tracker.domain.vocabulary import (
     COUNCIL_TYPE_NAMES,
     FUNDING_NAMES,
@@ -43,6 +44,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(lambda v: RAG_NAMES.get(v, "No RAG rating"), "rag_name")
     app.add_template_filter(lambda v: RETURN_STATUS_NAMES.get(v, v), "return_status_name")
     app.add_template_filter(money, "money")
+    app.add_template_filter(period_slug, "period_slug")
+    app.add_template_filter(months, "period_months")
     app.jinja_env.globals.update(
         TIMEFRAME_NAMES=TIMEFRAME_NAMES,
         TIMEFRAME_SPANS=TIMEFRAME_SPANS,

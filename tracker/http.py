@@ -9,6 +9,8 @@ from flask import Flask, Response, abort, current_app, g, render_template, reque
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from tracker.domain.periods import PeriodConverter
+
 log = logging.getLogger(__name__)
 
 ERROR_TEMPLATES = {400, 403, 404, 405, 413, 429, 500, 503}
@@ -72,7 +74,11 @@ def _request_id() -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Register the header hook, the input guard and the error handlers."""
+    """Register the URL converters, the header hook, the input guard and the error handlers.
+
+    Runs before any blueprint is registered, so every route can use the converters.
+    """
+    app.url_map.converters["period"] = PeriodConverter
     app.before_request_funcs.setdefault(None, []).insert(0, _raise_upload_limit)
     app.before_request(_request_id)
     app.before_request(_refuse_nul_bytes)

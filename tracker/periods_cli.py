@@ -19,7 +19,7 @@ periods_cli = AppGroup("periods", help="Periods: the quarters councils make retu
 
 
 def _period(label: str) -> Period:
-    from tracker.returns.periods import PeriodError, parse_period_label, period_label
+    from tracker.domain.periods import PeriodError, parse_period_label, period_label
 
     try:
         label = period_label(*parse_period_label(label))
@@ -67,7 +67,8 @@ def list_command() -> None:
 @click.option("--due", "due", required=True, help="The date returns are due, YYYY-MM-DD.")
 def create_command(label: str, due: str) -> None:
     """Create the period LABEL (e.g. "2026-27 Q1"), not yet open."""
-    from tracker.returns.periods import PeriodError, create_period
+    from tracker.domain.periods import PeriodError
+    from tracker.returns.periods import create_period
 
     closes_on = _day(due)
     assert closes_on is not None
@@ -86,7 +87,8 @@ def create_command(label: str, due: str) -> None:
 def open_command(label: str, no_email: bool) -> None:
     """Open the period LABEL: every council gets a draft return; editors get an email."""
     from tracker import reminders
-    from tracker.returns.periods import PeriodError, open_period
+    from tracker.domain.periods import PeriodError
+    from tracker.returns.periods import open_period
 
     period = _period(label)
     try:
@@ -107,7 +109,8 @@ def open_command(label: str, no_email: bool) -> None:
 @click.argument("label")
 def close_command(label: str) -> None:
     """Close the period LABEL: its returns become read-only."""
-    from tracker.returns.periods import PeriodError, close_period
+    from tracker.domain.periods import PeriodError
+    from tracker.returns.periods import close_period
 
     period = _period(label)
     try:

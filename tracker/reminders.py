@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 
 from tracker.accounts.services import link_to
 from tracker.clock import utcnow
+from tracker.domain.periods import label_to_url
 from tracker.extensions import db
 from tracker.mail import render_mail, send_mail
 from tracker.models import (
@@ -35,7 +36,6 @@ from tracker.models import (
     Role,
     User,
 )
-from tracker.returns.periods import label_to_url
 
 log = logging.getLogger(__name__)
 

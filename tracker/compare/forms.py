@@ -9,8 +9,8 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 
 from tracker.admin.forms import ChoiceRadioField, ChoiceSelectField
+from tracker.domain.periods import period_slug
 from tracker.models import Council, Period
-from tracker.returns.queries import period_slug
 
 #: how the regional table can be ordered: by council name, or by a share (highest first)
 SORT_BY_NAME = "council"

@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy import String, and_, case, cast, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from tracker.domain.periods import label_from_url, parse_period_label
 from tracker.domain.vocabulary import (
     ADVANCED_STAGES,
     SHARED_STATUSES,
@@ -59,7 +60,6 @@ from tracker.models import (
 )
 from tracker.panels.services import CommentTotals, comment_totals
 from tracker.permissions import Principal
-from tracker.returns.periods import label_from_url, parse_period_label
 from tracker.returns.queries import (
     IMPROVED,
     NO_EARLIER,

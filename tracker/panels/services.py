@@ -35,6 +35,7 @@ from sqlalchemy.orm import aliased, selectinload
 from tracker import audit
 from tracker.accounts.services import end_sessions, link_to
 from tracker.clock import utcnow
+from tracker.domain.periods import label_to_url
 from tracker.extensions import db
 from tracker.mail import send_mail
 from tracker.models import (
@@ -54,7 +55,6 @@ from tracker.models import (
     User,
     assessment_evidence,
 )
-from tracker.returns.periods import label_to_url
 
 log = logging.getLogger(__name__)
 

@@ -39,6 +39,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import BuildError
 
 from tracker import throttle
+from tracker.domain.periods import period_slug
 from tracker.extensions import db
 from tracker.models import Action, Comment, Council, Return, ReturnStatus, Role, User
 from tracker.panels import bp, services
@@ -65,7 +66,7 @@ RACE = "Someone else changed this at the same moment. Check the page and try aga
 #: the forms the thread page can show, by the query parameter that opens them
 FORM_PARAMETERS = ("reply", "edit", "withdraw", "answer", "hide")
 
-THREAD = "/councils/<gss_code>/panel/<period_label>/actions/<action_code>"
+THREAD = "/councils/<gss_code>/panel/<period:period_label>/actions/<action_code>"
 
 
 def _actor() -> User:
@@ -102,7 +103,7 @@ def _thread_url(council: Council, return_: Return, action: Action, **args: Any) 
     return url_for(
         "panels.thread",
         gss_code=council.gss_code,
-        period_label=queries.period_slug(return_.period),
+        period_label=period_slug(return_.period),
         action_code=action.code,
         **args,
     )
@@ -184,7 +185,7 @@ def _render_thread(
             action_url=url_for(
                 "returns.action",
                 gss_code=council.gss_code,
-                period_label=queries.period_slug(return_.period),
+                period_label=period_slug(return_.period),
                 action_code=action.code,
             ),
         ),

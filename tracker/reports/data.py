@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from tracker.domain.periods import parse_period_slug
 from tracker.domain.vocabulary import (
     LEAD_NAMES,
     NOT_ASSESSED,
@@ -43,7 +44,6 @@ from tracker.models import (
     assessment_evidence,
 )
 from tracker.reports.charts import Chart
-from tracker.returns import queries
 from tracker.returns.queries import (
     DIRECTION_NAMES,
     IMPROVED,
@@ -600,7 +600,7 @@ def region_charts(pack: RegionPack, viewer: Any = None) -> list[Chart]:
 
 def get_period_by_slug(slug: str) -> Period | None:
     """The period named in a URL ("2025-26-Q3"), or None."""
-    parsed = queries.parse_period_slug(slug)
+    parsed = parse_period_slug(slug)
     if parsed is None:
         return None
     year, quarter = parsed

@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from tracker import throttle
 from tracker.audit import record
+from tracker.domain.periods import period_slug
 from tracker.extensions import db
 from tracker.models import Council, Period, Region, ReportJobStatus, Return, Role, User
 from tracker.permissions import council_access, current_principal, region_access
@@ -92,7 +93,7 @@ def _council_report(council: Council, return_: Return) -> data.CouncilReport:
 
 
 def _council_urls(council: Council, return_: Return) -> dict[str, str]:
-    values = {"gss_code": council.gss_code, "period_label": queries.period_slug(return_.period)}
+    values = {"gss_code": council.gss_code, "period_label": period_slug(return_.period)}
     return {
         name: url_for(f"reports.{name}", **values)
         for name in ("council_report", "council_report_pdf", "council_report_xlsx", "council_chart")
@@ -120,15 +121,13 @@ def region_pack_url(region: Region, period: Period) -> str | None:
     principal = current_principal()
     if principal is None or not principal.may_access_region(region, PACK_READERS):
         return None
-    return url_for(
-        "reports.region_pack", region_slug=region.slug, period_label=queries.period_slug(period)
-    )
+    return url_for("reports.region_pack", region_slug=region.slug, period_label=period_slug(period))
 
 
 # -- a council's board report ---------------------------------------------------------------------
 
 
-@bp.get("/councils/<gss_code>/reports/<period_label>")
+@bp.get("/councils/<gss_code>/reports/<period:period_label>")
 @council_access(*REPORT_READERS)
 def council_report(council: Council, period_label: str) -> str:
     return_ = _return_or_404(council, period_label)
@@ -144,7 +143,7 @@ def council_report(council: Council, period_label: str) -> str:
     )
 
 
-@bp.get("/councils/<gss_code>/reports/<period_label>/chart.svg")
+@bp.get("/councils/<gss_code>/reports/<period:period_label>/chart.svg")
 @council_access(*REPORT_READERS)
 def council_chart(council: Council, period_label: str) -> Response:
     return_ = _return_or_404(council, period_label)
@@ -167,7 +166,7 @@ def _chart_response(charts: list, chart_id: str | None) -> Response:
     return response
 
 
-@bp.get("/councils/<gss_code>/reports/<period_label>/board-report.pdf")
+@bp.get("/councils/<gss_code>/reports/<period:period_label>/board-report.pdf")
 @council_access(*REPORT_READERS)
 def council_report_pdf(council: Council, period_label: str) -> Response | tuple:
     return_ = _return_or_404(council, period_label)
@@ -185,7 +184,7 @@ def council_report_pdf(council: Council, period_label: str) -> Response | tuple:
     return _download(content, "application/pdf", _filename(council, return_, "pdf"))
 
 
-@bp.get("/councils/<gss_code>/reports/<period_label>/board-report.xlsx")
+@bp.get("/councils/<gss_code>/reports/<period:period_label>/board-report.xlsx")
 @council_access(*REPORT_READERS)
 def council_report_xlsx(council: Council, period_label: str) -> Response | tuple:
     return_ = _return_or_404(council, period_label)
@@ -200,7 +199,7 @@ def council_report_xlsx(council: Council, period_label: str) -> Response | tuple
 
 
 def _filename(council: Council, return_: Return, extension: str) -> str:
-    return f"board-report-{council.gss_code}-{queries.period_slug(return_.period)}.{extension}"
+    return f"board-report-{council.gss_code}-{period_slug(return_.period)}.{extension}"
 
 
 def _audit(actor: User, action: str, return_: Return, council: Council) -> None:
@@ -218,7 +217,7 @@ def _audit(actor: User, action: str, return_: Return, council: Council) -> None:
 
 
 def _pack_urls(region: Region, period: Period) -> dict[str, str]:
-    values = {"region_slug": region.slug, "period_label": queries.period_slug(period)}
+    values = {"region_slug": region.slug, "period_label": period_slug(period)}
     return {
         name: url_for(f"reports.{name}", **values)
         for name in (
@@ -232,7 +231,7 @@ def _pack_urls(region: Region, period: Period) -> dict[str, str]:
     }
 
 
-@bp.get("/regions/<region_slug>/reports/<period_label>")
+@bp.get("/regions/<region_slug>/reports/<period:period_label>")
 @region_access(*PACK_READERS)
 def region_pack(region: Region, period_label: str) -> str:
     period = _period_or_404(period_label)
@@ -250,7 +249,7 @@ def region_pack(region: Region, period_label: str) -> str:
     )
 
 
-@bp.get("/regions/<region_slug>/reports/<period_label>/chart.svg")
+@bp.get("/regions/<region_slug>/reports/<period:period_label>/chart.svg")
 @region_access(*PACK_READERS)
 def region_chart(region: Region, period_label: str) -> Response:
     period = _period_or_404(period_label)
@@ -258,7 +257,7 @@ def region_chart(region: Region, period_label: str) -> Response:
     return _chart_response(pack.charts, request.args.get("chart"))
 
 
-@bp.post("/regions/<region_slug>/reports/<period_label>/pack")
+@bp.post("/regions/<region_slug>/reports/<period:period_label>/pack")
 @region_access(*PACK_READERS)
 def start_region_pack(region: Region, period_label: str) -> Response | tuple:
     period = _period_or_404(period_label)
@@ -277,7 +276,7 @@ def start_region_pack(region: Region, period_label: str) -> Response | tuple:
     )
 
 
-@bp.get("/regions/<region_slug>/reports/<period_label>/pack/status")
+@bp.get("/regions/<region_slug>/reports/<period:period_label>/pack/status")
 @region_access(*PACK_READERS)
 def region_pack_status(region: Region, period_label: str) -> Response:
     """The person's latest pack job as JSON, for the progress on the pack page to follow."""
@@ -299,7 +298,7 @@ def region_pack_status(region: Region, period_label: str) -> Response:
     return response
 
 
-@bp.get("/regions/<region_slug>/reports/<period_label>/pack.pdf")
+@bp.get("/regions/<region_slug>/reports/<period:period_label>/pack.pdf")
 @region_access(*PACK_READERS)
 def region_pack_pdf(region: Region, period_label: str) -> Response:
     period = _period_or_404(period_label)
@@ -319,11 +318,11 @@ def region_pack_pdf(region: Region, period_label: str) -> Response:
     )
     db.session.commit()
     return _download(
-        content, "application/pdf", f"regional-pack-{region.slug}-{queries.period_slug(period)}.pdf"
+        content, "application/pdf", f"regional-pack-{region.slug}-{period_slug(period)}.pdf"
     )
 
 
-@bp.get("/regions/<region_slug>/reports/<period_label>/pack.xlsx")
+@bp.get("/regions/<region_slug>/reports/<period:period_label>/pack.xlsx")
 @region_access(*PACK_READERS)
 def region_pack_xlsx(region: Region, period_label: str) -> Response | tuple:
     period = _period_or_404(period_label)
@@ -344,5 +343,5 @@ def region_pack_xlsx(region: Region, period_label: str) -> Response | tuple:
     return _download(
         content,
         render.XLSX_MIMETYPE,
-        f"regional-pack-{region.slug}-{queries.period_slug(period)}.xlsx",
+        f"regional-pack-{region.slug}-{period_slug(period)}.xlsx",
     )

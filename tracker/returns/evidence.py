@@ -38,6 +38,7 @@ from werkzeug.datastructures import FileStorage
 
 from tracker.audit import record
 from tracker.clock import utcnow
+from tracker.domain.periods import label_from_url
 from tracker.extensions import db
 from tracker.models import (
     Action,
@@ -50,7 +51,6 @@ from tracker.models import (
     User,
     assessment_evidence,
 )
-from tracker.returns.periods import label_from_url
 from tracker.returns.services import _editable
 
 log = logging.getLogger(__name__)

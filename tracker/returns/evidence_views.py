@@ -2,7 +2,7 @@
 
 Under ``/councils/<gss_code>/returns``:
 
-- ``GET /<period_label>/actions/<action_code>/evidence``: the evidence of one assessment
+- ``GET /<period:period_label>/actions/<action_code>/evidence``: the evidence of one assessment
   (``period_label`` as in URLs, ``2025-26-Q3``); its editors add and remove from there:
   ``…/evidence/add-link``, ``…/evidence/upload`` (multipart, up to ``EVIDENCE_MAX_BYTES``),
   ``…/evidence/choose`` (from the council's evidence), ``…/evidence/<id>/remove`` (POST).
@@ -36,6 +36,7 @@ from flask import (
 
 from tracker import http
 from tracker.admin.forms import ConfirmForm
+from tracker.domain.periods import label_to_url
 from tracker.extensions import db
 from tracker.models import Assessment, Council, Evidence, Role, User
 from tracker.permissions import council_access, current_principal
@@ -54,7 +55,6 @@ from tracker.returns.evidence_forms import (
     LinkEvidenceForm,
     UploadEvidenceForm,
 )
-from tracker.returns.periods import label_to_url
 from tracker.returns.services import ReturnError, _editable
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ def _register_hooks(state) -> None:
 # -- one assessment's evidence ---------------------------------------------------------------
 
 
-@bp.get("/<period_label>/actions/<action_code>/evidence")
+@bp.get("/<period:period_label>/actions/<action_code>/evidence")
 @council_access(*EVIDENCE_READERS)
 def evidence(council: Council, period_label: str, action_code: str) -> str:
     assessment = _assessment_or_404(council, period_label, action_code)
@@ -221,7 +221,7 @@ def _add_evidence(
     return _page(template, council, assessment, form=form, **context), _status(form, refusal)
 
 
-@bp.route("/<period_label>/actions/<action_code>/evidence/add-link", methods=["GET", "POST"])
+@bp.route("/<period:period_label>/actions/<action_code>/evidence/add-link", methods=["GET", "POST"])
 @council_access(*EDITORS)
 def add_evidence_link(
     council: Council, period_label: str, action_code: str
@@ -237,7 +237,7 @@ def add_evidence_link(
     )
 
 
-@bp.route("/<period_label>/actions/<action_code>/evidence/upload", methods=["GET", "POST"])
+@bp.route("/<period:period_label>/actions/<action_code>/evidence/upload", methods=["GET", "POST"])
 @council_access(*EDITORS)
 def upload_evidence(
     council: Council, period_label: str, action_code: str
@@ -255,7 +255,7 @@ def upload_evidence(
     )
 
 
-@bp.route("/<period_label>/actions/<action_code>/evidence/choose", methods=["GET", "POST"])
+@bp.route("/<period:period_label>/actions/<action_code>/evidence/choose", methods=["GET", "POST"])
 @council_access(*EDITORS)
 def choose_evidence(
     council: Council, period_label: str, action_code: str
@@ -281,7 +281,7 @@ def choose_evidence(
     ), _status(form, refusal)
 
 
-@bp.post("/<period_label>/actions/<action_code>/evidence/<int:evidence_id>/remove")
+@bp.post("/<period:period_label>/actions/<action_code>/evidence/<int:evidence_id>/remove")
 @council_access(*EDITORS)
 def unlink_evidence(
     council: Council, period_label: str, action_code: str, evidence_id: int

@@ -6,7 +6,6 @@ earlier return so that nobody re-types unchanged assessments.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,6 +13,13 @@ from sqlalchemy import func, insert, select
 
 from tracker.audit import record
 from tracker.clock import utcnow
+from tracker.domain.periods import (
+    PeriodError,
+    parse_period_label,
+    period_for,
+    period_label,
+    quarter_dates,
+)
 from tracker.extensions import db
 from tracker.models import (
     ASSESSMENT_FIELDS,
@@ -28,48 +34,8 @@ from tracker.models import (
     assessment_evidence,
 )
 
-PERIOD_LABEL = re.compile(r"^(\d{4})-(\d{2}) Q([1-4])$")
 #: the fields an assessment carries into the next quarter's draft
 CARRIED_FIELDS = ASSESSMENT_FIELDS
-
-
-class PeriodError(ValueError):
-    """A period cannot be created, opened or closed as asked; the message says why."""
-
-
-def parse_period_label(label: str) -> tuple[int, int]:
-    """``"2025-26 Q3"`` → ``(2025, 3)``.
-
-    :raises PeriodError: if the label is not a financial-year quarter written that way.
-    """
-    match = PERIOD_LABEL.match((label or "").strip())
-    if not match:
-        raise PeriodError("Enter a period like 2025-26 Q3")
-    year, next_year, quarter = int(match[1]), int(match[2]), int(match[3])
-    if (year + 1) % 100 != next_year:
-        raise PeriodError(f"{year}-{next_year:02d} is not a financial year")
-    return year, quarter
-
-
-def period_label(year: int, quarter: int) -> str:
-    return f"{year}-{(year + 1) % 100:02d} Q{quarter}"
-
-
-def quarter_dates(year: int, quarter: int) -> tuple[date, date]:
-    """First and last day of a financial-year quarter (Q1 is April to June)."""
-    if quarter == 4:
-        return date(year + 1, 1, 1), date(year + 1, 3, 31)
-    start_month = 3 * quarter + 1
-    end_month = start_month + 2
-    last_day = 30 if end_month in (6, 9) else 31
-    return date(year, start_month, 1), date(year, end_month, last_day)
-
-
-def period_for(day: date) -> tuple[int, int]:
-    """The financial-year quarter ``day`` falls in."""
-    if day.month <= 3:
-        return day.year - 1, 4
-    return day.year, (day.month - 4) // 3 + 1
 
 
 def create_period(label: str, closes_on: date, *, actor: User | None) -> Period:
@@ -265,28 +231,6 @@ def close_period(period: Period, *, actor: User | None) -> None:
         before={"status": PeriodStatus.OPEN},
         after={"status": PeriodStatus.CLOSED},
     )
-
-
-#: a period as it appears in URLs: "2025-26-Q3" for "2025-26 Q3"
-URL_PERIOD_LABEL = re.compile(r"^(\d{4})-(\d{2})-Q([1-4])$")
-
-
-def label_to_url(label: str) -> str:
-    """``"2025-26 Q3"`` → ``"2025-26-Q3"``: the period as it appears in URLs."""
-    return label.replace(" ", "-")
-
-
-def label_from_url(value: str) -> str | None:
-    """``"2025-26-Q3"`` → ``"2025-26 Q3"``; None when ``value`` is not a period's URL form."""
-    match = URL_PERIOD_LABEL.match(value or "")
-    if not match:
-        return None
-    label = f"{match[1]}-{match[2]} Q{match[3]}"
-    try:
-        parse_period_label(label)
-    except PeriodError:
-        return None
-    return label
 
 
 # -- what the period administration pages show -------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased, contains_eager, selectinload
 
+from tracker.domain.periods import parse_period_slug, period_slug
 from tracker.domain.vocabulary import (
     ENABLERS,
     NO_RAG,
@@ -45,7 +46,6 @@ from tracker.models import (
     Stage,
     User,
 )
-from tracker.returns.periods import label_from_url, label_to_url, parse_period_label
 from tracker.returns.services import (
     BARRIERS,
     EDITABLE_FIELDS,
@@ -67,17 +67,6 @@ _TIMEFRAME_ORDER = case(
 
 
 # -- periods in URLs ------------------------------------------------------------------------------
-
-
-def period_slug(period: Period | str) -> str:
-    """The period as it appears in a URL: ``2025-26-Q3`` for "2025-26 Q3"."""
-    return label_to_url(period if isinstance(period, str) else period.label)
-
-
-def parse_period_slug(slug: str) -> tuple[int, int] | None:
-    """``"2025-26-Q3"`` → ``(2025, 3)``; None for anything that is not a financial-year quarter."""
-    label = label_from_url(slug)
-    return parse_period_label(label) if label else None
 
 
 def get_return_by_slug(council: Council, slug: str) -> Return | None:

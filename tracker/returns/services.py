@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from tracker.audit import record, snapshot
 from tracker.clock import utcnow
+from tracker.domain.periods import PERIOD_LABEL
 from tracker.extensions import db
 from tracker.models import (
     ASSESSMENT_FIELDS,
@@ -25,7 +26,6 @@ from tracker.models import (
     Stage,
     User,
 )
-from tracker.returns.periods import PERIOD_LABEL
 
 #: barriers a council can record against an action (PRODUCT.md, "Scales")
 BARRIERS = {

@@ -1,15 +1,15 @@
 """Routes for exporting a return as a spreadsheet and importing one into a draft.
 
-- ``GET /<period_label>/export.xlsx`` and ``export.csv``: everyone who may read the return;
+- ``GET /<period>/export.xlsx`` and ``export.csv``: everyone who may read the return;
   panel members only once it has been submitted.
-- ``GET, POST /<period_label>/import``: the council's editors upload a file; it is checked and
+- ``GET, POST /<period>/import``: the council's editors upload a file; it is checked and
   kept under a random name in ``instance/imports/``, and the session holds only its id, SHA-256,
   return, person and expiry (``session["import"]``).
-- ``GET /<period_label>/import/preview``: every change, row by row, and every problem. Nothing
+- ``GET /<period>/import/preview``: every change, row by row, and every problem. Nothing
   is written.
-- ``POST /<period_label>/import/confirm``: the kept file is read again (its hash must match) and
+- ``POST /<period>/import/confirm``: the kept file is read again (its hash must match) and
   every change is saved in one transaction, or none is.
-- ``POST /<period_label>/import/cancel``: forget the file.
+- ``POST /<period>/import/cancel``: forget the file.
 
 ``period_label`` is the period in a URL: ``2025-26-Q3`` for "2025-26 Q3".
 """
@@ -32,12 +32,12 @@ from flask import (
 
 from tracker import http, throttle
 from tracker.clock import utcnow
+from tracker.domain.periods import label_to_url
 from tracker.extensions import db
 from tracker.models import Council, Return, Role, User
 from tracker.permissions import council_access, current_principal
 from tracker.returns import bp, queries, spreadsheet
 from tracker.returns.access import READERS, may_read_return
-from tracker.returns.periods import label_to_url
 from tracker.returns.services import (
     AssessmentConflict,
     AssessmentInvalid,
@@ -111,13 +111,13 @@ def _export(council: Council, period_label: str, kind: str) -> Response | tuple:
     return response
 
 
-@bp.get("/<period_label>/export.xlsx")
+@bp.get("/<period:period_label>/export.xlsx")
 @council_access(*READERS)
 def export_xlsx(council: Council, period_label: str) -> Response | tuple:
     return _export(council, period_label, "xlsx")
 
 
-@bp.get("/<period_label>/export.csv")
+@bp.get("/<period:period_label>/export.csv")
 @council_access(*READERS)
 def export_csv(council: Council, period_label: str) -> Response | tuple:
     return _export(council, period_label, "csv")
@@ -165,7 +165,7 @@ def _size_text(size: int) -> str:
     return f"{megabytes:g} MB" if megabytes >= 1 else f"{size // 1024} KB"
 
 
-@bp.route("/<period_label>/import", methods=["GET", "POST"])
+@bp.route("/<period:period_label>/import", methods=["GET", "POST"])
 @council_access(Role.COUNCIL_EDITOR)
 def import_upload(council: Council, period_label: str) -> str | Response | tuple:
     return_ = _return_or_404(council, period_label)
@@ -220,7 +220,7 @@ def import_upload(council: Council, period_label: str) -> str | Response | tuple
     )
 
 
-@bp.get("/<period_label>/import/preview")
+@bp.get("/<period:period_label>/import/preview")
 @council_access(Role.COUNCIL_EDITOR)
 def import_preview(council: Council, period_label: str) -> str | Response:
     return_ = _return_or_404(council, period_label)
@@ -251,7 +251,7 @@ def import_preview(council: Council, period_label: str) -> str | Response:
     )
 
 
-@bp.post("/<period_label>/import/confirm")
+@bp.post("/<period:period_label>/import/confirm")
 @council_access(Role.COUNCIL_EDITOR)
 def import_confirm(council: Council, period_label: str) -> Response:
     return_ = _return_or_404(council, period_label)
@@ -304,7 +304,7 @@ def import_confirm(council: Council, period_label: str) -> Response:
     return redirect(urls["overview"])
 
 
-@bp.post("/<period_label>/import/cancel")
+@bp.post("/<period:period_label>/import/cancel")
 @council_access(Role.COUNCIL_EDITOR)
 def import_cancel(council: Council, period_label: str) -> Response:
     return_ = _return_or_404(council, period_label)

@@ -9,7 +9,7 @@ Who may do what (``council_access`` answers 404 to anyone else):
 - change assessments (one at a time or in bulk) and submit: the council's editors.
 - sign off, send back with comments, reopen with a reason: the council's approver (the DASS).
 
-A period appears in URLs as ``2025-26-Q3`` ("2025-26 Q3"); see ``queries.period_slug``.
+A period appears in URLs as ``2025-26-Q3`` ("2025-26 Q3"); see ``period_slug``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from tracker import reminders
+from tracker.domain.periods import period_slug
 from tracker.extensions import db
 from tracker.models import Council, PeriodStatus, Return, ReturnStatus, User
 from tracker.permissions import council_access, current_principal
@@ -53,7 +54,6 @@ from tracker.returns.services import (
     ReturnError,
 )
 
-bp.add_app_template_filter(queries.period_slug, "period_slug")
 bp.add_app_template_global(queries.DIRECTION_NAMES, "DIRECTION_NAMES")
 bp.add_app_template_global(queries.answers, "assessment_answers")
 
@@ -114,7 +114,7 @@ def _optional_url(endpoint: str, **values: str) -> str | None:
 
 
 def _urls(council: Council, return_: Return) -> dict[str, str | None]:
-    values = {"gss_code": council.gss_code, "period_label": queries.period_slug(return_.period)}
+    values = {"gss_code": council.gss_code, "period_label": period_slug(return_.period)}
     urls: dict[str, str | None] = {
         name: url_for(f"returns.{name}", **values)
         for name in ("overview", "submit", "sign_off", "send_back", "reopen", "bulk_edit")
@@ -134,7 +134,7 @@ def _action_url(council: Council, return_: Return, code: str) -> str:
     return url_for(
         "returns.action",
         gss_code=council.gss_code,
-        period_label=queries.period_slug(return_.period),
+        period_label=period_slug(return_.period),
         action_code=code,
     )
 
@@ -166,7 +166,7 @@ def current(council: Council) -> Response:
     return redirect(url_for("returns.overview", gss_code=council.gss_code, period_label=slug))
 
 
-@bp.get("/<period_label>")
+@bp.get("/<period:period_label>")
 @council_access(*READERS)
 def overview(council: Council, period_label: str) -> str:
     return_ = _return_or_404(council, period_label)
@@ -186,7 +186,7 @@ def overview(council: Council, period_label: str) -> str:
     )
 
 
-@bp.get("/<period_label>/actions/<action_code>")
+@bp.get("/<period:period_label>/actions/<action_code>")
 @council_access(*READERS)
 def action(council: Council, period_label: str, action_code: str) -> str:
     return_ = _return_or_404(council, period_label)
@@ -227,7 +227,7 @@ def history(council: Council, action_code: str) -> str:
 # -- changing assessments ---------------------------------------------------------------------
 
 
-@bp.post("/<period_label>/actions/<action_code>")
+@bp.post("/<period:period_label>/actions/<action_code>")
 @council_access(*EDITORS)
 def save_action(council: Council, period_label: str, action_code: str) -> str | Response | tuple:
     return_ = _return_or_404(council, period_label)
@@ -311,7 +311,7 @@ def _conflict(
     )
 
 
-@bp.route("/<period_label>/bulk", methods=["GET", "POST"])
+@bp.route("/<period:period_label>/bulk", methods=["GET", "POST"])
 @council_access(*EDITORS)
 def bulk_edit(council: Council, period_label: str) -> str | Response | tuple:
     return_ = _return_or_404(council, period_label)
@@ -375,7 +375,7 @@ def bulk_edit(council: Council, period_label: str) -> str | Response | tuple:
 # -- the workflow -----------------------------------------------------------------------------
 
 
-@bp.post("/<period_label>/submit")
+@bp.post("/<period:period_label>/submit")
 @council_access(*EDITORS)
 def submit(council: Council, period_label: str) -> str | Response | tuple:
     return_ = _return_or_404(council, period_label)
@@ -444,7 +444,7 @@ def _approver_step(
     )
 
 
-@bp.route("/<period_label>/sign-off", methods=["GET", "POST"])
+@bp.route("/<period:period_label>/sign-off", methods=["GET", "POST"])
 @council_access(*APPROVERS)
 def sign_off(council: Council, period_label: str) -> str | Response | tuple:
     return _approver_step(
@@ -457,7 +457,7 @@ def sign_off(council: Council, period_label: str) -> str | Response | tuple:
     )
 
 
-@bp.route("/<period_label>/send-back", methods=["GET", "POST"])
+@bp.route("/<period:period_label>/send-back", methods=["GET", "POST"])
 @council_access(*APPROVERS)
 def send_back(council: Council, period_label: str) -> str | Response | tuple:
     form = SendBackForm()
@@ -471,7 +471,7 @@ def send_back(council: Council, period_label: str) -> str | Response | tuple:
     )
 
 
-@bp.route("/<period_label>/reopen", methods=["GET", "POST"])
+@bp.route("/<period:period_label>/reopen", methods=["GET", "POST"])
 @council_access(*APPROVERS)
 def reopen(council: Council, period_label: str) -> str | Response | tuple:
     form = ReopenForm()
