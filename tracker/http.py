@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from tracker.domain.periods import PeriodConverter
+from tracker.security_log import log_event
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +34,20 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-def _render_error(code: int, incident_id: str | None = None):
+def render_error(code: int, incident_id: str | None = None) -> tuple[str, int]:
+    """Our error page for ``code`` (a generic one for codes without their own), and the code."""
     template = f"errors/{code}.html" if code in ERROR_TEMPLATES else "errors/generic.html"
     return render_template(template, code=code, incident_id=incident_id), code
+
+
+def too_many_requests(retry_after: int, *, event: str, **fields) -> tuple[str, int, dict]:
+    """The 429 page with ``Retry-After``, logged as a security event."""
+    log_event(event, retry_after=retry_after, **fields)
+    return (
+        render_template("errors/429.html", code=429, retry_after=retry_after),
+        429,
+        {"Retry-After": str(retry_after)},
+    )
 
 
 def _refuse_nul_bytes() -> None:
@@ -86,16 +98,16 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
-        return _render_error(error.code or 500)
+        return render_error(error.code or 500)
 
     @app.errorhandler(OperationalError)
     def _database_unavailable(error: OperationalError):
         incident_id = uuid.uuid4().hex[:12]
         log.error("database unavailable, incident %s: %s", incident_id, error.orig)
-        return _render_error(503, incident_id)
+        return render_error(503, incident_id)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         incident_id = uuid.uuid4().hex[:12]
         log.exception("unhandled error, incident %s", incident_id)
-        return _render_error(500, incident_id)
+        return render_error(500, incident_id)

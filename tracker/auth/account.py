@@ -10,12 +10,12 @@ from tracker import throttle
 from tracker.accounts import passwords, services
 from tracker.accounts.passwords import PasswordRejected
 from tracker.auth.forms import ChangePasswordForm
-from tracker.auth.security_log import log_event
 from tracker.auth.sessions import start_session
-from tracker.auth.views import too_many_requests
 from tracker.extensions import db
+from tracker.http import too_many_requests
 from tracker.models import Membership
 from tracker.permissions import signed_in
+from tracker.security_log import log_event
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 

@@ -38,9 +38,10 @@ from flask import (
     url_for,
 )
 
+from tracker.domain.principal import load_principal
 from tracker.extensions import db
 from tracker.models import User
-from tracker.permissions import load_principal, rule_for
+from tracker.permissions import rule_for
 
 #: how often, at most, a request moves ``seen`` on (each move rewrites the cookie)
 SEEN_RESOLUTION = 60
@@ -211,7 +212,7 @@ def _no_store(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     """Register the per-request session checks."""
-    from tracker.auth.security_log import init_logger
+    from tracker.security_log import init_logger
 
     init_logger()
     app.before_request(_load)

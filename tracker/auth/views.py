@@ -31,7 +31,6 @@ from tracker.auth.forms import (
     SignInForm,
     TwoFactorForm,
 )
-from tracker.auth.security_log import log_event
 from tracker.auth.sessions import (
     confirm_identity_now,
     end_session,
@@ -42,8 +41,10 @@ from tracker.auth.sessions import (
     touch,
 )
 from tracker.extensions import db
+from tracker.http import too_many_requests
 from tracker.models import User
 from tracker.permissions import public, signed_in
+from tracker.security_log import log_event
 
 WRONG_CREDENTIALS = "Enter a correct email address and password"
 WRONG_CODE = "Enter a correct security code"
@@ -62,16 +63,6 @@ def _landing() -> str:
 def _account_hash(email: str) -> str:
     # Ties log lines about one account together without writing the address.
     return hashlib.sha256(email.strip().lower().encode("utf-8", "replace")).hexdigest()[:16]
-
-
-def too_many_requests(retry_after: int, *, event: str, **fields) -> tuple[str, int, dict]:
-    """The 429 page with ``Retry-After``, logged."""
-    log_event(event, retry_after=retry_after, **fields)
-    return (
-        render_template("errors/429.html", code=429, retry_after=retry_after),
-        429,
-        {"Retry-After": str(retry_after)},
-    )
 
 
 def _finish_sign_in(user: User, *, method: str) -> Response:

@@ -34,6 +34,7 @@ from tracker import http, throttle
 from tracker.clock import utcnow
 from tracker.domain.periods import label_to_url
 from tracker.extensions import db
+from tracker.http import too_many_requests
 from tracker.models import Council, Return, Role, User
 from tracker.permissions import council_access, current_principal
 from tracker.returns import bp, queries, spreadsheet
@@ -97,8 +98,6 @@ def _export(council: Council, period_label: str, kind: str) -> Response | tuple:
     )
     if throttle.hit(limit.key, limit.window) > limit.limit:
         db.session.commit()
-        from tracker.auth.views import too_many_requests
-
         return too_many_requests(
             throttle.retry_after(limit) or 1, event="export.rate_limited", user_id=actor.id
         )
