@@ -12,6 +12,7 @@ from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 
 from tracker.config import MIN_SECRET_KEY_LENGTH, PROJECT_ROOT, Config, environment_overrides
 from tracker.extensions import csrf, db, migrate
+from tracker.templating import TemplateUndefined, collect_lenient_names
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -50,6 +51,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+    # A misspelt name or attribute fails loudly instead of rendering as a blank.
+    app.jinja_env.undefined = TemplateUndefined
+
+    TemplateUndefined.lenient_names = collect_lenient_names(app.jinja_env)
 
     db.init_app(app)
     migrate.init_app(

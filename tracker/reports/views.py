@@ -23,6 +23,7 @@ from tracker import throttle
 from tracker.audit import record
 from tracker.domain.periods import period_slug
 from tracker.extensions import db
+from tracker.http import render_error, too_many_requests
 from tracker.models import Council, Period, Region, ReportJobStatus, Return, Role, User
 from tracker.permissions import council_access, current_principal, region_access
 from tracker.reports import bp, data, jobs, render
@@ -45,10 +46,8 @@ def _actor() -> User:
 
 def _return_or_404(council: Council, period_label: str) -> Return:
     return_ = queries.get_return_by_slug(council, period_label)
+    # Outside the council, a return it does not share by name is seen only in aggregates.
     if return_ is None or not may_read_return(council, return_):
-        abort(404)
-    if not reads_drafts(council) and not data.is_named_outside(council):
-        # A council that does not share named returns is seen outside it only in aggregates.
         abort(404)
     return return_
 
@@ -58,11 +57,8 @@ def _period_or_404(period_label: str) -> Period:
 
 
 def _busy() -> tuple[str, int, dict[str, str]]:
-    return (
-        render_template("errors/503.html"),
-        503,
-        {"Retry-After": str(RETRY_AFTER)},
-    )
+    page, code = render_error(503)
+    return page, code, {"Retry-After": str(RETRY_AFTER)}
 
 
 def _rate_limited(actor: User) -> tuple | None:
@@ -74,8 +70,6 @@ def _rate_limited(actor: User) -> tuple | None:
     )
     if throttle.hit(limit.key, limit.window) > limit.limit:
         db.session.commit()
-        from tracker.auth.views import too_many_requests
-
         return too_many_requests(
             throttle.retry_after(limit) or 1, event="report.rate_limited", user_id=actor.id
         )
@@ -109,7 +103,6 @@ def report_links(council: Council, return_: Return) -> dict[str, str]:
         principal is None
         or not principal.may_access_council(council, REPORT_READERS)
         or not may_read_return(council, return_)
-        or (not reads_drafts(council) and not data.is_named_outside(council))
     ):
         return {}
     return _council_urls(council, return_)
