@@ -1,6 +1,6 @@
 """A hostile corpus in comments, replies, names, answers and reasons renders inert everywhere:
 the panel pages (as each kind of reader sees them), the download, the emails, and the board
-report's HTML and PDF (issue 7 reads ``list_you_said_we_did``)."""
+report's HTML and PDF (the board report reads ``list_you_said_we_did``)."""
 
 from __future__ import annotations
 

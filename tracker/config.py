@@ -63,7 +63,7 @@ class Config:
     WTF_CSRF_SSL_STRICT = True
     SERVICE_NAME = "Roadmap Tracker"
 
-    # -- sessions (issue 3). Flask's signed cookie holds only the user id, the user's
+    # -- sessions. Flask's signed cookie holds only the user id, the user's
     # session_version and timestamps; every request checks them against the database.
     #: "__Host-": the browser only accepts it over https (or from localhost), with Path=/ and no
     #: Domain, so no subdomain can set or read it

@@ -4,7 +4,7 @@ Every function takes a dataclass from :mod:`tracker.compare.services` and return
 :class:`Chart`: a heading, a one-sentence summary written from the data (with its denominators),
 the ``plotly.graph_objects.Figure``, and the same figures as a table of formatted strings. Pages
 show the table always and draw the figure with ``static/js/charts.js`` when JavaScript runs; the
-board report (issue 7) renders the same figure to SVG.
+board report renders the same figure to SVG.
 
 Colour never carries meaning alone: every series has a pattern and a legend name, bars carry
 their numbers, and cells of the heatmaps carry their percentages. Fills are light enough for

@@ -1,6 +1,6 @@
 """Co-production panels: comments on a return's actions, the council's answers, and members' data.
 
-Rules (issue 6):
+Rules:
 
 - Panel members comment on the actions of their council's submitted or signed-off returns,
   never on a draft. A reply belongs to a top-level comment of the same thread (a reply to a

@@ -37,7 +37,7 @@ def reads_drafts(council: Council) -> bool:
 
 def reaches_named(council: Council) -> bool:
     """False for someone outside ``council`` (a regional member, a national administrator)
-    while the council keeps its named returns to itself (issue 5: it then appears only inside
+    while the council keeps its named returns to itself (it then appears only inside
     aggregates, as on the comparison pages)."""
     return council.shares_named_returns or holds(council, (*COUNCIL_READERS, Role.PANEL_MEMBER))
 

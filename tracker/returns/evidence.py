@@ -55,7 +55,7 @@ from tracker.returns.services import _editable
 
 log = logging.getLogger(__name__)
 
-#: the kinds of evidence (issue 4), in the order they are offered
+#: the kinds of evidence, in the order they are offered
 EVIDENCE_TYPES = {
     "strategy": "Strategy or plan",
     "board_paper": "Board paper",

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from tracker import reminders
@@ -104,15 +103,6 @@ def _abilities(council: Council, return_: Return) -> Abilities:
     )
 
 
-def _optional_url(endpoint: str, **values: str) -> str | None:
-    """The URL of a neighbouring part of the returns area (spreadsheets, evidence), or None
-    while that part is not in the app, so that these pages never depend on it being there."""
-    try:
-        return url_for(endpoint, **values)
-    except BuildError:
-        return None
-
-
 def _urls(council: Council, return_: Return) -> dict[str, str | None]:
     values = {"gss_code": council.gss_code, "period_label": period_slug(return_.period)}
     urls: dict[str, str | None] = {
@@ -120,10 +110,10 @@ def _urls(council: Council, return_: Return) -> dict[str, str | None]:
         for name in ("overview", "submit", "sign_off", "send_back", "reopen", "bulk_edit")
     }
     for name in ("export_xlsx", "export_csv", "import_upload"):
-        urls[name] = _optional_url(f"returns.{name}", **values)
+        urls[name] = url_for(f"returns.{name}", **values)
     # Evidence is for those who read drafts (tests/access_matrix.py: not panel members).
     urls["evidence_library"] = (
-        _optional_url("returns.evidence_library", gss_code=council.gss_code)
+        url_for("returns.evidence_library", gss_code=council.gss_code)
         if reads_drafts(council)
         else None
     )
@@ -194,7 +184,7 @@ def action(council: Council, period_label: str, action_code: str) -> str:
         return_, action_code, include_draft_history=reads_drafts(council)
     ) or abort(404)
     can = _abilities(council, return_)
-    evidence_url = _optional_url(
+    evidence_url = url_for(
         "returns.evidence",
         gss_code=council.gss_code,
         period_label=period_label,
