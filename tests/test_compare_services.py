@@ -25,9 +25,9 @@ from tests.returns_data import (
     submit,
 )
 from tracker.compare import charts, services
+from tracker.domain.principal import Principal, load_principal
 from tracker.extensions import db
 from tracker.models import Action, Assessment, Council, Period, Return, Role
-from tracker.permissions import Principal, load_principal
 
 LEEDS = "E08000035"
 WAKEFIELD = "E08000036"

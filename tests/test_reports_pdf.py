@@ -200,7 +200,7 @@ def test_the_pdf_is_tagged_bookmarked_and_numbered(leeds_quarter):
     with leeds_quarter.app_context():
         report = data.build_council_report(get_return(LEEDS), include_draft_history=True)
         summaries = [chart.summary for chart in report.charts]
-    assert len(summaries) == 7  # the council dashboard's charts (issue 5)
+    assert len(summaries) == 7  # the council dashboard's charts
     assert set(summaries) <= set(alts)
 
 
@@ -367,7 +367,7 @@ def test_region_pack_shows_submitted_returns_only(app):
     with app.app_context():
         region = council(LEEDS).region
         period = db.session.scalar(select(Period).where(Period.label == LABEL))
-        pack = data.build_region_pack(region, period)
+        pack = data.build_region_pack(region, period, viewer=None)
         content = render.region_pdf(pack)
         shared = db.session.scalar(
             select(func.count(Return.id)).where(
@@ -406,7 +406,9 @@ def test_chart_tables_align_numbers_right_and_size_text_columns_by_content(app):
     with app.app_context():
         region = council(LEEDS).region
         period = db.session.scalar(select(Period).where(Period.label == LABEL))
-        pack_html = render.region_html(data.build_region_pack(region, period), chart_src=str)
+        pack_html = render.region_html(
+            data.build_region_pack(region, period, viewer=None), chart_src=str
+        )
         report = data.build_council_report(get_return(LEEDS), include_draft_history=True)
         report_html = render.council_html(report, chart_src=str)
 
@@ -434,16 +436,17 @@ def test_region_pack_does_not_name_a_council_that_does_not_share(app):
         submit(app, code)
     with app.app_context():
         wakefield = council(WAKEFIELD)
-        if not hasattr(wakefield, "shares_named_returns"):
-            pytest.skip("issue 5's sharing setting is not in the models yet")
         wakefield.shares_named_returns = False
         db.session.commit()
         region = db.session.get(Region, wakefield.region_id)
         period = db.session.scalar(select(Period).where(Period.label == LABEL))
-        pack = data.build_region_pack(region, period)
+        pack = data.build_region_pack(region, period, viewer=None)
     assert [line.name for line in pack.shared] == ["Leeds"]
     assert pack.unnamed == 1
-    assert sum(pack.distributions[pack.area_labels[0]].values()) > 0
+    # Two councils reporting: the pack keeps the region page's three-council rule, so no
+    # distribution is shown (before the pack took compare's results, it printed one).
+    assert pack.comparison.aggregate_reason.startswith("Not shown: fewer than 3 councils")
+    assert pack.comparison.distribution == []
 
 
 def test_the_same_report_is_laid_out_once_and_again_after_a_change(app, monkeypatch):
@@ -499,7 +502,9 @@ def test_a_council_that_does_not_share_is_never_named_in_the_pack_pdf(app):
         wakefield.shares_named_returns = False  # and its return is still a draft
         db.session.commit()
         period = db.session.scalar(select(Period).where(Period.label == LABEL))
-        pack = data.build_region_pack(db.session.get(Region, wakefield.region_id), period)
+        pack = data.build_region_pack(
+            db.session.get(Region, wakefield.region_id), period, viewer=None
+        )
         text = " ".join(pdf_text(render.region_pdf(pack)).split())
     assert "Wakefield" not in text
     assert "1 council that does not share by name" in text

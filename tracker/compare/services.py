@@ -1,6 +1,6 @@
 """The figures behind the dashboards: one council's picture, a region side by side, the nation.
 
-Stable interface (the board report of issue 7 calls it too):
+Stable interface (the board report and the regional pack call it too):
 
 - :func:`council_dashboard` → :class:`CouncilDashboard`
 - :func:`region_comparison` → :class:`RegionComparison`
@@ -38,8 +38,10 @@ from sqlalchemy import String, and_, case, cast, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.domain.periods import label_from_url, parse_period_label
+from tracker.domain.principal import Principal
 from tracker.domain.vocabulary import (
     ADVANCED_STAGES,
+    NOT_ASSESSED,
     SHARED_STATUSES,
     SPEND_KEYS,
     STAGE_ORDER,
@@ -59,7 +61,6 @@ from tracker.models import (
     assessment_evidence,
 )
 from tracker.panels.services import CommentTotals, comment_totals
-from tracker.permissions import Principal
 from tracker.returns.queries import (
     IMPROVED,
     NO_EARLIER,
@@ -866,6 +867,45 @@ def _named_to(viewer: Principal | None, council: Council) -> bool:
     return council.id in own_roles
 
 
+@dataclass(frozen=True)
+class StageCounts:
+    """One council's shared return for a period: its actions by stage and by RAG rating."""
+
+    stages: Counter[str]
+    rags: Counter[str]
+
+    @property
+    def total(self) -> int:
+        return sum(self.stages.values())
+
+
+def council_stage_counts(period: Period, councils: Iterable[Council]) -> dict[int, StageCounts]:
+    """Council id → its actions by stage (``NOT_ASSESSED`` for none yet) and by RAG rating, over
+    the submitted or signed-off returns of ``councils`` for ``period``. One grouped query; a
+    council without a shared return is absent."""
+    ids = [c.id for c in councils]
+    counts: dict[int, StageCounts] = {}
+    if not ids:
+        return counts
+    rows = db.session.execute(
+        select(
+            Return.council_id,
+            func.coalesce(Assessment.stage, NOT_ASSESSED),
+            Assessment.rag,
+            func.count(Assessment.id),
+        )
+        .join(Assessment, Assessment.return_id == Return.id)
+        .where(Return.period_id == period.id, Return.council_id.in_(ids), _shared())
+        .group_by(Return.council_id, Assessment.stage, Assessment.rag)
+    )
+    for council_id, stage, rag, count in rows:
+        entry = counts.setdefault(council_id, StageCounts(Counter(), Counter()))
+        entry.stages[stage] += count
+        if rag:
+            entry.rags[rag] += count
+    return counts
+
+
 def region_comparison(
     region: Region, period: Period, *, viewer: Principal | None
 ) -> RegionComparison:
@@ -1203,6 +1243,7 @@ __all__ = [
     "TrendPoint",
     "aggregate_refusal",
     "council_dashboard",
+    "council_stage_counts",
     "default_period",
     "find_period",
     "list_periods",

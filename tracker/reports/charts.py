@@ -20,7 +20,6 @@ import atexit
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import Any
 
 import plotly.graph_objects as go
@@ -37,24 +36,6 @@ _cache: OrderedDict[str, str] = OrderedDict()
 
 class ChartRenderError(RuntimeError):
     """The browser could not render a chart (it is missing, or it timed out)."""
-
-
-@dataclass(frozen=True)
-class Chart:
-    """A chart as a report shows it: the figure, its alt text and the data table beside it.
-
-    The same shape as ``tracker.compare.charts.Chart`` (issue 5), so either can be passed.
-    """
-
-    id: str
-    title: str
-    #: the alt text: what the chart shows, in one or two sentences
-    summary: str
-    figure: go.Figure
-    #: (header row, body rows) of the data table shown under the chart
-    table: tuple[list[str], list[list[Any]]] = field(default_factory=lambda: ([], []))
-    #: indexes of the table's columns that hold numbers (aligned right); None: all but the first
-    numeric: tuple[int, ...] | None = None
 
 
 def stop() -> None:

@@ -81,7 +81,7 @@ def region_command(slug: str, label: str, output: Path, fmt: str | None) -> None
     if region is None:
         slugs = ", ".join(db.session.scalars(select(Region.slug).order_by(Region.slug)))
         raise click.ClickException(f"No region {slug!r}. Regions: {slugs}")
-    pack = data.build_region_pack(region, _period(label))
+    pack = data.build_region_pack(region, _period(label), viewer=None)
     fmt = _format(output, fmt)
     if fmt == "xlsx":
         content = render.region_xlsx(pack)

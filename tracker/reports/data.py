@@ -15,14 +15,18 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from tracker.compare import charts as compare_charts
+from tracker.compare import services as compare_services
+from tracker.compare.charts import Chart
+from tracker.compare.services import RegionComparison
 from tracker.domain.periods import parse_period_slug
+from tracker.domain.principal import Principal
 from tracker.domain.vocabulary import (
     LEAD_NAMES,
     NOT_ASSESSED,
     RAG_NAMES,
     RAG_SCALE,
     RETURN_STATUS_NAMES,
-    SHARED_STATUSES,
     STAGE_KEYS,
     STAGE_LABELS,
     STAGE_NAMES,
@@ -43,7 +47,6 @@ from tracker.models import (
     User,
     assessment_evidence,
 )
-from tracker.reports.charts import Chart
 from tracker.returns.queries import (
     DIRECTION_NAMES,
     IMPROVED,
@@ -216,7 +219,7 @@ def _area_counts(return_: Return) -> dict[str, dict[str, Counter[str]]]:
 
 
 def _coproduction(council: Council, period: Period) -> CoProduction:
-    """The panel's comments, from the panels feature (issue 6): totals, and the latest "you
+    """The panel's comments, from the panels feature: totals, and the latest "you
     said, we did" with display names only (a real name only where the member opted in)."""
     try:
         from tracker.panels.services import comment_totals, list_you_said_we_did
@@ -395,32 +398,13 @@ def executive_summary(report: CouncilReport) -> list[str]:
     return lines
 
 
-def from_compare(chart: Any) -> Chart:
-    """A chart of the dashboards (issue 5, ``tracker.compare.charts.Chart``) as the reports
-    print it: the same figure, title, summary (the alt text) and data table."""
-    table = chart.table
-    head = list(getattr(table, "head", None) or (table[0] if table else []))
-    rows = [list(row) for row in (getattr(table, "rows", None) or (table[1] if table else []))]
-    return Chart(
-        id=chart.id,
-        title=chart.title,
-        summary=chart.summary,
-        figure=chart.figure,
-        table=(head, rows),
-        numeric=getattr(table, "numeric", None),
-    )
-
-
 def council_charts(return_: Return) -> list[Chart]:
-    """The council report's charts: the council dashboard's figures (issue 5), from the same
+    """The council report's charts: the council dashboard's figures, from the same
     data (the council's own draft included when the report is of a draft)."""
-    from tracker.compare import charts as compare_charts
-    from tracker.compare.services import council_dashboard
-
-    dashboard = council_dashboard(
+    dashboard = compare_services.council_dashboard(
         return_.council, return_.period, include_draft=return_.status == ReturnStatus.DRAFT
     )
-    return [from_compare(chart) for chart in compare_charts.council_charts(dashboard)]
+    return compare_charts.council_charts(dashboard)
 
 
 # -- the regional pack ----------------------------------------------------------------------------
@@ -428,7 +412,7 @@ def council_charts(return_: Return) -> list[Chart]:
 
 @dataclass
 class CouncilLine:
-    """One council of the named table."""
+    """One council of the named table: its shared return's actions by stage and RAG rating."""
 
     name: str
     gss_code: str
@@ -436,166 +420,82 @@ class CouncilLine:
     total: int
     stages: dict[str, int]
     rags: dict[str, int]
-    #: area label → % of its assessed actions at Implementing or Embedded
-    by_area: dict[str, int | None]
 
 
 @dataclass
 class RegionPack:
-    region: Region
-    period: Period
-    #: councils of the region (active)
-    council_count: int
-    #: councils whose return is submitted or signed off: only these are shown
+    """The regional comparison pack: the region's comparison (``compare.region_comparison``,
+    the same figures, suppression and naming as the region page) with each named council's
+    counts, and the charts drawn from that same comparison."""
+
+    comparison: RegionComparison
+    #: councils whose return is submitted or signed off and that the viewer may name
     shared: list[CouncilLine]
-    #: councils with no shared return yet (names only: drafts never leave the council)
+    #: named councils with no shared return yet (names only: drafts never leave the council)
     not_shared: list[str]
-    area_labels: list[str]
-    #: councils with a shared return that do not share it by name: in the distributions only
-    unnamed: int
-    #: councils without a shared return yet that do not share by name: counted, never named
+    #: councils without a shared return yet that the viewer may not name: counted, never named
     unnamed_waiting: int
-    #: area label → stage → count, over the shared returns
-    distributions: dict[str, dict[str, int]]
     charts: list[Chart] = field(default_factory=list)
     generated_at: datetime | None = None
 
+    @property
+    def region(self) -> Region:
+        return self.comparison.region
 
-def is_named_outside(council: Council) -> bool:
-    """True when the council lets its region and the nation see its shared returns by name
-    (issue 5's rule, ``Council.shares_named_returns``; every council does until it opts out)."""
-    return bool(getattr(council, "shares_named_returns", True))
+    @property
+    def period(self) -> Period:
+        return self.comparison.period
+
+    @property
+    def council_count(self) -> int:
+        return self.comparison.councils_in_region
+
+    @property
+    def unnamed(self) -> int:
+        """Councils with a shared return that the viewer may not name: in the aggregates only."""
+        return self.comparison.unnamed_reporting
 
 
-def build_region_pack(region: Region, period: Period, *, viewer: Any = None) -> RegionPack:
-    """The regional comparison pack: heatmap, per-area distributions and the named table.
+def build_region_pack(region: Region, period: Period, *, viewer: Principal | None) -> RegionPack:
+    """The regional comparison pack for ``viewer``: heatmap, distribution and the named table.
 
-    Only submitted and signed-off returns are read; a council still at draft is named as "not
-    yet submitted" and nothing of its draft appears. Three queries, whatever the region's size.
+    Built from one ``region_comparison`` (only submitted and signed-off returns; a council still
+    at draft is named as "not yet submitted" when the viewer may name it, and nothing of its
+    draft appears), plus one query for the named councils' stage and RAG counts.
     """
-    councils = list(
-        db.session.scalars(
-            select(Council)
-            .where(Council.region_id == region.id, Council.is_active.is_(True))
-            .order_by(Council.short_name)
-        )
-    )
-    returns = {
-        council_id: (return_id, status)
-        for council_id, return_id, status in db.session.execute(
-            select(Return.council_id, Return.id, Return.status).where(
-                Return.period_id == period.id,
-                Return.council_id.in_([c.id for c in councils]),
-            )
-        )
-    }
-    shared_ids = [rid for rid, status in returns.values() if status in SHARED_STATUSES]
-    counts: dict[int, dict[str, Counter[str]]] = defaultdict(
-        lambda: {"stages": Counter(), "rags": Counter()}
-    )
-    per_area: dict[tuple[int, str], Counter[str]] = defaultdict(Counter)
-    positions: dict[str, int] = {}
-    if shared_ids:
-        rows = db.session.execute(
-            select(
-                Return.council_id,
-                ActionArea.position,
-                ActionArea.title,
-                func.coalesce(Assessment.stage, NOT_ASSESSED),
-                Assessment.rag,
-                func.count(Assessment.id),
-            )
-            .join(Assessment, Assessment.return_id == Return.id)
-            .join(Action, Assessment.action_id == Action.id)
-            .outerjoin(ActionArea, Action.area_id == ActionArea.id)
-            .where(Return.id.in_(shared_ids))
-            .group_by(
-                Return.council_id,
-                ActionArea.position,
-                ActionArea.title,
-                Assessment.stage,
-                Assessment.rag,
-            )
-        )
-        for council_id, position, title, stage, rag, count in rows:
-            area = f"{position}. {title}" if position is not None else "Barriers and enablers"
-            positions[area] = position if position is not None else 10_000
-            counts[council_id]["stages"][stage] += count
-            if rag:
-                counts[council_id]["rags"][rag] += count
-            per_area[(council_id, area)][stage] += count
-    area_labels = sorted(positions, key=lambda a: (positions[a], a))
-    shared: list[CouncilLine] = []
-    not_shared: list[str] = []
-    unnamed = unnamed_waiting = 0
-    distributions: dict[str, Counter[str]] = {area: Counter() for area in area_labels}
-    for council in councils:
-        found = returns.get(council.id)
-        if found is None or found[1] not in SHARED_STATUSES:
-            if is_named_outside(council) or _own_council(viewer, council):
-                not_shared.append(council.short_name)
-            else:
-                unnamed_waiting += 1
-            continue
-        if not is_named_outside(council) and not _own_council(viewer, council):
-            # Counted in the distributions, never named (issue 5's sharing rule).
-            for area in area_labels:
-                distributions[area].update(per_area.get((council.id, area), Counter()))
-            unnamed += 1
-            continue
-        by_area: dict[str, int | None] = {}
-        for area in area_labels:
-            mix = per_area.get((council.id, area), Counter())
-            distributions[area].update(mix)
-            assessed = sum(v for k, v in mix.items() if k not in (NOT_ASSESSED, "not_applicable"))
-            advanced = mix.get("implementing", 0) + mix.get("embedded", 0)
-            by_area[area] = round(100 * advanced / assessed) if assessed else None
-        entry = counts[council.id]
+    comparison = compare_services.region_comparison(region, period, viewer=viewer)
+    reporting = [row for row in comparison.rows if row.has_return]
+    counts = compare_services.council_stage_counts(period, [row.council for row in reporting])
+    shared = []
+    for row in reporting:
+        entry = counts.get(row.council.id)
         shared.append(
             CouncilLine(
-                name=council.short_name,
-                gss_code=council.gss_code,
-                status=RETURN_STATUS_NAMES.get(found[1], found[1]),
-                total=sum(entry["stages"].values()),
-                stages=dict(entry["stages"]),
-                rags=dict(entry["rags"]),
-                by_area=by_area,
+                name=row.council.short_name,
+                gss_code=row.council.gss_code,
+                status=ReturnStatus(row.status).label,
+                total=entry.total if entry else 0,
+                stages=dict(entry.stages) if entry else {},
+                rags=dict(entry.rags) if entry else {},
             )
         )
-    pack = RegionPack(
-        region=region,
-        period=period,
-        council_count=len(councils),
+    not_shared = [row.council.short_name for row in comparison.rows if not row.has_return]
+    waiting = comparison.councils_in_region - comparison.councils_reporting - len(not_shared)
+    charts = (
+        [
+            compare_charts.region_heatmap(comparison),
+            compare_charts.action_distribution(comparison),
+        ]
+        if comparison.councils_reporting
+        else []
+    )
+    return RegionPack(
+        comparison=comparison,
         shared=shared,
         not_shared=not_shared,
-        unnamed=unnamed,
-        unnamed_waiting=unnamed_waiting,
-        area_labels=area_labels,
-        distributions={area: dict(mix) for area, mix in distributions.items()},
+        unnamed_waiting=waiting,
+        charts=charts,
     )
-    pack.charts = region_charts(pack, viewer)
-    return pack
-
-
-def _own_council(viewer: Any, council: Council) -> bool:
-    return viewer is not None and council.id in viewer.council_ids(
-        ("council_editor", "council_approver", "council_viewer")
-    )
-
-
-def region_charts(pack: RegionPack, viewer: Any = None) -> list[Chart]:
-    """The pack's charts: the regional comparison's heatmap and distribution (issue 5), as the
-    viewer may see them; none while no council has submitted."""
-    if not pack.shared and not pack.unnamed:
-        return []
-    from tracker.compare import charts as compare_charts
-    from tracker.compare.services import region_comparison
-
-    comparison = region_comparison(pack.region, pack.period, viewer=viewer)
-    return [
-        from_compare(compare_charts.region_heatmap(comparison)),
-        from_compare(compare_charts.action_distribution(comparison)),
-    ]
 
 
 def get_period_by_slug(slug: str) -> Period | None:

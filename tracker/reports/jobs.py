@@ -19,9 +19,9 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from tracker.clock import utcnow
+from tracker.domain.principal import load_principal
 from tracker.extensions import db
 from tracker.models import Period, Region, ReportJob, ReportJobStatus, Return, ReturnStatus, User
-from tracker.permissions import load_principal
 
 QUEUE_NAME = "reports"
 KIND_REGION_PACK = "region_pack"

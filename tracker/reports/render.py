@@ -16,6 +16,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from tracker.clock import utcnow
+from tracker.compare.charts import Chart
 from tracker.domain.vocabulary import (
     FUNDING_NAMES,
     FUNDING_SYMBOLS,
@@ -71,7 +72,7 @@ def _common() -> dict[str, Any]:
     }
 
 
-def svg_data_uri(chart: charts.Chart) -> str:
+def svg_data_uri(chart: Chart) -> str:
     """The chart rendered to SVG by the shared browser, as a data: URI for the PDF."""
     return "data:image/svg+xml;base64," + base64.b64encode(chart_svg(chart).encode()).decode()
 
@@ -83,13 +84,13 @@ class ChartImages:
     def __init__(self) -> None:
         self.images: dict[str, bytes] = {"watermark.svg": WATERMARK_SVG.encode()}
 
-    def __call__(self, chart: charts.Chart) -> str:
+    def __call__(self, chart: Chart) -> str:
         name = f"{chart.id}.svg"
         self.images[name] = chart_svg(chart).encode()
         return f"{pdf.BASE_URL}charts/{name}"
 
 
-def chart_svg(chart: charts.Chart) -> str:
+def chart_svg(chart: Chart) -> str:
     """The chart as SVG text (the HTML preview loads it as an image from its own URL)."""
     return charts.to_svg(
         chart.figure,
