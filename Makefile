@@ -60,11 +60,12 @@ run: setup database ## Set up (packages, venv, assets, config, database), seed t
 	exec $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --timeout 120 \
 		--no-control-socket app:app
 
-test: setup database test-sqlite test-postgres ## Set up, lint with ruff, then run the tests on SQLite and PostgreSQL
+test: setup database lint test-sqlite test-postgres ## Set up, lint (ruff, formatting, import contract), then run the tests on SQLite and PostgreSQL
 
-lint: python-deps ## Check the code with ruff (lint and formatting)
+lint: python-deps ## Check the code: ruff (lint and formatting) and the import contract
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 fmt: python-deps ## Format the code and apply ruff's safe fixes
 	$(BIN)/ruff format .
@@ -85,8 +86,7 @@ database: setup ## Apply migrations and load the roadmap and councils (idempoten
 	$(FLASK) roadmap load
 	$(FLASK) councils load
 
-test-sqlite: setup ## Lint, then run every test (browser checks included) on SQLite
-	$(BIN)/ruff check .
+test-sqlite: setup ## Run every test (browser checks included) on SQLite
 	@echo "== pytest on SQLite"
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
