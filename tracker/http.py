@@ -8,10 +8,32 @@ import uuid
 from flask import Flask, Response, abort, current_app, g, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, Map
 
 log = logging.getLogger(__name__)
 
 ERROR_TEMPLATES = {400, 403, 404, 405, 413, 429, 500, 503}
+#: the largest id a URL may hold: PostgreSQL's ``integer``, the type of every id column
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` for database ids: 1 to ``MAX_ID``; any other number does not match.
+
+    Flask's own ``int`` accepts any number of digits, and an id beyond what the database holds
+    then fails in the driver (``OverflowError`` on SQLite, "integer out of range" on
+    PostgreSQL): a 500. Out of range, the URL is simply not found (404).
+    """
+
+    def __init__(
+        self,
+        map: Map,
+        fixed_digits: int = 0,
+        min: int | None = 1,
+        max: int | None = MAX_ID,
+        signed: bool = False,
+    ) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def _security_headers(response: Response) -> Response:
