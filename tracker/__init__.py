@@ -69,9 +69,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     permissions.init_app(app)
     sessions.init_app(app)
 
-    @app.before_request
     def _csp_nonce() -> None:
         g.csp_nonce = secrets.token_urlsafe(16)
+
+    # First of all the hooks, ahead of those registered above (CSRF, sessions, permissions):
+    # a request for a host we do not serve gets the 400 page (with its nonce) and nothing else.
+    app.before_request_funcs.setdefault(None, [])[:0] = [_csp_nonce, http.refuse_untrusted_host]
 
     from tracker.admin import bp as admin_bp
     from tracker.auth import bp as auth_bp

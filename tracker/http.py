@@ -6,8 +6,9 @@ import logging
 import uuid
 
 from flask import Flask, Response, abort, current_app, g, render_template, request
+from flask.globals import request_ctx
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.routing import IntegerConverter, Map
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,20 @@ def _raise_upload_limit() -> None:
     setting = UPLOAD_LIMITS.get(request.endpoint or "")
     if setting and request.method == "POST":
         request.max_content_length = int(current_app.config[setting]) + MULTIPART_ALLOWANCE
+
+
+def refuse_untrusted_host() -> None:
+    """Answer 400 to a request whose Host header is not in ``TRUSTED_HOSTS``."""
+    # Flask refuses a Host header outside TRUSTED_HOSTS while it sets the request up, leaving
+    # a SecurityError to raise once the hooks have run, and no URL adapter. Refused here,
+    # before any other hook: one of them might otherwise redirect (to sign in) first. The 400
+    # page's links are paths, built on a trusted name rather than the forged one.
+    if isinstance(request.routing_exception, SecurityError):
+        host = next(iter(current_app.config["TRUSTED_HOSTS"])).lstrip(".")
+        request_ctx.url_adapter = current_app.url_map.bind(
+            host, script_name=request.root_path, url_scheme=request.scheme
+        )
+        abort(400)
 
 
 def _request_id() -> None:
