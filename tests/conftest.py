@@ -236,6 +236,8 @@ def instance_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         patch.setenv("TRACKER_INSTANCE_PATH", str(path))
         # A developer's own settings must not leak into the apps the tests build.
         patch.delenv("DATABASE_URL", raising=False)
+        # The tests' servers and clients use this machine's names, the default.
+        patch.delenv("TRUSTED_HOSTS", raising=False)
         yield path
 
 

@@ -69,6 +69,48 @@ def test_create_user_refuses_bad_input(app, email, name, message):
         services.create_user(email, name, actor=None)
 
 
+#: names that would start a new line in a plain-text email, or hide or reorder what it says
+NAMES_WITH_CONTROLS = [
+    "Jo\nBcc: everyone@example.org",
+    "Jo\r\nSubject: Urgent",
+    "Jo\rBloggs",
+    "Jo\u2028Bloggs",
+    "Jo\u2029Bloggs",
+    "Jo\x85Bloggs",
+    "Jo\x0bBloggs",
+    "Jo\tBloggs",
+    "Jo\x00Bloggs",
+    "Jo\x1b[31mBloggs",
+    "Jo\u202eBloggs",
+    "Jo\u2066Bloggs\u2069",
+    "Jo\u200bBloggs",
+    "Jo\ufeffBloggs",
+]
+#: ordinary names, spaces and letters beyond ASCII, and the joiners some scripts need
+GOOD_NAMES = [
+    "Zoë Ó Briain",
+    "Nguyễn Thị Minh Khai",
+    "Jean-Luc O'Neil",
+    "\u0645\u0647\u200c\u0633\u0627",
+]
+CONTROLS_MESSAGE = "Name must not contain line breaks or control characters"
+
+
+@pytest.mark.parametrize("name", NAMES_WITH_CONTROLS)
+def test_create_user_refuses_a_name_with_line_breaks_or_control_characters(app, name):
+    with app.app_context():
+        with pytest.raises(services.AccountError, match=CONTROLS_MESSAGE):
+            services.create_user("jo@example.org", name, actor=None)
+        assert _user("jo@example.org") is None
+
+
+@pytest.mark.parametrize("name", GOOD_NAMES)
+def test_create_user_keeps_names_in_any_language(app, name):
+    with app.app_context():
+        user = services.create_user("jo@example.org", f" {name} ", actor=None)
+        assert user.display_name == name
+
+
 def test_invite_user_mails_a_link_whose_token_is_stored_only_as_a_hash(app):
     with app.app_context():
         user = services.create_user("jo@example.org", "Jo", actor=None)
@@ -130,6 +172,20 @@ def test_accepting_an_invitation_sets_the_password_and_uses_the_link_up(app):
         (event,) = _audit("user.accept_invitation")
         assert event.actor_id == user.id
         assert "password_hash" not in (event.after or {})
+
+
+@pytest.mark.parametrize("name", NAMES_WITH_CONTROLS)
+def test_accepting_an_invitation_refuses_a_name_with_control_characters(app, name):
+    with app.app_context():
+        user = services.create_user("jo@example.org", "Jo", actor=None)
+        token = services.invite_user(user, actor=None)
+        db.session.commit()
+        with pytest.raises(services.AccountError, match=CONTROLS_MESSAGE):
+            services.accept_invitation(token, NEW_PASSWORD, name)
+        db.session.rollback()
+        assert user.display_name == "Jo"
+        assert user.password_hash is None
+        assert services.find_invitation(token).used_at is None
 
 
 def test_an_expired_invitation_is_refused(app):

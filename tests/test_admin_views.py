@@ -131,6 +131,16 @@ def test_admin_creates_a_person_with_their_first_role_and_an_invitation(app, adm
             "Enter an email address in",
         ),
         ({"role": "national_admin", "display_name": ""}, "display_name", "Enter a name"),
+        (
+            {"role": "national_admin", "display_name": "Fresh\r\nBcc: all@example.org"},
+            "display_name",
+            "Name must not contain line breaks or control characters",
+        ),
+        (
+            {"role": "national_admin", "display_name": "Fresh\u2028Person"},
+            "display_name",
+            "Name must not contain line breaks or control characters",
+        ),
         ({"role": "national_admin", "email": "taken@example.org"}, "email", "already an account"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import logging
 import os
 import re
@@ -84,6 +85,49 @@ def test_environment_wins_over_the_instance_config(tmp_path):
         check=True,
     ).stdout.split()
     assert shown == [env_key, "postgresql+psycopg://someone@db.example/tracker"]
+
+
+def _trusted_hosts_at_start(tmp_path: Path, **env: str) -> list[str]:
+    code = "from tracker import create_app; print(repr(create_app().config['TRUSTED_HOSTS']))"
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "TRUSTED_HOSTS"}}
+    clean.update(TRACKER_INSTANCE_PATH=str(tmp_path / "instance"), SECRET_KEY="a" * 64, **env)
+    shown = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    return list(ast.literal_eval(shown.strip()))
+
+
+def test_trusted_hosts_default_to_this_machine(tmp_path):
+    assert _trusted_hosts_at_start(tmp_path) == ["localhost", "127.0.0.1"]
+
+
+def test_trusted_hosts_come_from_the_environment_comma_separated(tmp_path):
+    hosts = _trusted_hosts_at_start(
+        tmp_path, TRUSTED_HOSTS=" Tracker.Example.gov.uk, .example.org ,,"
+    )
+    assert hosts == ["tracker.example.gov.uk", ".example.org"]
+
+
+def test_a_deployment_answers_its_own_host_only(app, page):
+    app.config["TRUSTED_HOSTS"] = ["tracker.example.gov.uk", ".example.org"]
+    client = app.test_client()
+
+    assert client.get("/", base_url="https://tracker.example.gov.uk").status_code == 200
+    assert client.get("/", base_url="https://www.example.org").status_code == 200
+    sign_in = client.get("/admin/", base_url="https://tracker.example.gov.uk")
+    assert sign_in.status_code == 302
+    assert sign_in.headers["Location"].startswith("/auth/sign-in")
+    for host in ("localhost", "tracker.example.gov.uk.evil.example", "evil.example"):
+        response = client.get("/admin/", base_url=f"https://{host}")
+        assert response.status_code == 400, host
+        assert "Location" not in response.headers
+        assert page(response).h1.get_text(strip=True).startswith("Sorry, there is a problem")
 
 
 def test_tests_use_a_temporary_instance_folder_and_keep_csrf_on(app, instance_path):

@@ -365,6 +365,26 @@ def test_accepting_an_invitation_signs_the_person_in(app, client, page):
     assert client.get(path).status_code == 404
 
 
+def test_an_invitation_refuses_a_name_with_a_line_break(app, client, page):
+    path = _invite(app)
+
+    response = post_form(
+        client,
+        path,
+        {"display_name": "Nia\r\nBcc: everyone@example.org", "password": NEW_PASSWORD},
+    )
+
+    assert response.status_code == 422
+    soup = page(response)
+    assert soup.title.string.strip().startswith("Error: ")
+    assert _errors(soup) == ["Name must not contain line breaks or control characters"]
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "new.person@example.org"))
+        assert user.display_name == "New Person"
+        assert user.password_hash is None
+    assert client.get(path).status_code == 200  # the link still works
+
+
 def test_an_invited_approver_goes_on_to_set_up_an_app(app, client):
     with app.app_context():
         council = db.session.scalar(select(Council).where(Council.gss_code == "E06000001"))

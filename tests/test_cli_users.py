@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from tests.access_matrix import https_client, make_person
 from tests.helpers import path_of, sign_in
+from tracker.accounts.names import check_name
 from tracker.accounts.passwords import check_password
 from tracker.admin.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DEMO_TOTP_SECRET
 from tracker.extensions import db
@@ -62,6 +63,16 @@ def test_create_admin_refuses_a_malformed_address(app, runner):
     result = runner.invoke(args=["users", "create-admin", "--email", "chief", "--name", "X"])
     assert result.exit_code == 1
     assert "Enter an email address in the correct format" in result.output
+    assert _count(app, User) == 0
+
+
+def test_create_admin_refuses_a_name_with_a_line_break(app, runner):
+    result = runner.invoke(
+        args=["users", "create-admin", "--email", "chief@example.org", "--name", "Chief\nAdmin"]
+    )
+    assert result.exit_code == 1
+    assert "Name must not contain line breaks or control characters" in result.output
+    assert "Nothing was changed" in result.output
     assert _count(app, User) == 0
 
 
@@ -185,3 +196,8 @@ def test_demo_totp_code_refuses_real_accounts(app, runner):
 @pytest.mark.parametrize("account", DEMO_ACCOUNTS, ids=lambda a: a.email)
 def test_the_demo_password_meets_the_password_policy_for_every_demo_account(account):
     check_password(DEMO_PASSWORD, email=account.email, name=account.display_name)
+
+
+@pytest.mark.parametrize("account", DEMO_ACCOUNTS, ids=lambda a: a.email)
+def test_every_demo_account_name_meets_the_name_rule(account):
+    check_name(account.display_name)

@@ -105,6 +105,29 @@ def test_approver_invites_a_new_person_to_their_council(app, approver):
     assert len(sent_mail(app, "new.person@example.org")) == 1
 
 
+def test_approver_cannot_give_a_new_person_a_name_with_a_line_break(app, approver, page):
+    _, client = approver
+    response = post(
+        client,
+        f"/councils/{LEEDS}/team/add",
+        {
+            "email": "new.person@example.org",
+            "display_name": "New\nBcc: everyone@example.org",
+            "role": "council_viewer",
+        },
+    )
+
+    soup = page(response)
+    assert response.status_code == 200
+    assert soup.title.string.strip().startswith("Error: ")
+    summary = soup.select_one(".govuk-error-summary")
+    assert "Name must not contain line breaks or control characters" in _text(summary)
+    assert summary.select_one('a[href="#display_name"]')
+    with app.app_context():
+        assert db.session.scalar(select(User).where(User.email == "new.person@example.org")) is None
+    assert sent_mail(app, "new.person@example.org") == []
+
+
 def test_approver_adds_someone_who_has_an_account_without_renaming_or_inviting_them(app, approver):
     _, client = approver
     with app.app_context():

@@ -65,15 +65,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from tracker import db_setup, filters, http, permissions
     from tracker.auth import sessions
 
+    # Before any blueprint adds its rules: every <int:…> in a URL is then a bounded id.
+    app.url_map.converters["int"] = http.IdConverter
+
     db_setup.init_app(app)
     filters.init_app(app)
     http.init_app(app)
     permissions.init_app(app)
     sessions.init_app(app)
 
-    @app.before_request
     def _csp_nonce() -> None:
         g.csp_nonce = secrets.token_urlsafe(16)
+
+    # First of all the hooks, ahead of those registered above (CSRF, sessions, permissions):
+    # a request for a host we do not serve gets the 400 page (with its nonce) and nothing else.
+    app.before_request_funcs.setdefault(None, [])[:0] = [_csp_nonce, http.refuse_untrusted_host]
 
     from tracker.admin import bp as admin_bp
     from tracker.auth import bp as auth_bp

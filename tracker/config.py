@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,6 +34,18 @@ MAIL_SETTINGS = (
 )
 
 
+#: the Host names answered when TRUSTED_HOSTS is not set: this machine only (``make run`` on
+#: http://127.0.0.1:5000, the test client's ``localhost``). Werkzeug cannot match an IPv6
+#: literal such as ``[::1]`` (it cuts the name at its first colon), so none is listed.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
+
+
+def trusted_hosts(value: str) -> list[str]:
+    """The host names in a comma-separated ``TRUSTED_HOSTS`` ("tracker.example.gov.uk,
+    .example.org": a leading dot also trusts every subdomain), lower-cased, blanks dropped."""
+    return [name.strip().lower() for name in value.split(",") if name.strip()]
+
+
 def environment_overrides() -> dict[str, object]:
     """Settings given in the environment, which take precedence over instance/config.py."""
     overrides: dict[str, object] = {}
@@ -41,6 +54,8 @@ def environment_overrides() -> dict[str, object]:
             overrides[name] = os.environ[name]
     if os.environ.get("DATABASE_URL", "").strip():
         overrides["SQLALCHEMY_DATABASE_URI"] = _database_url(Path("."))
+    if os.environ.get("TRUSTED_HOSTS", "").strip():
+        overrides["TRUSTED_HOSTS"] = trusted_hosts(os.environ["TRUSTED_HOSTS"])
     if os.environ.get("MAIL_PORT"):
         overrides["MAIL_PORT"] = int(os.environ["MAIL_PORT"])
     for flag in ("MAIL_USE_TLS", "REPORT_WARM_UP"):
@@ -61,6 +76,10 @@ class Config:
     # Form posts are small; evidence uploads set their own, larger limit when they arrive.
     MAX_CONTENT_LENGTH = 1024 * 1024
     WTF_CSRF_SSL_STRICT = True
+    #: the Host header values answered; any other gets the 400 page, so no redirect or link
+    #: is built on a host an attacker chose. Set TRUSTED_HOSTS in the environment to the
+    #: service's own name(s), comma-separated (see README.md, "Configuration")
+    TRUSTED_HOSTS: Collection[str] = LOOPBACK_HOSTS
     SERVICE_NAME = "Roadmap Tracker"
 
     # -- sessions. Flask's signed cookie holds only the user id, the user's

@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
+from tracker.accounts.names import check_name
 from tracker.audit import record
 from tracker.clock import utcnow
 from tracker.domain.periods import period_for, period_label, quarter_dates
@@ -725,9 +726,13 @@ def seed_panel_feedback(
             if demo_panel is not None:
                 user_ids.append(demo_panel)
         for number in range(max(0, members - len(user_ids))):
+            # Made directly rather than through create_user (no audit rows for 400 demo
+            # people), so the name rule is applied here.
+            name = f"Panel member {number + 1} ({council.short_name}, demo)"
+            check_name(name)
             user = User(
                 email=f"panel{number + 1}.{council.gss_code.lower()}@{DEMO_EMAIL_DOMAIN}",
-                display_name=f"Panel member {number + 1} ({council.short_name}, demo)",
+                display_name=name,
                 password_hash=None,
                 is_active=True,
                 is_demo=True,

@@ -6,8 +6,10 @@ import logging
 import uuid
 
 from flask import Flask, Response, abort, current_app, g, render_template, request
+from flask.globals import request_ctx
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
+from werkzeug.routing import IntegerConverter, Map
 
 from tracker.domain.periods import PeriodConverter
 from tracker.security_log import log_event
@@ -15,6 +17,27 @@ from tracker.security_log import log_event
 log = logging.getLogger(__name__)
 
 ERROR_TEMPLATES = {400, 403, 404, 405, 413, 429, 500, 503}
+#: the largest id a URL may hold: PostgreSQL's ``integer``, the type of every id column
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` for database ids: 1 to ``MAX_ID``; any other number does not match.
+
+    Flask's own ``int`` accepts any number of digits, and an id beyond what the database holds
+    then fails in the driver (``OverflowError`` on SQLite, "integer out of range" on
+    PostgreSQL): a 500. Out of range, the URL is simply not found (404).
+    """
+
+    def __init__(
+        self,
+        map: Map,
+        fixed_digits: int = 0,
+        min: int | None = 1,
+        max: int | None = MAX_ID,
+        signed: bool = False,
+    ) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def _security_headers(response: Response) -> Response:
@@ -78,6 +101,20 @@ def _raise_upload_limit() -> None:
     setting = UPLOAD_LIMITS.get(request.endpoint or "")
     if setting and request.method == "POST":
         request.max_content_length = int(current_app.config[setting]) + MULTIPART_ALLOWANCE
+
+
+def refuse_untrusted_host() -> None:
+    """Answer 400 to a request whose Host header is not in ``TRUSTED_HOSTS``."""
+    # Flask refuses a Host header outside TRUSTED_HOSTS while it sets the request up, leaving
+    # a SecurityError to raise once the hooks have run, and no URL adapter. Refused here,
+    # before any other hook: one of them might otherwise redirect (to sign in) first. The 400
+    # page's links are paths, built on a trusted name rather than the forged one.
+    if isinstance(request.routing_exception, SecurityError):
+        host = next(iter(current_app.config["TRUSTED_HOSTS"])).lstrip(".")
+        request_ctx.url_adapter = current_app.url_map.bind(
+            host, script_name=request.root_path, url_scheme=request.scheme
+        )
+        abort(400)
 
 
 def _request_id() -> None:

@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from tracker import mail, throttle
-from tracker.accounts import passwords
+from tracker.accounts import names, passwords
 from tracker.audit import record, snapshot
 from tracker.clock import utcnow
 from tracker.extensions import db
@@ -89,6 +89,16 @@ def check_new_password(user: User, password: str, *, display_name: str | None = 
     )
 
 
+def _check_name(name: str) -> None:
+    """Raise ``AccountError`` for a name that is too long or breaks the rule in ``names``."""
+    if len(name) > MAX_NAME_LENGTH:
+        raise AccountError(f"Name must be {MAX_NAME_LENGTH} characters or fewer")
+    try:
+        names.check_name(name)
+    except names.NameRejected as error:
+        raise AccountError(str(error)) from error
+
+
 def _bump_session_version(user: User) -> None:
     user.session_version = (user.session_version or 1) + 1
 
@@ -106,7 +116,8 @@ def create_user(email: str, display_name: str, *, actor: User | None) -> User:
 
     :returns: the new, flushed user.
     :raises EmailInUse: another user has this address.
-    :raises AccountError: the address or name is missing or malformed.
+    :raises AccountError: the address or name is missing or malformed (a name with a line
+        break or control character, see ``tracker.accounts.names``).
     """
     email = normalise_email(email)
     display_name = (display_name or "").strip()
@@ -118,8 +129,7 @@ def create_user(email: str, display_name: str, *, actor: User | None) -> User:
         raise AccountError("Enter an email address in the correct format, like name@example.com")
     if not display_name:
         raise AccountError("Enter a name")
-    if len(display_name) > MAX_NAME_LENGTH:
-        raise AccountError(f"Name must be {MAX_NAME_LENGTH} characters or fewer")
+    _check_name(display_name)
     if get_user_by_email(email) is not None:
         raise EmailInUse("A user with this email address already exists")
     user = User(email=email, display_name=display_name, password_hash=None, is_active=True)
@@ -211,13 +221,12 @@ def accept_invitation(token: str, password: str, display_name: str | None = None
     :returns: the user, who may now sign in.
     :raises LinkNotValid: the link is unknown, used or expired.
     :raises PasswordRejected: the password breaks the policy.
-    :raises AccountError: the name is too long.
+    :raises AccountError: the name is too long or has a line break or control character.
     """
     invitation = find_invitation(token)
     user = invitation.user
     name = (display_name or "").strip() or user.display_name
-    if len(name) > MAX_NAME_LENGTH:
-        raise AccountError(f"Name must be {MAX_NAME_LENGTH} characters or fewer")
+    _check_name(name)
     check_new_password(user, password, display_name=name)
     now = utcnow()
     # Single use even when two requests race: only one UPDATE finds the row unused.

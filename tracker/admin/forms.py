@@ -19,6 +19,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from wtforms import DateField, RadioField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from tracker.accounts.names import NoControlCharacters
 from tracker.admin.services import ROLE_VALUES
 from tracker.models import Council, Region, Role
 
@@ -79,6 +80,7 @@ def name_field(description: str = "") -> StringField:
         validators=[
             DataRequired(message="Enter a name"),
             Length(max=120, message="Name must be 120 characters or fewer"),
+            NoControlCharacters(),
         ],
         filters=[lambda value: value.strip() if isinstance(value, str) else value],
     )

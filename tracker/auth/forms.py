@@ -7,6 +7,7 @@ from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovTextInput
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from tracker.accounts.names import NoControlCharacters
 from tracker.accounts.passwords import ENTER_PASSWORD
 from tracker.accounts.services import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH
 
@@ -106,6 +107,7 @@ class InvitationForm(NewPasswordForm):
             Length(
                 max=MAX_NAME_LENGTH, message=f"Name must be {MAX_NAME_LENGTH} characters or fewer"
             ),
+            NoControlCharacters(),
         ],
     )
     password = PasswordField(
