@@ -65,9 +65,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from tracker import db_setup, filters, http, permissions
     from tracker.auth import sessions
 
-    # Before any blueprint adds its rules: every <int:…> in a URL is then a bounded id.
-    app.url_map.converters["int"] = http.IdConverter
-
     db_setup.init_app(app)
     filters.init_app(app)
     http.init_app(app)

@@ -127,6 +127,9 @@ def init_app(app: Flask) -> None:
 
     Runs before any blueprint is registered, so every route can use the converters.
     """
+    # Before any blueprint adds its rules: every <int:…> in a URL is then a bounded id, and
+    # every <period:…> a financial-year quarter.
+    app.url_map.converters["int"] = IdConverter
     app.url_map.converters["period"] = PeriodConverter
     app.before_request_funcs.setdefault(None, []).insert(0, _raise_upload_limit)
     app.before_request(_request_id)

@@ -10,21 +10,24 @@ from collections.abc import Iterable
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
-    GovDateInput,
-    GovRadioInput,
     GovSelect,
     GovSubmitInput,
     GovTextInput,
 )
-from wtforms import DateField, RadioField, SelectChoice, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms import RadioField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms.validators import ValidationError
 
-from tracker.accounts.names import NoControlCharacters
 from tracker.admin.services import ROLE_VALUES
+from tracker.forms import (
+    ROLE_CHOICES,
+    ChoiceSelectField,
+    DayMonthYearField,
+    email_field,
+    name_field,
+    role_field,
+)
 from tracker.models import Council, Region, Role
 
-#: the order roles are offered in
-ROLE_CHOICES = [SelectChoice(role.value, role.label) for role in Role]
 ROLE_HINTS = {
     Role.COUNCIL_EDITOR: "Updates the council's returns",
     Role.COUNCIL_APPROVER: "The Director of Adult Social Services: signs off the council's returns",
@@ -35,84 +38,9 @@ ROLE_HINTS = {
 }
 
 
-#: one @, something either side, a dot in the domain and no spaces: enough to catch typing
-#: mistakes; the invitation email is what proves the address works
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
-
-
 def _choices(blank: str, pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
     """A first, empty choice labelled ``blank``, then (value, label) ``pairs``."""
     return [SelectChoice("", blank), *(SelectChoice(value, label) for value, label in pairs)]
-
-
-class EmailAddress(StringField):
-    """An email address, trimmed and lower-cased as it is stored."""
-
-    widget = GovTextInput()
-
-    def process_formdata(self, valuelist: list[str]) -> None:
-        super().process_formdata(valuelist)
-        if self.data:
-            self.data = self.data.strip().lower()
-
-
-def email_field(label: str = "Email address", description: str = "") -> EmailAddress:
-    return EmailAddress(
-        label,
-        description=description,
-        validators=[
-            DataRequired(message="Enter an email address"),
-            Length(max=254, message="Email address must be 254 characters or fewer"),
-            Regexp(
-                EMAIL_PATTERN,
-                message="Enter an email address in the correct format, like name@example.com",
-            ),
-        ],
-        render_kw={"type": "email", "autocomplete": "off", "spellcheck": "false"},
-    )
-
-
-def name_field(description: str = "") -> StringField:
-    return StringField(
-        "Name",
-        description=description,
-        widget=GovTextInput(),
-        validators=[
-            DataRequired(message="Enter a name"),
-            Length(max=120, message="Name must be 120 characters or fewer"),
-            NoControlCharacters(),
-        ],
-        filters=[lambda value: value.strip() if isinstance(value, str) else value],
-    )
-
-
-class ChoiceRadioField(RadioField):
-    """Radios whose only error is "Select …": a value outside the choices was not offered."""
-
-    def __init__(self, *args, message: str, **kwargs) -> None:
-        kwargs.setdefault("validators", [DataRequired(message=message)])
-        super().__init__(*args, widget=GovRadioInput(), **kwargs)
-        self.select_message = message
-
-    def pre_validate(self, form) -> None:
-        if self.data not in {choice.value for choice in self.choices or []}:
-            raise ValidationError(self.select_message)
-
-
-class ChoiceSelectField(SelectField):
-    """A select whose error for a value it did not offer is "Select …"."""
-
-    def __init__(self, *args, message: str, **kwargs) -> None:
-        super().__init__(*args, widget=GovSelect(), **kwargs)
-        self.select_message = message
-
-    def pre_validate(self, form) -> None:
-        if self.data and self.data not in {choice.value for choice in self.choices or []}:
-            raise ValidationError(self.select_message)
-
-
-def role_field(choices: list[SelectChoice] = ROLE_CHOICES) -> ChoiceRadioField:
-    return ChoiceRadioField("Role", choices=choices, message="Select a role")
 
 
 def council_field() -> ChoiceSelectField:
@@ -184,10 +112,6 @@ class MembershipForm(RoleScopeMixin, FlaskForm):
     submit = SubmitField("Add role", widget=GovSubmitInput())
 
 
-class ConfirmForm(FlaskForm):
-    """A button that confirms a change: only the CSRF token is posted."""
-
-
 class UserFilterForm(FlaskForm):
     """Search and filters for the list of people, sent with GET so the URL can be shared."""
 
@@ -212,39 +136,6 @@ class UserFilterForm(FlaskForm):
         self.region.choices = [SelectChoice("", "Any region")] + [
             SelectChoice(r.slug, r.name) for r in regions
         ]
-
-
-class DayMonthYearField(DateField):
-    """A date typed as day, month and year in three boxes (the GOV.UK date input)."""
-
-    widget = GovDateInput()
-
-    def __init__(self, label: str, **kwargs) -> None:
-        super().__init__(
-            label,
-            format="%d %m %Y",
-            validators=[Optional()],
-            **kwargs,
-        )
-
-    def process(self, formdata, data=None, extra_filters=None) -> None:
-        super().process(formdata, data, extra_filters)
-        # The widget needs exactly three values; a URL edited by hand may have fewer or none.
-        if not self.raw_data:
-            self.raw_data = None
-        elif len(self.raw_data) != 3:
-            self.raw_data = [*self.raw_data, "", "", ""][:3]
-            self.data = None
-            self.process_errors.append("Enter a real date")
-
-    def process_formdata(self, valuelist: list[str]) -> None:
-        if valuelist and len(valuelist) == 3 and any(v.strip() for v in valuelist):
-            try:
-                super().process_formdata([" ".join(v.strip() for v in valuelist)])
-            except ValueError as error:
-                raise ValueError("Enter a real date") from error
-            return
-        self.data = None
 
 
 class AuditFilterForm(FlaskForm):

@@ -22,9 +22,9 @@ from wtforms.validators import DataRequired, StopValidation, ValidationError
 
 from tracker import reminders
 from tracker.admin import bp
-from tracker.admin.forms import ConfirmForm, DayMonthYearField
 from tracker.domain.periods import PeriodError
 from tracker.extensions import db
+from tracker.forms import ConfirmForm, DayMonthYearField
 from tracker.models import Period, PeriodStatus, User
 from tracker.permissions import current_principal, national_admin
 from tracker.returns import periods as period_services

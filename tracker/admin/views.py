@@ -11,7 +11,6 @@ from werkzeug.wrappers import Response
 from tracker.admin import bp, services
 from tracker.admin.forms import (
     AuditFilterForm,
-    ConfirmForm,
     MembershipForm,
     NewUserForm,
     UserFilterForm,
@@ -25,6 +24,7 @@ from tracker.admin.services import (
 )
 from tracker.auth.sessions import recent_sign_in
 from tracker.extensions import db
+from tracker.forms import ConfirmForm
 from tracker.models import Role, User
 from tracker.permissions import current_principal, national_admin
 

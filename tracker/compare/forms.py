@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 
-from tracker.admin.forms import ChoiceRadioField, ChoiceSelectField
 from tracker.domain.periods import period_slug
+from tracker.forms import ChoiceRadioField, ChoiceSelectField
 from tracker.models import Council, Period
 
 #: how the regional table can be ordered: by council name, or by a share (highest first)

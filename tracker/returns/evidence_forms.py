@@ -27,8 +27,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 
-from tracker.admin.forms import DayMonthYearField
 from tracker.clock import utcnow
+from tracker.forms import DayMonthYearField
 from tracker.returns.evidence import EVIDENCE_TYPES, TITLE_MAX, URL_MAX
 
 

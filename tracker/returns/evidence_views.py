@@ -35,9 +35,9 @@ from flask import (
 )
 
 from tracker import http
-from tracker.admin.forms import ConfirmForm
 from tracker.domain.periods import label_to_url
 from tracker.extensions import db
+from tracker.forms import ConfirmForm
 from tracker.models import Assessment, Council, Evidence, Role, User
 from tracker.permissions import council_access, current_principal
 from tracker.returns import bp

@@ -36,7 +36,6 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput
 
-from tracker.admin.forms import ConfirmForm
 from tracker.domain import vocabulary
 from tracker.domain.vocabulary import (
     LEAD_HINTS,
@@ -49,6 +48,7 @@ from tracker.domain.vocabulary import (
     TIMEFRAME_NAMES,
     TIMEFRAME_SPANS,
 )
+from tracker.forms import ConfirmForm, FilterField
 from tracker.models import Assessment, Stage
 from tracker.returns import queries
 from tracker.returns.services import (
@@ -58,7 +58,6 @@ from tracker.returns.services import (
     AssessmentInvalid,
     validate_assessment,
 )
-from tracker.roadmap.forms import FilterField
 
 __all__ = [
     "AssessmentForm",

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovCheckboxesInput
 from werkzeug.datastructures import MultiDict
-from wtforms import SelectChoice, SelectMultipleField
-from wtforms.widgets import CheckboxInput
+from wtforms import SelectChoice
 
 from tracker.domain.vocabulary import (
     ENABLERS,
@@ -22,26 +20,8 @@ from tracker.domain.vocabulary import (
     TIMEFRAME_SPANS,
     UNTAGGED,
 )
+from tracker.forms import FilterField
 from tracker.roadmap.services import ActionFilters
-
-
-class FilterField(SelectMultipleField):
-    """Checkboxes whose unknown values are dropped, not reported.
-
-    Filters arrive in a shareable query string that people edit by hand; a value we do not know
-    (``?lead=mayor``) filters by nothing rather than failing. Case is forgiven (``?spend=t``).
-    """
-
-    widget = GovCheckboxesInput()
-    option_widget = CheckboxInput()
-
-    def process_formdata(self, valuelist: list[str]) -> None:
-        known = {choice.value.lower(): choice.value for choice in self.choices or []}
-        chosen = (known.get(raw.strip().lower()) for raw in valuelist)
-        self.data = list(dict.fromkeys(value for value in chosen if value is not None))
-
-    def pre_validate(self, form) -> None:
-        """Every value left is a known choice (see ``process_formdata``)."""
 
 
 class ActionFilterForm(FlaskForm):

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
 from wtforms import SelectChoice, SubmitField
 
-from tracker.admin.forms import email_field, name_field, role_field
+from tracker.forms import email_field, name_field, role_field
 from tracker.models import Role
 
 #: the roles an approver grants, in the order they are offered; nothing else can be posted

@@ -6,10 +6,10 @@ from flask import abort, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from tracker.admin import services
-from tracker.admin.forms import ConfirmForm
 from tracker.admin.services import AccountChangeRefused
 from tracker.auth.sessions import recent_sign_in
 from tracker.extensions import db
+from tracker.forms import ConfirmForm
 from tracker.models import Council, Role, User
 from tracker.permissions import council_access, current_principal
 from tracker.team import bp

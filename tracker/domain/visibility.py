@@ -1,0 +1,105 @@
+"""Who may see what: the one home of every "may this person see, name or read …" question.
+
+PRODUCT.md, "Nobody sees what is not theirs":
+
+- A council's drafts are its own: only its editors, approvers and viewers read a draft return,
+  its draft history and its evidence library.
+- Once a return is submitted or signed off, regional members (of the council's region),
+  national administrators and the council's panel members read it too.
+- A council may choose not to share named returns: then nobody outside it sees it by name, not
+  even its region or the nation; it appears only inside aggregates.
+- Evidence behind a submitted return is for the council, its region and the nation; a panel
+  member sees only the items the council publishes to its panel.
+- An aggregate shown outside a council covers at least :data:`MIN_COUNCILS` councils, and the
+  unnamed councils in it are none or at least :data:`MIN_COUNCILS`, so that subtracting the
+  named ones never reveals one council's answers.
+- Panel members' real names are shown only to their own council's approver (who manages the
+  team) and to the member themself; everyone else sees "A panel member".
+
+Every surface (pages, exports, PDFs, the regional pack, emails, dashboards, the API) asks the
+functions here and keeps no copy. Each takes the principal explicitly: views pass
+``current_principal()``, background jobs the principal they were started for.
+"""
+
+from __future__ import annotations
+
+from tracker.domain.principal import Principal
+from tracker.models import Council, Evidence, Return, ReturnStatus, Role
+
+#: the council's own people: they read its drafts and its evidence library
+COUNCIL_READERS = (Role.COUNCIL_EDITOR, Role.COUNCIL_APPROVER, Role.COUNCIL_VIEWER)
+#: everyone attached to the council itself (its panel too): they always see it by name
+COUNCIL_MEMBERS = (*COUNCIL_READERS, Role.PANEL_MEMBER)
+#: who may read a council's returns once they are submitted or signed off
+READERS = (*COUNCIL_MEMBERS, Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
+#: who may read a draft
+DRAFT_READERS = COUNCIL_READERS
+#: who may read the evidence behind a submitted return's assessments
+EVIDENCE_READERS = (*COUNCIL_READERS, Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
+#: who reads a region's comparison and the nation's picture
+REGION_READERS = (Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
+#: the fewest councils an aggregate shown outside a council may cover
+MIN_COUNCILS = 3
+#: what a panel member is called to anyone who may not see their real name
+ANONYMOUS_PANEL_MEMBER = "A panel member"
+
+
+def holds(principal: Principal | None, council: Council, roles: tuple[Role, ...]) -> bool:
+    """True when ``principal`` holds one of ``roles`` for ``council`` (a regional member for
+    every council of their region, a national administrator for every council)."""
+    return principal is not None and principal.may_access_council(council, roles)
+
+
+def reads_drafts(principal: Principal | None, council: Council) -> bool:
+    """True when ``principal`` belongs to the council's staff and so reads its drafts."""
+    return holds(principal, council, DRAFT_READERS)
+
+
+def may_name(principal: Principal | None, council: Council) -> bool:
+    """True when ``principal`` may see ``council`` by name: it shares named returns, or they
+    belong to it (staff or panel). Someone outside a council that keeps its named returns to
+    itself sees it only inside aggregates."""
+    return council.shares_named_returns or holds(principal, council, COUNCIL_MEMBERS)
+
+
+def may_read_return(principal: Principal | None, council: Council, return_: Return) -> bool:
+    """True when ``principal`` may read this return of ``council``: a draft only its own staff;
+    a submitted or signed-off one everyone in :data:`READERS` who may name the council."""
+    if return_.status == ReturnStatus.DRAFT:
+        return reads_drafts(principal, council)
+    return holds(principal, council, READERS) and may_name(principal, council)
+
+
+def may_read_evidence(
+    principal: Principal | None, council: Council, item: Evidence, *, supports_shared: bool
+) -> bool:
+    """True when ``principal`` may read (and download) the council's evidence ``item``.
+
+    :param supports_shared: whether the item supports an assessment of a submitted or
+        signed-off return (regional members and national administrators see only those).
+    """
+    if reads_drafts(principal, council):
+        return True
+    if holds(principal, council, EVIDENCE_READERS) and may_name(principal, council):
+        return supports_shared
+    return item.is_published_to_panel and holds(principal, council, (Role.PANEL_MEMBER,))
+
+
+def may_see_panel_member_names(principal: Principal | None, council: Council) -> bool:
+    """True when ``principal`` may see the real names of ``council``'s panel members: only the
+    council's approver, who manages its team (national administrators administer accounts on
+    the account pages, not through panel pages)."""
+    return principal is not None and council.id in principal.council_ids((Role.COUNCIL_APPROVER,))
+
+
+def aggregate_refusal(councils: int, unnamed: int) -> str | None:
+    """Why an aggregate over ``councils`` councils, ``unnamed`` of them not visible by name to
+    the viewer, may not be shown; None when it may (the three-council rule)."""
+    if councils < MIN_COUNCILS:
+        return f"Not shown: fewer than {MIN_COUNCILS} councils have submitted a return ({councils})"
+    if 0 < unnamed < MIN_COUNCILS:
+        return (
+            "Not shown: it would reveal the answers of fewer than "
+            f"{MIN_COUNCILS} councils that are not named"
+        )
+    return None
