@@ -25,6 +25,7 @@ from tests.returns_data import (
     submit,
 )
 from tracker.compare import charts, services
+from tracker.domain import visibility
 from tracker.domain.principal import Principal, load_principal
 from tracker.extensions import db
 from tracker.models import Action, Assessment, Council, Period, Return, Role
@@ -219,11 +220,11 @@ def test_national_view_counts_national_barriers_by_action(app):
 
 
 def test_aggregate_refusal_needs_three_and_no_lone_unnamed_council():
-    assert services.aggregate_refusal(2, 0)
-    assert services.aggregate_refusal(3, 0) is None
-    assert services.aggregate_refusal(5, 1)
-    assert services.aggregate_refusal(5, 2)
-    assert services.aggregate_refusal(6, 3) is None
+    assert visibility.aggregate_refusal(2, 0)
+    assert visibility.aggregate_refusal(3, 0) is None
+    assert visibility.aggregate_refusal(5, 1)
+    assert visibility.aggregate_refusal(5, 2)
+    assert visibility.aggregate_refusal(6, 3) is None
 
 
 def test_a_year_ago_past_target_and_the_trend(app):

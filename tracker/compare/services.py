@@ -14,8 +14,8 @@ Rules every function here keeps:
 - A council that does not share named returns (``Council.shares_named_returns`` False) is never
   named outside itself; it is counted inside aggregates only.
 - No aggregate shown to someone outside a council covers fewer than three councils: an aggregate
-  needs at least :data:`MIN_COUNCILS` councils, and the councils in it that the viewer cannot see
-  by name must be none or at least :data:`MIN_COUNCILS` (otherwise subtracting the named ones
+  needs at least ``MIN_COUNCILS`` councils, and the councils in it that the viewer cannot see
+  by name must be none or at least ``MIN_COUNCILS`` (otherwise subtracting the named ones
   would reveal one or two councils' answers). When this fails the figure is None with a reason.
 - Every figure comes from a fixed number of grouped queries, whatever the number of councils:
   ``tests/test_compare_queries_bounded.py`` counts them.
@@ -37,8 +37,10 @@ from typing import Any
 from sqlalchemy import String, and_, case, cast, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from tracker.domain import visibility
 from tracker.domain.periods import label_from_url, parse_period_label
 from tracker.domain.principal import Principal
+from tracker.domain.visibility import aggregate_refusal
 from tracker.domain.vocabulary import (
     ADVANCED_STAGES,
     NOT_ASSESSED,
@@ -71,8 +73,6 @@ from tracker.returns.queries import (
 )
 from tracker.returns.services import BARRIERS
 
-#: the fewest councils an aggregate shown outside a council may cover
-MIN_COUNCILS = 3
 #: the barrier that only government or Parliament can lift (PRODUCT.md, "Scales")
 NATIONAL_BARRIER = "legislation"
 #: the key and label of the group of actions under "Barriers and enablers"
@@ -140,19 +140,6 @@ class Median:
         if self.value is None:
             return self.reason or "Not available"
         return f"{self.percent}% (median of {self.councils} councils)"
-
-
-def aggregate_refusal(councils: int, unnamed: int) -> str | None:
-    """Why an aggregate of ``councils`` councils, ``unnamed`` of them not visible by name to the
-    viewer, may not be shown; None when it may."""
-    if councils < MIN_COUNCILS:
-        return f"Not shown: fewer than {MIN_COUNCILS} councils have submitted a return ({councils})"
-    if 0 < unnamed < MIN_COUNCILS:
-        return (
-            "Not shown: it would reveal the answers of fewer than "
-            f"{MIN_COUNCILS} councils that are not named"
-        )
-    return None
 
 
 def median_of(shares: Sequence[float], *, unnamed: int) -> Median:
@@ -857,16 +844,6 @@ class RegionComparison:
         return next((r for r in self.rows if r.council.gss_code == gss_code), None)
 
 
-def _named_to(viewer: Principal | None, council: Council) -> bool:
-    """True when ``viewer`` may see ``council`` by name in a comparison."""
-    if council.shares_named_returns:
-        return True
-    if viewer is None:
-        return False
-    own_roles = {m.council_id for m in viewer.memberships if m.council_id}
-    return council.id in own_roles
-
-
 @dataclass(frozen=True)
 class StageCounts:
     """One council's shared return for a period: its actions by stage and by RAG rating."""
@@ -930,7 +907,7 @@ def region_comparison(
             .where(Return.period_id == period.id, Council.region_id == region.id, _shared())
         ).all()
     )
-    named = {c.id for c in councils if _named_to(viewer, c)}
+    named = {c.id for c in councils if visibility.may_name(viewer, c)}
     rows = {
         c.id: CouncilRow(council=c, status=statuses.get(c.id)) for c in councils if c.id in named
     }
@@ -1224,7 +1201,6 @@ def periods_labels(periods: Iterable[Period]) -> list[str]:
 
 
 __all__ = [
-    "MIN_COUNCILS",
     "NOT_COMPARABLE",
     "ActionDistribution",
     "ActionLine",
@@ -1241,7 +1217,6 @@ __all__ = [
     "RegionComparison",
     "Share",
     "TrendPoint",
-    "aggregate_refusal",
     "council_dashboard",
     "council_stage_counts",
     "default_period",

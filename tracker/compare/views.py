@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 
 from tracker.compare import bp, charts, services
 from tracker.compare.forms import SORT_BY_ALL, SORT_BY_NAME, PeriodForm, RegionForm, SharingForm
+from tracker.domain import visibility
 from tracker.extensions import db
 from tracker.models import Council, Region, Role
 from tracker.permissions import (
@@ -30,11 +31,9 @@ from tracker.permissions import (
     national_admin,
     region_access,
 )
-from tracker.returns.access import COUNCIL_READERS, holds
 
-#: the council's own people: they see its own draft on its dashboard
-OWN_ROLES = COUNCIL_READERS
-DASHBOARD_READERS = (*OWN_ROLES, Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
+#: the council's own staff (who also see its draft on its dashboard), its region and the nation
+DASHBOARD_READERS = (*visibility.COUNCIL_READERS, *visibility.REGION_READERS)
 
 
 def _period_or_error(form: PeriodForm, periods):
@@ -47,8 +46,9 @@ def _period_or_error(form: PeriodForm, periods):
 @bp.get("/councils/<gss_code>/dashboard")
 @council_access(*DASHBOARD_READERS)
 def council_dashboard(council: Council) -> tuple[str, int] | str:
-    own = holds(council, OWN_ROLES)
-    if not own and not council.shares_named_returns:
+    principal = current_principal()
+    own = visibility.reads_drafts(principal, council)
+    if not visibility.may_name(principal, council):
         abort(404)
     periods = services.list_periods(council=council, include_drafts=own)
     form = PeriodForm(request.args, periods)
@@ -62,12 +62,10 @@ def council_dashboard(council: Council) -> tuple[str, int] | str:
         dashboard=dashboard,
         charts=charts.council_charts(dashboard) if dashboard and dashboard.has_return else [],
         is_own=own,
-        can_change_sharing=holds(council, (Role.COUNCIL_APPROVER,)),
+        can_change_sharing=visibility.holds(principal, council, (Role.COUNCIL_APPROVER,)),
         region_url=(
             url_for("compare.region", region_slug=council.region.slug)
-            if current_principal().may_access_region(
-                council.region, (Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
-            )
+            if principal.may_access_region(council.region, visibility.REGION_READERS)
             else None
         ),
     )
@@ -75,17 +73,16 @@ def council_dashboard(council: Council) -> tuple[str, int] | str:
 
 
 @bp.get("/regions/<region_slug>/compare")
-@region_access(Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
+@region_access(*visibility.REGION_READERS)
 def region(region: Region) -> tuple[str, int] | str:
     periods = services.list_periods(region=region)
     areas = services.list_areas()
-    named = [c for c in region.councils if c.is_active and c.shares_named_returns]
+    principal = current_principal()
+    named = [c for c in region.councils if c.is_active and visibility.may_name(principal, c)]
     form = RegionForm(request.args, periods, named, [(a.key, a.short_label) for a in areas])
     has_errors = bool(request.args) and not form.validate()
     period = None if has_errors else services.find_period(periods, form.period.data)
-    comparison = (
-        services.region_comparison(region, period, viewer=current_principal()) if period else None
-    )
+    comparison = services.region_comparison(region, period, viewer=principal) if period else None
     rows = []
     if comparison:
         rows = _sorted_rows(comparison, form.sort.data or SORT_BY_NAME)
