@@ -1,6 +1,8 @@
 """Managing people and their memberships, and reading the audit trail.
 
-Used by the administration pages, a council approver's team pages, the CLI and the tests. Every
+Used by the administration pages, a council approver's team pages, the CLI and the tests. A
+council's approver never grants a membership directly: they send an invitation the person
+accepts (``tracker/team/services.py``). Every
 function takes the acting person explicitly, flushes and never commits: the caller commits once.
 Every create and delete of a membership is written to the audit trail with the values before and
 after.
@@ -608,30 +610,6 @@ def _invite(user: User, *, actor: User | None) -> str:
         return accounts.invite_user(user, actor=actor)
     except accounts.AccountError as error:
         raise AccountChangeRefused(str(error)) from error
-
-
-def add_team_member(
-    council: Council,
-    email: str,
-    display_name: str,
-    role: Role,
-    *,
-    actor: User,
-) -> NewMember:
-    """Give the person with ``email`` a managed ``role`` in ``council``, creating and inviting
-    them when the address has no account yet. An existing person keeps their name.
-
-    :raises AccountChangeRefused: for a role an approver does not manage, or a duplicate.
-    """
-    if role not in APPROVER_MANAGED_ROLES:
-        raise AccountChangeRefused("Select a role", field="role")
-    user = find_user_by_email(email)
-    invited = user is None
-    if user is None:
-        user = _create_user(email, display_name, actor=actor)
-    membership = add_membership(user, role, council=council, actor=actor)
-    token = _invite(user, actor=actor) if invited else None
-    return NewMember(user=user, membership=membership, invited=invited, invitation_token=token)
 
 
 def disable_account(user: User, *, actor: User) -> None:

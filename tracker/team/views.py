@@ -13,6 +13,7 @@ from tracker.extensions import db
 from tracker.models import Council, Role, User
 from tracker.permissions import council_access, current_principal
 from tracker.team import bp
+from tracker.team import services as invitations
 from tracker.team.forms import TeamMemberForm
 
 #: who manages a council's team: its approvers, and national administrators
@@ -32,6 +33,7 @@ def index(council: Council) -> str:
         "team/index.html",
         council=council,
         members=services.list_team(council),
+        invitations=invitations.list_council_invitations(council),
     )
 
 
@@ -39,10 +41,12 @@ def index(council: Council) -> str:
 @council_access(*MANAGERS)
 @recent_sign_in
 def add_member(council: Council) -> str | Response:
+    # Known and unknown addresses get the same page, message and email (an approver must not
+    # learn who has an account elsewhere): the person joins only once they accept.
     form = TeamMemberForm()
     if form.validate_on_submit():
         try:
-            result = services.add_team_member(
+            sent = invitations.invite_to_team(
                 council,
                 form.email.data,
                 form.display_name.data,
@@ -56,10 +60,11 @@ def add_member(council: Council) -> str | Response:
         else:
             db.session.commit()
             what = f"{form.role_enum.label.lower()} in {council.short_name}"
-            if result.invited:
-                flash(f"Invitation sent to {form.email.data}. They are a {what}", "success")
-            else:
-                flash(f"{form.email.data} is now a {what}", "success")
+            flash(
+                f"Invitation sent to {sent.invitation.email}. They will be a {what} once they "
+                "accept",
+                "success",
+            )
             return redirect(url_for("team.index", gss_code=council.gss_code))
     return render_template("team/add_member.html", council=council, form=form)
 
