@@ -96,7 +96,7 @@ class ActionDetail:
 
     @property
     def stage_and_rag(self) -> str:
-        """"Implementing, Red", or the stage alone when it has no RAG rating."""
+        """The stage and RAG ("Implementing, Red"), or the stage alone when it has no RAG."""
         return f"{self.stage}, {self.rag}" if self.rag else self.stage
 
     direction_code: str = ""
