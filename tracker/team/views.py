@@ -12,6 +12,7 @@ from tracker.auth.sessions import recent_sign_in
 from tracker.extensions import db
 from tracker.models import Council, Role, User
 from tracker.permissions import council_access, current_principal
+from tracker.returns.access import may_see_panel_member_names
 from tracker.team import bp
 from tracker.team import services as invitations
 from tracker.team.forms import TeamMemberForm
@@ -26,13 +27,18 @@ def _actor() -> User:
     return principal.user
 
 
+def _shows_panel_names(council: Council) -> bool:
+    # A national administrator managing the team sees panel members as the panel does.
+    return may_see_panel_member_names(current_principal(), council)
+
+
 @bp.get("/")
 @council_access(*MANAGERS)
 def index(council: Council) -> str:
     return render_template(
         "team/index.html",
         council=council,
-        members=services.list_team(council),
+        members=services.list_team(council, shows_panel_names=_shows_panel_names(council)),
         invitations=invitations.list_council_invitations(council),
     )
 
@@ -76,7 +82,9 @@ def remove_member(council: Council, membership_id: int) -> str | Response:
     # Only this council's editors, viewers and panel members: any other id is a 404.
     membership = services.get_council_membership(council, membership_id) or abort(404)
     form = ConfirmForm()
-    name = membership.user.display_name
+    name = services.get_member_name(
+        council, membership, shows_panel_names=_shows_panel_names(council)
+    )
     label = membership.role_enum.label.lower()
     if form.validate_on_submit():
         services.remove_membership(membership, actor=_actor())
