@@ -124,10 +124,16 @@ MATRIX: list[Row] = [
     Row("auth.reset_password",      "POST",  404,  404,   404,     404,   404,  404,     404),
     Row("auth.invitation",          "GET",   404,  404,   404,     404,   404,  404,     404),
     Row("auth.invitation",          "POST",  404,  404,   404,     404,   404,  404,     404),
+    Row("auth.team_invitation",     "GET",   404,  404,   404,     404,   404,  404,     404),
+    Row("auth.team_invitation",     "POST",  404,  404,   404,     404,   404,  404,     404),
     # -- one's own account
     Row("account.index",            "GET",   S,    200,   200,     200,   200,  200,     200),
     Row("account.change_password",  "GET",   S,    200,   200,     200,   200,  200,     200),
     Row("account.change_password",  "POST",  S,    422,   422,     422,   422,  422,     422),
+    # an invitation to a council's team is answered only by the person it was sent to: the
+    # matrix's id is nobody's
+    Row("account.invitation",       "GET",   S,    404,   404,     404,   404,  404,     404),
+    Row("account.invitation",       "POST",  S,    404,   404,     404,   404,  404,     404),
     # -- a council's team: its approver, and national administrators
     Row("team.index",               "GET",   S,    404,   OWN,     404,   404,  404,     200),
     Row("team.add_member",          "GET",   S,    404,   OWN,     404,   404,  404,     200),

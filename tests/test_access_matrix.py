@@ -107,6 +107,7 @@ class World:
         known = {
             "gss_code": council_code(relation),
             "token": secrets.token_urlsafe(32),
+            "invitation_id": 2**31 - 1,
             "slug": self.area_slug,
             "code": self.action_code,
             "period_label": MATRIX_PERIOD.replace(" ", "-"),

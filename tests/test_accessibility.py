@@ -307,16 +307,34 @@ def crawl(
 # -- the tests --------------------------------------------------------------------------------
 
 
+def _team_invitation_link(app: Flask) -> str:
+    """The path of an invitation to Leeds's team for someone with no account: the page where
+    they choose a password to join."""
+    from tests.access_matrix import council, make_person
+    from tracker.extensions import db
+    from tracker.models import Role
+    from tracker.team.services import invite_to_team
+
+    with app.app_context():
+        leeds = council(SIGNED_IN_COUNCILS[0])
+        dass = make_person("dass@example.org", Role.COUNCIL_APPROVER, council=leeds, name="D")
+        sent = invite_to_team(leeds, "new@example.org", "Nia New", Role.PANEL_MEMBER, actor=dass)
+        db.session.commit()
+        return f"/auth/team-invitation/{sent.token}"
+
+
 def test_every_page_passes_axe_wcag_22_aa(app, live_server, browser, axe_source):
     context = browser.new_context()
+    invitation = _team_invitation_link(app)
 
     def check(page: Any, visit: Visit) -> list[str]:
         return describe_violations(visit.url, run_axe(page, axe_source))
 
     try:
-        visits, problems = crawl(app, live_server, context, check)
+        visits, problems = crawl(app, live_server, context, check, extra_paths=(invitation,))
     finally:
         context.close()
+    assert invitation in {urlsplit(v.url).path for v in visits}
 
     html_pages = [v for v in visits if v.is_html]
     assert html_pages, "the crawl found no HTML page"
@@ -382,11 +400,14 @@ SIGNED_IN_PUBLIC_ENDPOINTS = frozenset({"pages.index", "councils.index"})
 SIGNED_IN_COUNCILS = ("E08000035", "E06000052")
 
 
-def _people_to_manage(app: Flask) -> None:
-    """A few people with roles, so that people lists, team pages and the audit trail have rows."""
+def _people_to_manage(app: Flask, person: Any = None) -> None:
+    """A few people with roles, so that people lists, team pages and the audit trail have rows;
+    with ``person`` (who manages Leeds's team), an invitation they sent that waits for an answer,
+    and one to them from Cornwall's approver (their account page links to it)."""
     from tests.access_matrix import council, make_person
     from tracker.extensions import db
-    from tracker.models import Role
+    from tracker.models import Role, User
+    from tracker.team.services import invite_to_team
 
     with app.app_context():
         leeds, cornwall = (council(code) for code in SIGNED_IN_COUNCILS)
@@ -395,6 +416,18 @@ def _people_to_manage(app: Flask) -> None:
         make_person("panel@example.org", Role.PANEL_MEMBER, council=leeds, name="Pat")
         make_person("kernow@example.org", Role.COUNCIL_EDITOR, council=cornwall, name="Kerenza")
         make_person("region@example.org", Role.REGIONAL_MEMBER, council=leeds, name="Reg Ional")
+        if person is not None:
+            cornish = make_person(
+                "dass@example.org", Role.COUNCIL_APPROVER, council=cornwall, name="Kitto"
+            )
+            invite_to_team(
+                leeds,
+                "invited@example.org",
+                "Ivy Invited",
+                Role.COUNCIL_VIEWER,
+                actor=db.session.get(User, person.id),
+            )
+            invite_to_team(cornwall, person.email, "You", Role.COUNCIL_VIEWER, actor=cornish)
         db.session.commit()
 
 
@@ -486,7 +519,7 @@ def test_signed_in_pages_pass_axe_and_work_without_javascript(
     from tracker.permissions import rule_for
 
     person = make_member(app, Role(role))
-    _people_to_manage(app)
+    _people_to_manage(app, person)
     evidence_page = _periods_and_evidence(app)
     _a_submitted_return(app)
     codes = SIGNED_IN_COUNCILS if role == "national_admin" else SIGNED_IN_COUNCILS[:1]
@@ -544,6 +577,7 @@ def test_signed_in_pages_pass_axe_and_work_without_javascript(
     expected |= {"/councils/E08000035/returns/", "/councils/E08000035/returns/2025-26-Q3"}
     expected |= {"/councils/E08000035/reports/2025-26-Q3"}  # the board report's preview
     assert any("/returns/history/" in p for p in paths), "no action history checked"
+    assert any(p.startswith("/account/invitations/") for p in paths), "no invitation checked"
     assert any(
         p.startswith("/councils/E08000035/returns/2025-26-Q3/actions/") and p.count("/") == 6
         for p in paths

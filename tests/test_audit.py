@@ -188,13 +188,13 @@ CASES: dict[str, Case] = {
     "team.add_member": Case(
         Role.COUNCIL_APPROVER,
         lambda app: (f"/councils/{LEEDS}/team/add", {**NEW_PERSON, "role": "panel_member"}, None),
+        # An invitation only: nothing is granted, and no account made, until the person accepts
+        # (tests/test_team_invitations.py audits accepting and declining).
         [
-            Expected("user.create", "user", None, None, {"email": "new@example.org"}),
             Expected(
-                "membership.create", "membership", LEEDS, None,
-                _membership_snapshot("panel_member", "new"),
+                "team_invitation.create", "team_invitation", LEEDS, None,
+                {**NEW_PERSON, "role": "panel_member", "council": "Leeds"},
             ),
-            Expected("user.invite", "user", None, None, {}),
         ],
     ),
     "team.remove_member": Case(

@@ -152,6 +152,24 @@ def test_the_same_seed_builds_the_same_answers(app, databases, loaded_template, 
             dispose(other)
 
 
+def test_signed_off_returns_were_submitted_by_someone_other_than_their_approver(app):
+    """Separation of duties holds in the demo too: the approver never signs off what they
+    submitted (councils without demo accounts name nobody)."""
+    _seed(app)
+    with app.app_context():
+        rows = db.session.execute(
+            select(Council.gss_code, Return.submitted_by_id, Return.signed_off_by_id)
+            .join(Council, Return.council_id == Council.id)
+            .where(Return.status == "signed_off")
+        ).all()
+        assert rows
+        for code, submitter, approver in rows:
+            if submitter is not None or approver is not None:
+                assert submitter != approver, code
+        named = [row for row in rows if row.gss_code in (LEEDS, CAMDEN)]
+        assert named and all(s and a and s != a for _code, s, a in named)
+
+
 def test_seeding_again_makes_nothing(app):
     _seed(app, limit=2)
     report = _seed(app, limit=2)

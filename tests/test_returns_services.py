@@ -284,6 +284,33 @@ def test_the_workflow_from_draft_to_signed_off_and_back(app, people):
         ]
 
 
+def test_the_person_who_submitted_a_return_cannot_sign_it_off(app, people):
+    """Separation of duties: someone who is both editor and approver of a council submits, and
+    another approver must sign off."""
+    with app.app_context():
+        period = _open("2025-26 Q3", people["admin"])
+        return_ = _leeds_return(period, people["leeds"])
+        leeds = db.session.get(Council, people["leeds"])
+        both = make_user(
+            email="both@example.org",
+            memberships=[(Role.COUNCIL_EDITOR, leeds), (Role.COUNCIL_APPROVER, leeds)],
+            mfa=True,
+        )
+        _assess_everything(return_, people["editor"])
+        submit_return(return_, actor=get_user(both.id))
+
+        with pytest.raises(
+            ReturnError, match="You submitted this return, so another approver must sign it off"
+        ):
+            sign_off_return(return_, actor=get_user(both.id))
+        assert return_.status == "submitted"
+        assert return_.signed_off_by_id is None
+        assert db.session.scalar(select(func.count()).select_from(ReturnSnapshot)) == 0
+
+        sign_off_return(return_, actor=get_user(people["approver"]))
+        assert (return_.status, return_.signed_off_by_id) == ("signed_off", people["approver"])
+
+
 def test_a_closed_period_is_read_only(app, people):
     with app.app_context():
         period = _open("2025-26 Q3", people["admin"])

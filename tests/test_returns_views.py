@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.access_matrix import make_member, post, signed_in_client
+from tests.factories import make_user
 from tests.helpers import latest_mail, mail_body
 from tests.returns_data import (
     CORNWALL,
@@ -702,6 +703,39 @@ def test_the_approver_sends_a_return_back_with_comments(app, clients, page):
     assert "sent back this return" in inset and "Check A01 narratives" in inset
     with app.app_context():
         assert get_return(LEEDS).status == "draft"
+
+
+def test_the_sign_off_page_does_not_offer_the_button_to_the_person_who_submitted(app, page):
+    open_period(app)
+    assess_all(app, LEEDS)
+    with app.app_context():
+        leeds = db.session.scalar(select(Council).where(Council.gss_code == LEEDS))
+        both = make_user(
+            email="both@example.org",
+            memberships=[(Role.COUNCIL_EDITOR, leeds), (Role.COUNCIL_APPROVER, leeds)],
+            mfa=True,
+        )
+    client = signed_in_client(app, both)
+    assert post(client, f"{OVERVIEW}/submit").status_code == 302
+
+    overview = page(client.get(OVERVIEW))
+    assert not overview.find("a", string=lambda s: s and s.strip() == "Sign off")
+    soup = page(client.get(f"{OVERVIEW}/sign-off"))
+    assert not _forms(soup)
+    refusal = "You submitted this return, so another approver must sign it off"
+    assert refusal in _text(soup.select_one("main"))
+
+    response = post(client, f"{OVERVIEW}/sign-off")
+    assert response.status_code == 302
+    flash = page(client.get(response.headers["Location"])).select_one(".govuk-notification-banner")
+    assert refusal in _text(flash)
+    with app.app_context():
+        assert get_return(LEEDS).status == "submitted"
+        assert not db.session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "return.sign_off")
+        )
 
 
 def test_signing_off_a_draft_changes_nothing(app, clients, page):

@@ -111,6 +111,34 @@ def get_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
+def check_email(email: str) -> str:
+    """The address as stored (stripped, lower-cased).
+
+    :raises AccountError: it is missing, too long or malformed.
+    """
+    email = normalise_email(email)
+    if not email:
+        raise AccountError("Enter an email address")
+    if len(email) > MAX_EMAIL_LENGTH:
+        raise AccountError(f"Email address must be {MAX_EMAIL_LENGTH} characters or fewer")
+    if not EMAIL_PATTERN.match(email):
+        raise AccountError("Enter an email address in the correct format, like name@example.com")
+    return email
+
+
+def check_name(display_name: str) -> str:
+    """The name stripped of surrounding spaces.
+
+    :raises AccountError: it is missing, too long, or has a line break or control character
+        (``tracker.accounts.names``).
+    """
+    display_name = (display_name or "").strip()
+    if not display_name:
+        raise AccountError("Enter a name")
+    _check_name(display_name)
+    return display_name
+
+
 def create_user(email: str, display_name: str, *, actor: User | None) -> User:
     """Add a person with no password yet (they set one by accepting an invitation).
 
@@ -119,17 +147,8 @@ def create_user(email: str, display_name: str, *, actor: User | None) -> User:
     :raises AccountError: the address or name is missing or malformed (a name with a line
         break or control character, see ``tracker.accounts.names``).
     """
-    email = normalise_email(email)
-    display_name = (display_name or "").strip()
-    if not email:
-        raise AccountError("Enter an email address")
-    if len(email) > MAX_EMAIL_LENGTH:
-        raise AccountError(f"Email address must be {MAX_EMAIL_LENGTH} characters or fewer")
-    if not EMAIL_PATTERN.match(email):
-        raise AccountError("Enter an email address in the correct format, like name@example.com")
-    if not display_name:
-        raise AccountError("Enter a name")
-    _check_name(display_name)
+    email = check_email(email)
+    display_name = check_name(display_name)
     if get_user_by_email(email) is not None:
         raise EmailInUse("A user with this email address already exists")
     user = User(email=email, display_name=display_name, password_hash=None, is_active=True)
@@ -256,6 +275,49 @@ def accept_invitation(token: str, password: str, display_name: str | None = None
         object_id=user.id,
         before=before,
         after={**snapshot(user, USER_AUDIT_FIELDS), "invitation_id": invitation.id},
+    )
+    return user
+
+
+def activate_account(
+    user: User, password: str, display_name: str | None = None, *, extra: dict | None = None
+) -> User:
+    """Give an account that has no password yet its first one (and its name, if given), as
+    following an emailed link to join a council's team does. Every unused invitation link of
+    theirs stops working. Audited as ``user.activate``.
+
+    :param extra: more values for the audit event (e.g. the team invitation's id).
+    :raises AccountError: the account already has a password or is disabled, or the name is
+        too long.
+    :raises PasswordRejected: the password breaks the policy.
+    """
+    if user.password_hash is not None:
+        raise AccountError("This user has already joined. They can reset their password")
+    if not user.is_active:
+        raise AccountError("This user is disabled")
+    name = (display_name or "").strip() or user.display_name
+    if len(name) > MAX_NAME_LENGTH:
+        raise AccountError(f"Name must be {MAX_NAME_LENGTH} characters or fewer")
+    check_new_password(user, password, display_name=name)
+    now = utcnow()
+    before = snapshot(user, USER_AUDIT_FIELDS)
+    user.display_name = name
+    user.password_hash = passwords.hash_password(password)
+    user.password_changed_at = now
+    db.session.execute(
+        update(Invitation)
+        .where(Invitation.user_id == user.id, Invitation.used_at.is_(None))
+        .where(Invitation.expires_at > now)
+        .values(expires_at=now)
+    )
+    db.session.flush()
+    record(
+        actor=user,
+        action="user.activate",
+        object_type="user",
+        object_id=user.id,
+        before=before,
+        after={**snapshot(user, USER_AUDIT_FIELDS), **(extra or {})},
     )
     return user
 

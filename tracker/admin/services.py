@@ -1,6 +1,8 @@
 """Managing people and their memberships, and reading the audit trail.
 
-Used by the administration pages, a council approver's team pages, the CLI and the tests. Every
+Used by the administration pages, a council approver's team pages, the CLI and the tests. A
+council's approver never grants a membership directly: they send an invitation the person
+accepts (``tracker/team/services.py``). Every
 function takes the acting person explicitly, flushes and never commits: the caller commits once.
 Every create and delete of a membership is written to the audit trail with the values before and
 after.
@@ -20,7 +22,7 @@ from sqlalchemy.orm import joinedload
 from tracker import audit
 from tracker.accounts import services as accounts
 from tracker.extensions import db
-from tracker.models import AuditEvent, Council, Membership, Region, Role, User
+from tracker.models import AuditEvent, Council, Membership, PanelProfile, Region, Role, User
 from tracker.models.accounts import APPROVER_MANAGED_ROLES
 
 T = TypeVar("T")
@@ -208,12 +210,19 @@ def get_user_membership(user: User, membership_id: int) -> Membership | None:
     )
 
 
+#: how a panel member appears to someone who may not see their real name, before they have
+#: chosen a name for their comments
+A_PANEL_MEMBER = "A panel member"
+
+
 @dataclass(frozen=True)
 class TeamMember:
-    """One row of a council's team: a membership with its person."""
+    """One row of a council's team: a membership with its person, and the name to show."""
 
     membership: Membership
     user: User
+    #: the person's name; for a panel member, their real name only when the reader may see it
+    name: str
 
     @property
     def role(self) -> Role:
@@ -234,16 +243,65 @@ TEAM_ROLE_ORDER = (
 )
 
 
-def list_team(council: Council) -> list[TeamMember]:
-    """Everyone holding a role in ``council``, approvers first, then by name (one query)."""
+def member_name(membership: Membership, pseudonym: str | None, *, shows_panel_names: bool) -> str:
+    """The name a council's team page shows for ``membership``'s person.
+
+    A panel member appears by their real name only when ``shows_panel_names``
+    (``tracker.returns.access.may_see_panel_member_names`` for the reader and the council);
+    otherwise by the name they chose for their comments (``pseudonym``), or "A panel member".
+    """
+    if membership.role_enum is Role.PANEL_MEMBER and not shows_panel_names:
+        return pseudonym or A_PANEL_MEMBER
+    return membership.user.display_name
+
+
+def _pseudonyms(council: Council, user_ids: Iterable[int]) -> dict[int, str]:
+    rows = db.session.execute(
+        select(PanelProfile.user_id, PanelProfile.display_name).where(
+            PanelProfile.council_id == council.id,
+            PanelProfile.user_id.in_(list(user_ids)),
+            PanelProfile.left_at.is_(None),
+        )
+    )
+    return {user_id: name for user_id, name in rows if user_id is not None and name}
+
+
+def get_member_name(council: Council, membership: Membership, *, shows_panel_names: bool) -> str:
+    """:func:`member_name` for one membership of ``council`` (the removal page)."""
+    pseudonym = (
+        _pseudonyms(council, [membership.user_id]).get(membership.user_id)
+        if membership.role_enum is Role.PANEL_MEMBER and not shows_panel_names
+        else None
+    )
+    return member_name(membership, pseudonym, shows_panel_names=shows_panel_names)
+
+
+def list_team(council: Council, *, shows_panel_names: bool) -> list[TeamMember]:
+    """Everyone holding a role in ``council``, approvers first, then by the name shown (two
+    queries: the memberships, and the panel members' chosen names).
+
+    :param shows_panel_names: whether the reader may see panel members' real names
+        (``tracker.returns.access.may_see_panel_member_names``).
+    """
     rows = db.session.execute(
         select(Membership, User)
         .join(User, Membership.user_id == User.id)
         .where(Membership.council_id == council.id)
-        .order_by(func.lower(User.display_name), User.id)
+        .order_by(User.id)
     ).all()
-    members = [TeamMember(membership=m, user=u) for m, u in rows]
-    members.sort(key=lambda member: TEAM_ROLE_ORDER.index(member.role))
+    panel = [u.id for m, u in rows if m.role_enum is Role.PANEL_MEMBER]
+    pseudonyms = _pseudonyms(council, panel) if panel and not shows_panel_names else {}
+    members = [
+        TeamMember(
+            membership=m,
+            user=u,
+            name=member_name(m, pseudonyms.get(u.id), shows_panel_names=shows_panel_names),
+        )
+        for m, u in rows
+    ]
+    members.sort(
+        key=lambda member: (TEAM_ROLE_ORDER.index(member.role), member.name.lower(), member.user.id)
+    )
     return members
 
 
@@ -384,6 +442,17 @@ class AuditFilters:
     date_to: date | None = None
     page: int = 1
     per_page: int = AUDIT_EVENTS_PER_PAGE
+    #: ids of the councils whose panel members' real names the reader may see
+    #: (``may_see_panel_member_names``); elsewhere what a member did as a member is shown as by
+    #: "A panel member", and a search by name does not find it
+    panel_names_in: frozenset[int] = frozenset()
+
+
+#: what a panel member does as a member: the trail names them only to readers who may see
+#: their council's panel members' real names
+PANEL_MEMBER_ACTIONS = frozenset(
+    {"comment.create", "comment.edit", "comment.withdraw", "panel_profile.update", "panel.leave"}
+)
 
 
 #: field names of audited objects as a person reads them
@@ -501,7 +570,11 @@ def _audit_query(filters: AuditFilters) -> Select[Any]:
             or_(
                 func.lower(User.display_name).like(pattern, escape="\\"),
                 User.email.like(pattern, escape="\\"),
-            )
+            ),
+            or_(
+                AuditEvent.action.not_in(PANEL_MEMBER_ACTIONS),
+                AuditEvent.council_id.in_(filters.panel_names_in),
+            ),
         )
     if filters.council_id:
         query = query.where(AuditEvent.council_id == filters.council_id)
@@ -523,16 +596,19 @@ def list_audit_events(filters: AuditFilters) -> Page[AuditEntry]:
         .limit(filters.per_page)
         .offset((page - 1) * filters.per_page)
     ).all()
-    entries = [
-        AuditEntry(
-            event=event,
-            actor_name=name,
-            actor_email=email,
-            council_name=council,
-            changes=_changes(event.before, event.after),
+    entries = []
+    for event, name, email, council in rows:
+        if event.action in PANEL_MEMBER_ACTIONS and event.council_id not in filters.panel_names_in:
+            name, email = A_PANEL_MEMBER, None
+        entries.append(
+            AuditEntry(
+                event=event,
+                actor_name=name,
+                actor_email=email,
+                council_name=council,
+                changes=_changes(event.before, event.after),
+            )
         )
-        for event, name, email, council in rows
-    ]
     return Page(items=entries, total=total, page=page, per_page=filters.per_page)
 
 
@@ -608,30 +684,6 @@ def _invite(user: User, *, actor: User | None) -> str:
         return accounts.invite_user(user, actor=actor)
     except accounts.AccountError as error:
         raise AccountChangeRefused(str(error)) from error
-
-
-def add_team_member(
-    council: Council,
-    email: str,
-    display_name: str,
-    role: Role,
-    *,
-    actor: User,
-) -> NewMember:
-    """Give the person with ``email`` a managed ``role`` in ``council``, creating and inviting
-    them when the address has no account yet. An existing person keeps their name.
-
-    :raises AccountChangeRefused: for a role an approver does not manage, or a duplicate.
-    """
-    if role not in APPROVER_MANAGED_ROLES:
-        raise AccountChangeRefused("Select a role", field="role")
-    user = find_user_by_email(email)
-    invited = user is None
-    if user is None:
-        user = _create_user(email, display_name, actor=actor)
-    membership = add_membership(user, role, council=council, actor=actor)
-    token = _invite(user, actor=actor) if invited else None
-    return NewMember(user=user, membership=membership, invited=invited, invitation_token=token)
 
 
 def disable_account(user: User, *, actor: User) -> None:

@@ -27,6 +27,7 @@ from tracker.extensions import db
 from tracker.forms import ConfirmForm
 from tracker.models import Role, User
 from tracker.permissions import current_principal, national_admin
+from tracker.returns.access import may_see_panel_member_names
 
 
 def _actor() -> User:
@@ -303,6 +304,9 @@ def audit() -> str:
             date_from=None if filter_form.date_from.errors else filter_form.date_from.data,
             date_to=None if filter_form.date_to.errors else filter_form.date_to.data,
             page=request.args.get("page", 1, type=int),
+            panel_names_in=frozenset(
+                c.id for c in councils if may_see_panel_member_names(current_principal(), c)
+            ),
         )
     )
     return render_template(

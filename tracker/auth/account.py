@@ -1,21 +1,24 @@
-"""The signed-in person's own account: what they hold, and changing their password."""
+"""The signed-in person's own account: what they hold, the invitations waiting for their answer,
+and changing their password."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from tracker import throttle
 from tracker.accounts import passwords, services
 from tracker.accounts.passwords import PasswordRejected
-from tracker.auth.forms import ChangePasswordForm
-from tracker.auth.sessions import start_session
+from tracker.admin.services import AccountChangeRefused
+from tracker.auth.forms import AnswerInvitationForm, ChangePasswordForm
+from tracker.auth.sessions import recent_sign_in, start_session
 from tracker.extensions import db
 from tracker.http import too_many_requests
 from tracker.models import Membership
 from tracker.permissions import signed_in
 from tracker.security_log import log_event
+from tracker.team import services as team
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -32,7 +35,44 @@ def index() -> str:
             .order_by(Membership.role, Membership.id)
         )
     )
-    return render_template("account/index.html", user=user, memberships=memberships)
+    return render_template(
+        "account/index.html",
+        user=user,
+        memberships=memberships,
+        invitations=team.list_invitations_for(user),
+    )
+
+
+@bp.route("/invitations/<int:invitation_id>", methods=["GET", "POST"])
+@signed_in
+@recent_sign_in
+def invitation(invitation_id: int):
+    """Accept or decline an invitation to a council's team sent to one's own address; anyone
+    else's is a 404."""
+    user = g.principal.user
+    found = team.get_invitation_for(user, invitation_id) or abort(404)
+    form = AnswerInvitationForm()
+    if form.validate_on_submit() and (form.accept.data or form.decline.data):
+        where = found.council.short_name
+        what = f"{found.role_enum.label.lower()} in {where}"
+        try:
+            if form.accept.data:
+                team.accept_invitation(found, user=user)
+                message = f"You are now a {what}"
+            else:
+                team.decline_invitation(found, user=user)
+                message = f"You have declined the invitation to be a {what}"
+        except LookupError:
+            db.session.rollback()
+            abort(404)
+        except (services.LinkNotValid, AccountChangeRefused) as error:
+            db.session.rollback()
+            flash(str(error))
+        else:
+            db.session.commit()
+            flash(message, "success")
+        return redirect(url_for("account.index"), code=303)
+    return render_template("account/invitation.html", invitation=found, form=form)
 
 
 @bp.route("/password", methods=["GET", "POST"])

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovTextInput
-from wtforms import PasswordField, StringField
+from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput, GovTextInput
+from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from tracker.accounts.names import NoControlCharacters
@@ -136,3 +136,10 @@ class ChangePasswordForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A form with only its CSRF token: sign out, stay signed in."""
+
+
+class AnswerInvitationForm(FlaskForm):
+    """Accept or decline an invitation to a council's team: the button pressed says which."""
+
+    accept = SubmitField("Accept and join", widget=GovSubmitInput())
+    decline = SubmitField("Decline", widget=GovSubmitInput())

@@ -45,6 +45,7 @@ from tracker.http import too_many_requests
 from tracker.models import User
 from tracker.permissions import public, signed_in
 from tracker.security_log import log_event
+from tracker.team import services as team
 
 WRONG_CREDENTIALS = "Enter a correct email address and password"
 WRONG_CODE = "Enter a correct security code"
@@ -365,3 +366,73 @@ def invitation(token: str):
             return _finish_sign_in(user, method="invitation")
     status = UNPROCESSABLE if form.is_submitted() else 200
     return render_template("auth/invitation.html", form=form, user=invited), status
+
+
+# -- invitations to a council's team -----------------------------------------------------------
+
+
+@bp.route("/team-invitation/<token>", methods=["GET", "POST"])
+@public
+def team_invitation(token: str):
+    """The link in an invitation to a council's team.
+
+    Someone whose address has an account answers signed in as that account (anyone else
+    signed in gets 404). Someone without one, or with one never used, chooses a password here,
+    which accepts the invitation.
+    """
+    try:
+        invitation = team.find_invitation(token)
+    except services.LinkNotValid:
+        return _link_expired("team_invitation")
+    account = team.account_for(invitation)
+    principal = g.get("principal")
+    answer = url_for("account.invitation", invitation_id=invitation.id)
+    if account is not None and account.password_hash is not None:
+        if principal is None:
+            return redirect(url_for("auth.sign_in", next=answer))
+        if principal.user.id != account.id:
+            abort(404)
+        return redirect(answer)
+    if principal is not None:
+        abort(404)
+    name = account.display_name if account is not None else invitation.display_name
+    form = InvitationForm(data={"display_name": name})
+    if form.is_submitted():
+        valid = form.validate()
+        if not form.password.errors:
+            try:
+                team.check_new_password(
+                    invitation, form.password.data or "", form.display_name.data or ""
+                )
+            except PasswordRejected as error:
+                form.password.errors.append(str(error))
+                valid = False
+        if valid:
+            try:
+                user = team.join_with_new_account(token, form.password.data, form.display_name.data)
+            except services.LinkNotValid:
+                db.session.rollback()
+                return _link_expired("team_invitation")
+            except PasswordRejected as error:
+                db.session.rollback()
+                form.password.errors.append(str(error))
+            except services.AccountError as error:
+                db.session.rollback()
+                form.display_name.errors.append(str(error))
+            else:
+                log_event("team_invitation.accepted", user_id=user.id)
+                joined = f"{invitation.role_enum.label.lower()} in {invitation.council.short_name}"
+                if needs_second_factor(user):
+                    services.set_up_totp(user)
+                    db.session.commit()
+                    start_session(user, second_factor_done=False)
+                    flash(f"You have created your account. You are now a {joined}", "success")
+                    return redirect(second_factor_url(user), code=303)
+                db.session.commit()
+                start_session(user, second_factor_done=False)
+                flash(f"You have created your account. You are now a {joined}", "success")
+                return _finish_sign_in(user, method="team_invitation")
+    status = UNPROCESSABLE if form.is_submitted() else 200
+    return render_template(
+        "auth/team_invitation.html", form=form, invitation=invitation, account=account
+    ), status

@@ -5,6 +5,7 @@ from tracker.models.accounts import (
     Membership,
     PasswordReset,
     Role,
+    TeamInvitation,
     ThrottleCounter,
     User,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "RoadmapEdition",
     "Role",
     "Stage",
+    "TeamInvitation",
     "ThrottleCounter",
     "Timeframe",
     "User",

@@ -140,6 +140,55 @@ class Invitation(db.Model):
     user: Mapped[User] = relationship(foreign_keys=[user_id])
 
 
+class TeamInvitation(db.Model):
+    """An invitation to hold a role in a council's team, granted only when the person accepts.
+
+    Addressed to an email address, not to an account: whether the address has an account is
+    learnt only by whoever opens the link (the owner of the mailbox), never by the inviter. The
+    person accepts or declines once signed in; someone with no account yet chooses a password
+    from the link, which accepts it.
+    """
+
+    __tablename__ = "team_invitations"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('council_editor', 'council_viewer', 'panel_member')", name="managed_role"
+        ),
+        Index("ix_team_invitations_council_email", "council_id", "email"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: SHA-256 of the token in the link; the token itself is never stored
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    council_id: Mapped[int] = mapped_column(ForeignKey("councils.id"))
+    #: one of the roles an approver manages (``APPROVER_MANAGED_ROLES``)
+    role: Mapped[str] = mapped_column(String(24))
+    #: stored lower-cased; whoever holds the account with this address may accept
+    email: Mapped[str] = mapped_column(String(254))
+    #: the name the inviter typed: shown on the team page until they accept, never an existing
+    #: account's own name
+    display_name: Mapped[str] = mapped_column(String(120))
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    #: also set to the moment a newer invitation for the same address and role replaces it
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    declined_at: Mapped[datetime | None]
+    #: the account that accepted or declined it
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    council: Mapped[Council] = relationship()
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    @property
+    def is_answered(self) -> bool:
+        return self.accepted_at is not None or self.declined_at is not None
+
+
 class PasswordReset(db.Model):
     """A single-use, expiring password reset link."""
 

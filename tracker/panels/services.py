@@ -9,7 +9,9 @@ Rules:
   open comment of theirs, or withdraw any of theirs.
 - Council editors hide a comment with a reason (the author is told) and may show it again.
 - Members appear under a display name (a pseudonym by default). Their real name is shown to
-  their council's approver only, and elsewhere only when they opt in.
+  their council's approver and to themselves only
+  (``tracker.returns.access.may_see_panel_member_names``); the board report names a member
+  only when they opted in.
 - Leaving anonymises the member's profile: their comments stay, by a "former panel member".
 
 Counting (:func:`comment_totals`): a comment is *received* unless its author withdrew it;
@@ -157,7 +159,8 @@ class YouSaidWeDid:
     comment: str
     answer: str
     change_made: str
-    #: the member's display name, their real name only if they opted in, or "former panel member"
+    #: the member's display name, their real name only if they opted in (or the reader may see
+    #: it), or "former panel member"
     name: str
     answered_at: datetime
 
@@ -167,20 +170,26 @@ class YouSaidWeDid:
         return self.name
 
 
-def _public_name(profile: PanelProfile, real_name: str | None) -> str:
-    """The name shown outside the council's own pages (regional views, reports)."""
+def public_name(profile: PanelProfile, real_name: str | None, *, shows_real_names: bool) -> str:
+    """The name of a comment's author: their real name when the reader may see it
+    (``shows_real_names``, from ``may_see_panel_member_names``) or the member chose to show it
+    ("Show my real name in regional pages and reports"); otherwise their display name, or
+    "former panel member" once they have left."""
     if profile.left_at or not profile.display_name:
         return FORMER_MEMBER
-    if profile.is_real_name_shown and real_name:
+    if (shows_real_names or profile.is_real_name_shown) and real_name:
         return real_name
     return profile.display_name
 
 
-def list_you_said_we_did(council: Council, period: Period, limit: int = 5) -> list[YouSaidWeDid]:
+def list_you_said_we_did(
+    council: Council, period: Period, limit: int = 5, *, shows_real_names: bool = False
+) -> list[YouSaidWeDid]:
     """The newest answers marked "you said, we did" on ``council``'s return for ``period``.
 
     Hidden and withdrawn comments are left out. Names are display names, never real names
-    unless the member opted in.
+    unless the member opted in (or ``shows_real_names``: reports pass
+    ``may_see_panel_member_names(None, council)``, which is False).
     """
     rows = db.session.execute(
         select(Comment, CommentAnswer, Action.code, PanelProfile, User.display_name)
@@ -206,7 +215,7 @@ def list_you_said_we_did(council: Council, period: Period, limit: int = 5) -> li
             comment=comment.body,
             answer=answer.body,
             change_made=answer.change_made,
-            name=_public_name(profile, real_name),
+            name=public_name(profile, real_name, shows_real_names=shows_real_names),
             answered_at=answer.answered_at,
         )
         for comment, answer, code, profile, real_name in rows
@@ -543,7 +552,7 @@ class ThreadComment:
 
     comment: Comment
     name: str
-    #: the member's real name, for the council's approver only; otherwise None
+    #: the member's real name, for the council's approver only (``shows_real_names``); else None
     real_name: str | None
     is_mine: bool
     replies: list[ThreadComment] = field(default_factory=list)
@@ -560,6 +569,8 @@ class Thread:
 
 def get_thread(return_: Return, action: Action, *, viewer: User, shows_real_names: bool) -> Thread:
     """The thread of ``action`` on ``return_`` as ``viewer`` may see it (three queries).
+
+    :param shows_real_names: ``may_see_panel_member_names`` for the viewer and the council.
 
     Withdrawn comments are left out, unless they have replies. Hidden comments are kept (the
     template shows their text only to the council's staff and the author).
@@ -613,16 +624,22 @@ class AwaitingComment:
     period_label: str
     period_slug: str
     is_reply: bool
+    #: the member's real name, for the council's approver only (``shows_real_names``); else None
+    real_name: str | None = None
 
 
-def list_awaiting(council: Council) -> list[AwaitingComment]:
-    """Every comment of ``council`` waiting for an answer, oldest first (one query)."""
+def list_awaiting(council: Council, *, shows_real_names: bool = False) -> list[AwaitingComment]:
+    """Every comment of ``council`` waiting for an answer, oldest first (one query).
+
+    :param shows_real_names: ``may_see_panel_member_names`` for the reader and the council.
+    """
     rows = db.session.execute(
-        select(Comment, PanelProfile, Action.code, Period.label)
+        select(Comment, PanelProfile, Action.code, Period.label, User.display_name)
         .join(PanelProfile, PanelProfile.id == Comment.profile_id)
         .join(Action, Action.id == Comment.action_id)
         .join(Return, Return.id == Comment.return_id)
         .join(Period, Period.id == Return.period_id)
+        .outerjoin(User, User.id == PanelProfile.user_id)
         .outerjoin(CommentAnswer, CommentAnswer.comment_id == Comment.id)
         .where(
             Comment.council_id == council.id,
@@ -643,8 +660,9 @@ def list_awaiting(council: Council) -> list[AwaitingComment]:
             period_label=label,
             period_slug=label_to_url(label),
             is_reply=comment.parent_id is not None,
+            real_name=real_name if shows_real_names and not profile.left_at else None,
         )
-        for comment, profile, code, label in rows
+        for comment, profile, code, label, real_name in rows
     ]
 
 
@@ -749,10 +767,13 @@ def _when(at: datetime | None) -> str:
     return at.strftime("%-d %B %Y at %H:%M UTC") if at else ""
 
 
-def export_member_data(user: User) -> str:
+def export_member_data(user: User, *, shows_real_name: bool = True) -> str:
     """Everything ``user`` has written on any panel, with the answers they got, as plain text.
 
     The text is returned as written: it is a download (``text/plain``), never HTML.
+
+    :param shows_real_name: ``may_see_panel_member_names`` for the reader and ``user`` (True
+        for the member themself, the only person the download is for).
     """
     profiles = list(
         db.session.scalars(
@@ -765,7 +786,7 @@ def export_member_data(user: User) -> str:
         "Your co-production panel data from Roadmap Tracker",
         f"Downloaded on {_when(utcnow())}",
         f"Email address: {user.email}",
-        f"Real name: {user.display_name}",
+        f"Real name: {user.display_name if shows_real_name else 'not shown'}",
         "",
     ]
     if not profiles:

@@ -10,7 +10,8 @@ Who may do what (``council_access`` answers 404 to anyone else):
 - comment, reply, change or withdraw one's own comment, settings, download, leave: panel members.
 - answer, hide and show again: the council's editors. Comments awaiting an answer: the
   council's editors, approvers and viewers.
-- real names: the council's approver only (unless the member opts in, for reports).
+- real names: the council's approver only (``may_see_panel_member_names``); the member's own
+  download has theirs.
 
 A comment is named by a hidden ``comment_id`` field, looked up within the page's thread only.
 The thread page shows one form at a time, chosen with ``?reply=``, ``?edit=``, ``?withdraw=``,
@@ -56,6 +57,7 @@ from tracker.panels.forms import (
 from tracker.panels.services import PanelError
 from tracker.permissions import council_access, current_principal
 from tracker.returns import queries
+from tracker.returns.access import may_see_panel_member_names
 
 STAFF = (Role.COUNCIL_EDITOR, Role.COUNCIL_APPROVER, Role.COUNCIL_VIEWER)
 READERS = (*STAFF, Role.PANEL_MEMBER)
@@ -83,6 +85,11 @@ def _member_of(council: Council, roles: tuple[Role, ...]) -> bool:
     """
     principal = current_principal()
     return principal is not None and council.id in principal.council_ids(roles)
+
+
+def _shows_real_names(council: Council) -> bool:
+    """True when the signed-in person may see the panel members' real names (the approver)."""
+    return may_see_panel_member_names(current_principal(), council)
 
 
 def _return_or_404(council: Council, period_label: str) -> Return:
@@ -141,7 +148,7 @@ def _render_thread(
         return_,
         action,
         viewer=_actor(),
-        shows_real_names=_member_of(council, (Role.COUNCIL_APPROVER,)),
+        shows_real_names=_shows_real_names(council),
     )
     can_comment = is_member and return_.status != ReturnStatus.DRAFT
     comments_by_id = {
@@ -267,7 +274,7 @@ def awaiting(council: Council) -> str:
     return render_template(
         "panels/awaiting.html",
         council=council,
-        comments=services.list_awaiting(council),
+        comments=services.list_awaiting(council, shows_real_names=_shows_real_names(council)),
         is_editor=_member_of(council, EDITORS),
     )
 
@@ -525,7 +532,10 @@ def settings(council: Council) -> Response | tuple[str, int]:
 @bp.get("/councils/<gss_code>/panel/my-comments.txt")
 @council_access(*MEMBERS)
 def download(council: Council) -> Response:
-    response = make_response(services.export_member_data(_actor()))
+    actor = _actor()
+    # Their own data (UK GDPR Art 15): the rule lets a member see their own name.
+    names = may_see_panel_member_names(current_principal(), council, member_id=actor.id)
+    response = make_response(services.export_member_data(actor, shows_real_name=names))
     response.mimetype = "text/plain"
     response.charset = "utf-8"
     response.headers["Content-Disposition"] = 'attachment; filename="my-panel-comments.txt"'

@@ -220,9 +220,14 @@ def _area_counts(return_: Return) -> dict[str, dict[str, Counter[str]]]:
 
 def _coproduction(council: Council, period: Period) -> CoProduction:
     """The panel's comments, from the panels feature: totals, and the latest "you
-    said, we did" with display names only (a real name only where the member opted in)."""
+    said, we did" with display names only (a real name only where the member opted in).
+
+    A board report is the council's paper for its board, shared with its region and the nation
+    and cached for all of them: it is drawn for no one in particular, so it asks the rule about
+    nobody (``may_see_panel_member_names(None, …)``), whoever downloads it."""
     try:
         from tracker.panels.services import comment_totals, list_you_said_we_did
+        from tracker.returns.access import may_see_panel_member_names
     except ImportError:  # the panels feature is not in this build
         return CoProduction(available=False)
     totals = comment_totals(council, period)
@@ -240,7 +245,12 @@ def _coproduction(council: Council, period: Period) -> CoProduction:
                 "change": item.change_made,
                 "by": item.display_name,
             }
-            for item in list_you_said_we_did(council, period, limit=5)
+            for item in list_you_said_we_did(
+                council,
+                period,
+                limit=5,
+                shows_real_names=may_see_panel_member_names(None, council),
+            )
         ],
     )
 

@@ -59,6 +59,10 @@ TEXT_LIMITS = {
 MAX_AMOUNT = 10_000_000_000
 
 
+#: why the person who submitted a return is not offered its sign-off (separation of duties)
+SUBMITTER_CANNOT_SIGN_OFF = "You submitted this return, so another approver must sign it off"
+
+
 class ReturnError(ValueError):
     """The return cannot change as asked (wrong state, closed period); the message says why."""
 
@@ -308,15 +312,26 @@ def _frozen(return_: Return) -> dict[str, Any]:
     }
 
 
+def submitted_by(return_: Return, user: User) -> bool:
+    """True when ``user`` submitted ``return_`` (and so may not sign it off)."""
+    return return_.submitted_by_id is not None and return_.submitted_by_id == user.id
+
+
 def sign_off_return(return_: Return, *, actor: User) -> Return:
     """The approver signs off a submitted return; it is locked and frozen as it stands.
 
-    :raises ReturnError: the return is not submitted, or the period is closed.
+    Separation of duties: whoever submitted the return (someone who is both an editor and an
+    approver of the council) cannot also sign it off; another approver must.
+
+    :raises ReturnError: the return is not submitted, the period is closed, or ``actor``
+        submitted it.
     """
     if return_.status != ReturnStatus.SUBMITTED:
         raise ReturnError("Only a submitted return can be signed off")
     if return_.period.status != PeriodStatus.OPEN:
         raise ReturnError(f"{return_.period.label} is closed")
+    if submitted_by(return_, actor):
+        raise ReturnError(SUBMITTER_CANNOT_SIGN_OFF)
     now = utcnow()
     db.session.add(
         ReturnSnapshot(

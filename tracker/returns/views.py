@@ -8,6 +8,8 @@ Who may do what (``council_access`` answers 404 to anyone else):
   read submitted and signed-off returns only: a draft is a 404 to them, as if it did not exist.
 - change assessments (one at a time or in bulk) and submit: the council's editors.
 - sign off, send back with comments, reopen with a reason: the council's approver (the DASS).
+  Whoever submitted a return (someone both editor and approver) cannot sign it off: the
+  page says so instead of offering the button, and the service refuses it.
 
 A period appears in URLs as ``2025-26-Q3`` ("2025-26 Q3"); see ``period_slug``.
 """
@@ -88,18 +90,25 @@ class Abilities:
     send_back: bool
     reopen: bool
     is_editor: bool
+    #: why an approver is not offered the sign-off of a submitted return, when they are not
+    sign_off_refused: str | None = None
 
 
 def _abilities(council: Council, return_: Return) -> Abilities:
     is_editor, is_approver = holds(council, EDITORS), holds(council, APPROVERS)
     is_open = return_.period.status == PeriodStatus.OPEN
     status = return_.status
+    may_sign_off = is_approver and is_open and status == ReturnStatus.SUBMITTED
+    refused = None
+    if may_sign_off and services.submitted_by(return_, _actor()):
+        may_sign_off, refused = False, services.SUBMITTER_CANNOT_SIGN_OFF
     return Abilities(
         edit=is_editor and is_open and status == ReturnStatus.DRAFT,
-        sign_off=is_approver and is_open and status == ReturnStatus.SUBMITTED,
+        sign_off=may_sign_off,
         send_back=is_approver and status == ReturnStatus.SUBMITTED,
         reopen=is_approver and is_open and status == ReturnStatus.SIGNED_OFF,
         is_editor=is_editor,
+        sign_off_refused=refused,
     )
 
 

@@ -17,20 +17,21 @@ MANAGED_ROLE_CHOICES = [
 
 
 class TeamMemberForm(FlaskForm):
-    """Add a person to the council's team: someone new is invited, someone known is added.
+    """Invite a person to the council's team; they join once they accept.
 
-    The council comes from the URL, never from the form.
+    The council comes from the URL, never from the form. Nothing on the screen depends on
+    whether the address already has an account.
     """
 
-    email = email_field(description="If they do not have an account yet, we will invite them")
+    email = email_field(description="We will email them an invitation to accept")
     display_name = name_field(
         description=(
-            "How others in the service see them. Panel members can use a first name or a "
-            "pseudonym. If they already have an account, their name stays as it is"
+            "So that you recognise the invitation on the team page. Panel members can use a "
+            "first name or a pseudonym"
         )
     )
     role = role_field(MANAGED_ROLE_CHOICES)
-    submit = SubmitField("Add to team", widget=GovSubmitInput())
+    submit = SubmitField("Send invitation", widget=GovSubmitInput())
 
     @property
     def role_enum(self) -> Role:

@@ -12,7 +12,9 @@ from tracker.extensions import db
 from tracker.forms import ConfirmForm
 from tracker.models import Council, Role, User
 from tracker.permissions import council_access, current_principal
+from tracker.returns.access import may_see_panel_member_names
 from tracker.team import bp
+from tracker.team import services as invitations
 from tracker.team.forms import TeamMemberForm
 
 #: who manages a council's team: its approvers, and national administrators
@@ -25,13 +27,19 @@ def _actor() -> User:
     return principal.user
 
 
+def _shows_panel_names(council: Council) -> bool:
+    # A national administrator managing the team sees panel members as the panel does.
+    return may_see_panel_member_names(current_principal(), council)
+
+
 @bp.get("/")
 @council_access(*MANAGERS)
 def index(council: Council) -> str:
     return render_template(
         "team/index.html",
         council=council,
-        members=services.list_team(council),
+        members=services.list_team(council, shows_panel_names=_shows_panel_names(council)),
+        invitations=invitations.list_council_invitations(council),
     )
 
 
@@ -39,10 +47,12 @@ def index(council: Council) -> str:
 @council_access(*MANAGERS)
 @recent_sign_in
 def add_member(council: Council) -> str | Response:
+    # Known and unknown addresses get the same page, message and email (an approver must not
+    # learn who has an account elsewhere): the person joins only once they accept.
     form = TeamMemberForm()
     if form.validate_on_submit():
         try:
-            result = services.add_team_member(
+            sent = invitations.invite_to_team(
                 council,
                 form.email.data,
                 form.display_name.data,
@@ -56,10 +66,11 @@ def add_member(council: Council) -> str | Response:
         else:
             db.session.commit()
             what = f"{form.role_enum.label.lower()} in {council.short_name}"
-            if result.invited:
-                flash(f"Invitation sent to {form.email.data}. They are a {what}", "success")
-            else:
-                flash(f"{form.email.data} is now a {what}", "success")
+            flash(
+                f"Invitation sent to {sent.invitation.email}. They will be a {what} once they "
+                "accept",
+                "success",
+            )
             return redirect(url_for("team.index", gss_code=council.gss_code))
     return render_template("team/add_member.html", council=council, form=form)
 
@@ -71,7 +82,9 @@ def remove_member(council: Council, membership_id: int) -> str | Response:
     # Only this council's editors, viewers and panel members: any other id is a 404.
     membership = services.get_council_membership(council, membership_id) or abort(404)
     form = ConfirmForm()
-    name = membership.user.display_name
+    name = services.get_member_name(
+        council, membership, shows_panel_names=_shows_panel_names(council)
+    )
     label = membership.role_enum.label.lower()
     if form.validate_on_submit():
         services.remove_membership(membership, actor=_actor())
