@@ -171,10 +171,13 @@ def periods_and_evidence(app: Flask) -> dict[str, dict[str, object]]:
             .where(Action.parent_id.is_(None), Action.archived_at.is_(None))
             .order_by(Action.code)
         )
-        keeper = make_person(f"evidence-{secrets.token_hex(4)}@example.org")
         values: dict[str, dict[str, object]] = {}
         for relation in RELATIONS:
             place = council(relation)
+            # Evidence is linked by one of the council's editors (the only people who may).
+            keeper = make_person(
+                f"evidence-{secrets.token_hex(4)}@example.org", Role.COUNCIL_EDITOR, council=place
+            )
             item = evidence.add_file_evidence(
                 place,
                 "Board paper",

@@ -3,7 +3,7 @@
 Everyone else — national administrators, regional members, the council's editors and viewers,
 other panel members — sees the name the member chose (a pseudonym by default), or "A panel
 member". National administrators still see it on the account pages they administer accounts
-with (``docs/roles.md``). The rule is ``tracker.returns.access.may_see_panel_member_names``.
+with (``docs/roles.md``). The rule is ``tracker.domain.visibility.may_see_panel_member_names``.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from sqlalchemy import select
 from tests.access_matrix import council, make_member, signed_in_client
 from tests.returns_data import LEEDS, SLUG, WAKEFIELD, assess_all, get_return, open_period, submit
 from tests.test_reports_pdf import pdf_text
+from tracker.domain.principal import load_principal
 from tracker.extensions import db
 from tracker.models import Comment, Membership, Role, User
 from tracker.panels import services
-from tracker.permissions import load_principal
 
 #: the member's real name, which they did not choose to show
 CANARY = "Canary Realname"
@@ -181,7 +181,7 @@ def test_the_member_sees_their_own_real_name_and_no_one_elses(world, page):
 )
 def test_the_rule_in_one_function(app, role, where, themself, expected):
     from tests.factories import make_user
-    from tracker.returns.access import may_see_panel_member_names
+    from tracker.domain import visibility
 
     with app.app_context():
         leeds = council(LEEDS)
@@ -189,8 +189,10 @@ def test_the_rule_in_one_function(app, role, where, themself, expected):
         person = make_user(memberships=[(role, scope)])
         member_id = person.id if themself else person.id + 1000
         principal = load_principal(db.session.get(User, person.id))
-        assert may_see_panel_member_names(principal, leeds, member_id=member_id) is expected
-        assert may_see_panel_member_names(None, leeds) is False
+        assert (
+            visibility.may_see_panel_member_names(principal, leeds, member_id=member_id) is expected
+        )
+        assert visibility.may_see_panel_member_names(None, leeds) is False
 
 
 def test_a_member_who_opts_in_is_named_in_the_board_report(world):

@@ -417,7 +417,7 @@ def test_member_sees_only_the_evidence_published_to_the_panel(app, page):
     with app.app_context():
         leeds = council(LEEDS)
         code = get_return(LEEDS).assessments[0].action.code
-        keeper = make_person("keeper@example.org")
+        keeper = make_person("keeper@example.org", Role.COUNCIL_EDITOR, council=council(LEEDS))
         assessment = evidence.get_assessment(leeds, SLUG, code)
         for title, shown in (("Shared carers plan", True), ("Internal budget paper", False)):
             item = evidence.add_link_evidence(

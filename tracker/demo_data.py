@@ -60,7 +60,7 @@ PAST_QUARTERS = 8
 #: the demo councils first, so that a dataset of one council is Leeds (see council_limit)
 FIRST_COUNCILS = ("E08000035", "E09000007", "E06000052")
 
-STAGE_ORDER = Stage.scale()
+SCALE = Stage.scale()
 RAGS = ("green", "amber", "red")
 BARRIER_CODES = ("funding", "workforce", "legislation", "partners", "data", "other")
 FUNDING_CODES = ("core_budget", "bcf", "msif", "public_health_grant", "icb", "other")
@@ -262,20 +262,20 @@ def _first_stage(action: Action, pace: float, rng: random.Random) -> str:
     }[timeframe]
     # A faster council starts further on.
     shifted = [w * (1 + pace * i) for i, w in enumerate(weights)]
-    return rng.choices(STAGE_ORDER, weights=shifted)[0].value
+    return rng.choices(SCALE, weights=shifted)[0].value
 
 
 def _next_stage(stage: str, action: Action, pace: float, rng: random.Random) -> str:
     """Next quarter's stage: mostly unchanged, sometimes one step on, now and then one back."""
     if stage == Stage.NOT_APPLICABLE:
         return Stage.PLANNING.value if rng.random() < 0.01 else stage
-    position = [s.value for s in STAGE_ORDER].index(stage)
+    position = [s.value for s in SCALE].index(stage)
     roll = rng.random()
     forward = 0.07 + 0.08 * pace
-    if roll < forward and position < len(STAGE_ORDER) - 1:
-        return STAGE_ORDER[position + 1].value
+    if roll < forward and position < len(SCALE) - 1:
+        return SCALE[position + 1].value
     if roll > 0.975 and position > 0:
-        return STAGE_ORDER[position - 1].value
+        return SCALE[position - 1].value
     return stage
 
 
@@ -320,8 +320,8 @@ def _answers(
     values["lead_officer"] = rng.choice(LEAD_OFFICERS)
     if stage != Stage.EMBEDDED:
         values["next_steps"] = rng.choice(NEXT_STEPS)
-        position = [s.value for s in STAGE_ORDER].index(stage)
-        values["target_stage"] = STAGE_ORDER[min(position + 1, 3)].value
+        position = [s.value for s in SCALE].index(stage)
+        values["target_stage"] = SCALE[min(position + 1, 3)].value
         year, quarter = int(label[:4]), int(label[-1])
         ahead = year * 4 + quarter - 1 + rng.randint(2, 8)
         values["target_period"] = period_label(ahead // 4, ahead % 4 + 1)

@@ -247,7 +247,7 @@ def member_name(membership: Membership, pseudonym: str | None, *, shows_panel_na
     """The name a council's team page shows for ``membership``'s person.
 
     A panel member appears by their real name only when ``shows_panel_names``
-    (``tracker.returns.access.may_see_panel_member_names`` for the reader and the council);
+    (``tracker.domain.visibility.may_see_panel_member_names`` for the reader and the council);
     otherwise by the name they chose for their comments (``pseudonym``), or "A panel member".
     """
     if membership.role_enum is Role.PANEL_MEMBER and not shows_panel_names:
@@ -281,7 +281,7 @@ def list_team(council: Council, *, shows_panel_names: bool) -> list[TeamMember]:
     queries: the memberships, and the panel members' chosen names).
 
     :param shows_panel_names: whether the reader may see panel members' real names
-        (``tracker.returns.access.may_see_panel_member_names``).
+        (``tracker.domain.visibility.may_see_panel_member_names``).
     """
     rows = db.session.execute(
         select(Membership, User)

@@ -23,11 +23,11 @@ from tracker.admin.services import (
     UserFilters,
 )
 from tracker.auth.sessions import recent_sign_in
+from tracker.domain import visibility
 from tracker.extensions import db
 from tracker.forms import ConfirmForm
 from tracker.models import Role, User
 from tracker.permissions import current_principal, national_admin
-from tracker.returns.access import may_see_panel_member_names
 
 
 def _actor() -> User:
@@ -305,7 +305,9 @@ def audit() -> str:
             date_to=None if filter_form.date_to.errors else filter_form.date_to.data,
             page=request.args.get("page", 1, type=int),
             panel_names_in=frozenset(
-                c.id for c in councils if may_see_panel_member_names(current_principal(), c)
+                c.id
+                for c in councils
+                if visibility.may_see_panel_member_names(current_principal(), c)
             ),
         )
     )

@@ -14,7 +14,8 @@ PRODUCT.md, "Nobody sees what is not theirs":
   unnamed councils in it are none or at least :data:`MIN_COUNCILS`, so that subtracting the
   named ones never reveals one council's answers.
 - Panel members' real names are shown only to their own council's approver (who manages the
-  team) and to the member themself; everyone else sees "A panel member".
+  team and the panel) and to the member themself; everyone else sees their chosen name or "A
+  panel member" (``docs/roles.md``).
 
 Every surface (pages, exports, PDFs, the regional pack, emails, dashboards, the API) asks the
 functions here and keeps no copy. Each takes the principal explicitly: views pass
@@ -85,11 +86,27 @@ def may_read_evidence(
     return item.is_published_to_panel and holds(principal, council, (Role.PANEL_MEMBER,))
 
 
-def may_see_panel_member_names(principal: Principal | None, council: Council) -> bool:
-    """True when ``principal`` may see the real names of ``council``'s panel members: only the
-    council's approver, who manages its team (national administrators administer accounts on
-    the account pages, not through panel pages)."""
-    return principal is not None and council.id in principal.council_ids((Role.COUNCIL_APPROVER,))
+def may_see_panel_member_names(
+    principal: Principal | None, council: Council, *, member_id: int | None = None
+) -> bool:
+    """True when ``principal`` may see the real names of ``council``'s co-production panel
+    members: the council's own approver (the DASS, who is responsible for the panel), and a
+    member their own name (``member_id``, the member's user id).
+
+    Everyone else sees the member's display name (a pseudonym by default) or "A panel member":
+    national administrators (beyond the account pages they administer accounts with), regional
+    members, the council's editors and viewers, other panel members. Reports are drawn for no
+    one in particular (``principal=None``): a board report goes to the council's board and is
+    shared with its region and the nation. The one exception is the member's own choice, "Show
+    my real name in regional pages and reports" (``PanelProfile.is_real_name_shown``), which
+    ``tracker.panels.services.public_name`` applies to what reports show. Every page, export,
+    report and email that could name a member asks this function (``docs/roles.md``).
+    """
+    if principal is None:
+        return False
+    if member_id is not None and principal.user.id == member_id:
+        return True
+    return council.id in principal.council_ids((Role.COUNCIL_APPROVER,))
 
 
 def aggregate_refusal(councils: int, unnamed: int) -> str | None:

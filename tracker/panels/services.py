@@ -10,7 +10,7 @@ Rules:
 - Council editors hide a comment with a reason (the author is told) and may show it again.
 - Members appear under a display name (a pseudonym by default). Their real name is shown to
   their council's approver and to themselves only
-  (``tracker.returns.access.may_see_panel_member_names``); the board report names a member
+  (``tracker.domain.visibility.may_see_panel_member_names``); the board report names a member
   only when they opted in.
 - Leaving anonymises the member's profile: their comments stay, by a "former panel member".
 

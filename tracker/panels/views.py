@@ -40,6 +40,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import BuildError
 
 from tracker import throttle
+from tracker.domain import visibility
 from tracker.domain.periods import period_slug
 from tracker.extensions import db
 from tracker.models import Action, Comment, Council, Return, ReturnStatus, Role, User
@@ -57,10 +58,10 @@ from tracker.panels.forms import (
 from tracker.panels.services import PanelError
 from tracker.permissions import council_access, current_principal
 from tracker.returns import queries
-from tracker.returns.access import may_see_panel_member_names
 
-STAFF = (Role.COUNCIL_EDITOR, Role.COUNCIL_APPROVER, Role.COUNCIL_VIEWER)
-READERS = (*STAFF, Role.PANEL_MEMBER)
+#: the council's own staff and its panel: a panel's threads are theirs alone
+STAFF = visibility.COUNCIL_READERS
+PANEL_READERS = visibility.COUNCIL_MEMBERS
 EDITORS = (Role.COUNCIL_EDITOR,)
 MEMBERS = (Role.PANEL_MEMBER,)
 #: what a person is told when someone else changed the same row at the same moment
@@ -80,7 +81,7 @@ def _actor() -> User:
 def _member_of(council: Council, roles: tuple[Role, ...]) -> bool:
     """True when the signed-in person holds one of ``roles`` as a member of ``council`` itself.
 
-    Not ``tracker.returns.access.holds``: that also counts a regional or national role reaching
+    Not ``tracker.domain.visibility.holds``: that also counts a regional or national role reaching
     the council, and a panel's threads are for the council's own people and panel.
     """
     principal = current_principal()
@@ -89,7 +90,7 @@ def _member_of(council: Council, roles: tuple[Role, ...]) -> bool:
 
 def _shows_real_names(council: Council) -> bool:
     """True when the signed-in person may see the panel members' real names (the approver)."""
-    return may_see_panel_member_names(current_principal(), council)
+    return visibility.may_see_panel_member_names(current_principal(), council)
 
 
 def _return_or_404(council: Council, period_label: str) -> Return:
@@ -250,7 +251,7 @@ def _fresh_form(kind: str, comment: Comment) -> FlaskForm:
 
 
 @bp.get("/councils/<gss_code>/panel/")
-@council_access(*READERS)
+@council_access(*PANEL_READERS)
 def index(council: Council) -> str:
     actor = _actor()
     is_member = _member_of(council, MEMBERS)
@@ -283,7 +284,7 @@ def awaiting(council: Council) -> str:
 
 
 @bp.get(THREAD)
-@council_access(*READERS)
+@council_access(*PANEL_READERS)
 def thread(council: Council, period_label: str, action_code: str) -> tuple[str, int]:
     return_ = _return_or_404(council, period_label)
     action = _action_or_404(return_, action_code)
@@ -534,7 +535,7 @@ def settings(council: Council) -> Response | tuple[str, int]:
 def download(council: Council) -> Response:
     actor = _actor()
     # Their own data (UK GDPR Art 15): the rule lets a member see their own name.
-    names = may_see_panel_member_names(current_principal(), council, member_id=actor.id)
+    names = visibility.may_see_panel_member_names(current_principal(), council, member_id=actor.id)
     response = make_response(services.export_member_data(actor, shows_real_name=names))
     response.mimetype = "text/plain"
     response.charset = "utf-8"
@@ -569,7 +570,7 @@ def panel_links(council: Council, return_: Return | None = None, action_code: st
     """For the return pages: the links to the panel this person may follow (none if they may
     not), and how many comments the action has. Empty when nobody may follow them."""
     principal = current_principal()
-    if principal is None or council.id not in principal.council_ids(READERS):
+    if principal is None or council.id not in principal.council_ids(PANEL_READERS):
         return {}
     links: dict[str, Any] = {"index": url_for("panels.index", gss_code=council.gss_code)}
     if council.id in principal.council_ids(STAFF):

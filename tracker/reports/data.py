@@ -224,10 +224,10 @@ def _coproduction(council: Council, period: Period) -> CoProduction:
 
     A board report is the council's paper for its board, shared with its region and the nation
     and cached for all of them: it is drawn for no one in particular, so it asks the rule about
-    nobody (``may_see_panel_member_names(None, …)``), whoever downloads it."""
+    nobody (``visibility.may_see_panel_member_names(None, …)``), whoever downloads it."""
     try:
+        from tracker.domain import visibility
         from tracker.panels.services import comment_totals, list_you_said_we_did
-        from tracker.returns.access import may_see_panel_member_names
     except ImportError:  # the panels feature is not in this build
         return CoProduction(available=False)
     totals = comment_totals(council, period)
@@ -249,7 +249,7 @@ def _coproduction(council: Council, period: Period) -> CoProduction:
                 council,
                 period,
                 limit=5,
-                shows_real_names=may_see_panel_member_names(None, council),
+                shows_real_names=visibility.may_see_panel_member_names(None, council),
             )
         ],
     )

@@ -1,7 +1,7 @@
 """Routes of the reports: a council's board report and a region's comparison pack, each as an HTML
 preview, a PDF and a spreadsheet, and the background job that builds a regional pack.
 
-Who may read what follows the return pages (``tracker/returns/access.py``):
+Who may read what follows the return pages (``tracker/domain/visibility.py``):
 
 - a council's board report: its editors, approvers and viewers (drafts too, watermarked
   "Draft"); regional members of its region and national administrators once the return is
@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from tracker import throttle
 from tracker.audit import record
+from tracker.domain import visibility
 from tracker.domain.periods import period_slug
 from tracker.extensions import db
 from tracker.http import render_error, too_many_requests
@@ -30,10 +31,9 @@ from tracker.reports import bp, data, jobs, render
 from tracker.reports.charts import ChartRenderError
 from tracker.reports.pdf import RendererBusy
 from tracker.returns import queries
-from tracker.returns.access import COUNCIL_READERS, may_read_return, reads_drafts
 
 #: who may read a council's board report (drafts: the council's own people only)
-REPORT_READERS = (*COUNCIL_READERS, Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
+REPORT_READERS = (*visibility.COUNCIL_READERS, Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
 PACK_READERS = (Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
 RETRY_AFTER = 30
 
@@ -47,7 +47,7 @@ def _actor() -> User:
 def _return_or_404(council: Council, period_label: str) -> Return:
     return_ = queries.get_return_by_slug(council, period_label)
     # Outside the council, a return it does not share by name is seen only in aggregates.
-    if return_ is None or not may_read_return(council, return_):
+    if return_ is None or not visibility.may_read_return(current_principal(), council, return_):
         abort(404)
     return return_
 
@@ -83,7 +83,9 @@ def _download(content: bytes, mimetype: str, filename: str) -> Response:
 
 
 def _council_report(council: Council, return_: Return) -> data.CouncilReport:
-    return data.build_council_report(return_, include_draft_history=reads_drafts(council))
+    return data.build_council_report(
+        return_, include_draft_history=visibility.reads_drafts(current_principal(), council)
+    )
 
 
 def _council_urls(council: Council, return_: Return) -> dict[str, str]:
@@ -102,7 +104,7 @@ def report_links(council: Council, return_: Return) -> dict[str, str]:
     if (
         principal is None
         or not principal.may_access_council(council, REPORT_READERS)
-        or not may_read_return(council, return_)
+        or not visibility.may_read_return(current_principal(), council, return_)
     ):
         return {}
     return _council_urls(council, return_)

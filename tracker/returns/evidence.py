@@ -39,6 +39,7 @@ from werkzeug.datastructures import FileStorage
 from tracker.audit import record
 from tracker.clock import utcnow
 from tracker.domain.periods import label_from_url
+from tracker.domain.workflow import Step
 from tracker.extensions import db
 from tracker.models import (
     Action,
@@ -51,7 +52,7 @@ from tracker.models import (
     User,
     assessment_evidence,
 )
-from tracker.returns.services import _editable
+from tracker.returns.services import require_step
 
 log = logging.getLogger(__name__)
 
@@ -734,7 +735,7 @@ def link_evidence(assessment: Assessment, evidence: Evidence, *, actor: User) ->
     :raises ReturnError: the return is not an open draft.
     """
     return_ = assessment.return_
-    _editable(return_)
+    require_step(actor, return_, Step.EDIT)
     if evidence.council_id != return_.council_id:
         raise EvidenceError("Choose evidence of this council")
     if _is_linked(assessment, evidence):
@@ -762,7 +763,7 @@ def unlink_evidence(assessment: Assessment, evidence: Evidence, *, actor: User) 
     :raises ReturnError: the return is not an open draft.
     """
     return_ = assessment.return_
-    _editable(return_)
+    require_step(actor, return_, Step.EDIT)
     if not _is_linked(assessment, evidence):
         return False
     db.session.execute(

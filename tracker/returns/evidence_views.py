@@ -35,27 +35,21 @@ from flask import (
 )
 
 from tracker import http
+from tracker.domain import visibility, workflow
 from tracker.domain.periods import label_to_url
+from tracker.domain.workflow import EDITORS, Step
 from tracker.extensions import db
 from tracker.forms import ConfirmForm
 from tracker.models import Assessment, Council, Evidence, Role, User
 from tracker.permissions import council_access, current_principal
 from tracker.returns import bp
 from tracker.returns import evidence as services
-from tracker.returns.access import (
-    COUNCIL_READERS,
-    EDITORS,
-    EVIDENCE_READERS,
-    holds,
-    may_read_return,
-    reaches_named,
-)
 from tracker.returns.evidence_forms import (
     ChooseEvidenceForm,
     LinkEvidenceForm,
     UploadEvidenceForm,
 )
-from tracker.returns.services import ReturnError, _editable
+from tracker.returns.services import ReturnError
 
 log = logging.getLogger(__name__)
 
@@ -70,23 +64,20 @@ def _actor() -> User:
 
 def _assessment_or_404(council: Council, period_label: str, action_code: str) -> Assessment:
     assessment = services.get_assessment(council, period_label, action_code)
-    if assessment is None or not may_read_return(council, assessment.return_):
+    if assessment is None or not visibility.may_read_return(
+        current_principal(), council, assessment.return_
+    ):
         abort(404)
     return assessment
 
 
 def _refusal(assessment: Assessment) -> str | None:
-    """Why the assessment's evidence cannot change now, or None."""
-    try:
-        _editable(assessment.return_)
-    except ReturnError as error:
-        return str(error)
-    return None
+    """Why this person may not change the assessment's evidence now, or None."""
+    return workflow.refusal(current_principal(), assessment.return_, Step.EDIT)
 
 
 def _may_edit(council: Council) -> bool:
-    principal = current_principal()
-    return principal is not None and principal.may_access_council(council, EDITORS)
+    return visibility.holds(current_principal(), council, EDITORS)
 
 
 def _urls(council: Council, assessment: Assessment) -> dict[str, str | None]:
@@ -103,7 +94,7 @@ def _urls(council: Council, assessment: Assessment) -> dict[str, str | None]:
         # The library holds drafts' evidence too: the council's own people only.
         "library": (
             url_for("returns.evidence_library", gss_code=council.gss_code)
-            if holds(council, COUNCIL_READERS)
+            if visibility.holds(current_principal(), council, visibility.COUNCIL_READERS)
             else None
         ),
         "action": url_for("returns.action", **values),
@@ -159,7 +150,7 @@ def _register_hooks(state) -> None:
 
 
 @bp.get("/<period:period_label>/actions/<action_code>/evidence")
-@council_access(*EVIDENCE_READERS)
+@council_access(*visibility.EVIDENCE_READERS)
 def evidence(council: Council, period_label: str, action_code: str) -> str:
     assessment = _assessment_or_404(council, period_label, action_code)
     return _page(
@@ -310,7 +301,7 @@ def unlink_evidence(
 
 
 @bp.get("/evidence")
-@council_access(*COUNCIL_READERS)
+@council_access(*visibility.COUNCIL_READERS)
 def evidence_library(council: Council) -> str:
     return render_template(
         "returns/evidence_library.html",
@@ -333,25 +324,17 @@ def content_disposition(name: str) -> str:
 
 
 def _may_download(council: Council, item: Evidence) -> bool:
-    principal = current_principal()
-    assert principal is not None
-    if principal.may_access_council(council, COUNCIL_READERS):
-        return True
-    # Regional members and national administrators see what supports a submitted return.
-    if (
-        principal.may_access_council(council, EVIDENCE_READERS)
-        and reaches_named(council)
-        and services.supports_submitted(item)
-    ):
-        return True
-    # Panel members see only what the council chose to show its panel.
-    return item.is_published_to_panel and principal.may_access_council(
-        council, (Role.PANEL_MEMBER,)
+    # Regional members and national administrators see only what supports a submitted return.
+    supports_shared = not visibility.reads_drafts(
+        current_principal(), council
+    ) and services.supports_submitted(item)
+    return visibility.may_read_evidence(
+        current_principal(), council, item, supports_shared=supports_shared
     )
 
 
 @bp.get("/evidence/<int:evidence_id>/download")
-@council_access(*EVIDENCE_READERS, Role.PANEL_MEMBER)
+@council_access(*visibility.EVIDENCE_READERS, Role.PANEL_MEMBER)
 def download_evidence(council: Council, evidence_id: int) -> Response:
     item = services.get_council_evidence(council, evidence_id)
     if item is None or item.stored_name is None or not _may_download(council, item):

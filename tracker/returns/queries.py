@@ -52,8 +52,6 @@ from tracker.returns.services import (
     FUNDING_SOURCES,
     STAGES_NEEDING_RAG,
     BulkRefused,
-    ReturnError,
-    _editable,
 )
 
 #: the shape of an action code ("A07.M01", "E02.03"); anything else is never sent to the database
@@ -428,15 +426,6 @@ def list_action_rows(return_: Return, filters: OverviewFilters) -> list[ActionRo
 def missing_actions(return_: Return) -> list[ActionRow]:
     """The return's actions that still need something before it can be submitted."""
     return [row for row in action_rows(return_, None) if row.missing]
-
-
-def edit_refusal(return_: Return) -> str | None:
-    """Why the return's assessments cannot be changed now, or None when they can."""
-    try:
-        _editable(return_)
-    except ReturnError as error:
-        return str(error)
-    return None
 
 
 def bulk_refusal_summary(refused: BulkRefused) -> str:

@@ -10,7 +10,10 @@ from sqlalchemy.orm import selectinload
 
 from tracker.audit import record, snapshot
 from tracker.clock import utcnow
+from tracker.domain import workflow
 from tracker.domain.periods import PERIOD_LABEL
+from tracker.domain.principal import load_principal
+from tracker.domain.workflow import ReturnError, Step
 from tracker.extensions import db
 from tracker.models import (
     ASSESSMENT_FIELDS,
@@ -18,7 +21,6 @@ from tracker.models import (
     Assessment,
     Council,
     Period,
-    PeriodStatus,
     Rag,
     Return,
     ReturnSnapshot,
@@ -57,14 +59,6 @@ TEXT_LIMITS = {
     "partners": 2000,
 }
 MAX_AMOUNT = 10_000_000_000
-
-
-#: why the person who submitted a return is not offered its sign-off (separation of duties)
-SUBMITTER_CANNOT_SIGN_OFF = "You submitted this return, so another approver must sign it off"
-
-
-class ReturnError(ValueError):
-    """The return cannot change as asked (wrong state, closed period); the message says why."""
 
 
 class AssessmentInvalid(ValueError):
@@ -164,11 +158,13 @@ def is_complete(assessment: Assessment) -> bool:
     return not (assessment.stage == Stage.NOT_APPLICABLE and not assessment.not_applicable_reason)
 
 
-def _editable(return_: Return) -> None:
-    if return_.period.status != PeriodStatus.OPEN:
-        raise ReturnError(f"{return_.period.label} is closed: its returns cannot be changed")
-    if return_.status != ReturnStatus.DRAFT:
-        raise ReturnError("This return has been submitted: only a draft can be changed")
+def require_step(actor: User, return_: Return, step: Step) -> None:
+    """Refuse unless ``actor`` may take ``step`` on ``return_`` now: the one rule of what may
+    happen next to a return (``tracker.domain.workflow``), which the pages also display.
+
+    :raises ReturnError: saying why not.
+    """
+    workflow.require(load_principal(actor), return_, step)
 
 
 def get_return(council: Council, period: Period) -> Return | None:
@@ -191,7 +187,7 @@ def save_assessment(
     :raises AssessmentInvalid: the values break a rule (nothing is saved).
     :raises AssessmentConflict: someone else saved it first (nothing is saved).
     """
-    _editable(assessment.return_)
+    require_step(actor, assessment.return_, Step.EDIT)
     clean = validate_assessment(values)
     if assessment.version_id != expected_version:
         raise AssessmentConflict(assessment, clean)
@@ -267,7 +263,7 @@ def submit_return(return_: Return, *, actor: User) -> Return:
     :raises ReturnError: the return is not an open draft, or actions are not yet assessed
         (the message counts them).
     """
-    _editable(return_)
+    require_step(actor, return_, Step.SUBMIT)
     progress = return_progress(return_)
     if not progress.is_complete:
         count = len(progress.missing)
@@ -312,11 +308,6 @@ def _frozen(return_: Return) -> dict[str, Any]:
     }
 
 
-def submitted_by(return_: Return, user: User) -> bool:
-    """True when ``user`` submitted ``return_`` (and so may not sign it off)."""
-    return return_.submitted_by_id is not None and return_.submitted_by_id == user.id
-
-
 def sign_off_return(return_: Return, *, actor: User) -> Return:
     """The approver signs off a submitted return; it is locked and frozen as it stands.
 
@@ -326,12 +317,7 @@ def sign_off_return(return_: Return, *, actor: User) -> Return:
     :raises ReturnError: the return is not submitted, the period is closed, or ``actor``
         submitted it.
     """
-    if return_.status != ReturnStatus.SUBMITTED:
-        raise ReturnError("Only a submitted return can be signed off")
-    if return_.period.status != PeriodStatus.OPEN:
-        raise ReturnError(f"{return_.period.label} is closed")
-    if submitted_by(return_, actor):
-        raise ReturnError(SUBMITTER_CANNOT_SIGN_OFF)
+    require_step(actor, return_, Step.SIGN_OFF)
     now = utcnow()
     db.session.add(
         ReturnSnapshot(
@@ -353,11 +339,8 @@ def send_back_return(return_: Return, comment: str, *, actor: User) -> Return:
 
     :raises ReturnError: the return is not submitted, or the comment is empty.
     """
-    if return_.status != ReturnStatus.SUBMITTED:
-        raise ReturnError("Only a submitted return can be sent back")
-    if return_.period.status != PeriodStatus.OPEN:
-        # A draft in a closed period could never be edited or submitted again.
-        raise ReturnError(f"{return_.period.label} is closed: its returns cannot be sent back")
+    # Not in a closed period: a draft there could never be edited or submitted again.
+    require_step(actor, return_, Step.SEND_BACK)
     comment = (comment or "").strip()
     if not comment:
         raise ReturnError("Enter what the editors need to change")
@@ -375,10 +358,7 @@ def reopen_return(return_: Return, reason: str, *, actor: User) -> Return:
 
     :raises ReturnError: the return is not signed off, the period is closed, or no reason.
     """
-    if return_.status != ReturnStatus.SIGNED_OFF:
-        raise ReturnError("Only a signed-off return can be reopened")
-    if return_.period.status != PeriodStatus.OPEN:
-        raise ReturnError(f"{return_.period.label} is closed: its returns cannot be reopened")
+    require_step(actor, return_, Step.REOPEN)
     reason = (reason or "").strip()
     if not reason:
         raise ReturnError("Enter why the return is being reopened")
@@ -423,7 +403,7 @@ def bulk_save_assessments(
     :raises ReturnError: the return is not an open draft, or nothing was chosen.
     :raises BulkRefused: an action would break a rule, or changed meanwhile (nothing is saved).
     """
-    _editable(return_)
+    require_step(actor, return_, Step.EDIT)
     if not targets or not changes:
         raise ReturnError("Choose at least one action and one answer to change")
     unknown = set(changes) - set(EDITABLE_FIELDS)

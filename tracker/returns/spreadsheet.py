@@ -54,6 +54,7 @@ from tracker.domain.vocabulary import (
     STAGE_NAMES,
     TIMEFRAME_NAMES,
 )
+from tracker.domain.workflow import Step
 from tracker.extensions import db
 from tracker.models import (
     Action,
@@ -1075,7 +1076,7 @@ def apply_import(
     :raises AssessmentInvalid: a row breaks a rule (the preview would have shown it).
     :raises AssessmentConflict: from :func:`save_assessment`, should a save race this one.
     """
-    services._editable(return_)  # the one rule of "may this return change"
+    services.require_step(actor, return_, Step.EDIT)
     # Someone else's save first: it may also be why the file now reads differently.
     stale = stale_actions(return_, expected_versions)
     if stale or set(preview.versions) - set(expected_versions):

@@ -32,18 +32,18 @@ from flask import (
 
 from tracker import http, throttle
 from tracker.clock import utcnow
+from tracker.domain import visibility, workflow
 from tracker.domain.periods import label_to_url
+from tracker.domain.workflow import Step
 from tracker.extensions import db
 from tracker.http import too_many_requests
 from tracker.models import Council, Return, Role, User
 from tracker.permissions import council_access, current_principal
 from tracker.returns import bp, queries, spreadsheet
-from tracker.returns.access import READERS, may_read_return
 from tracker.returns.services import (
     AssessmentConflict,
     AssessmentInvalid,
     ReturnError,
-    _editable,
 )
 from tracker.returns.spreadsheet_forms import CancelImportForm, ConfirmImportForm, ImportForm
 
@@ -63,18 +63,14 @@ def _return_or_404(council: Council, period_label: str) -> Return:
 
 def _readable_or_404(council: Council, period_label: str) -> Return:
     return_ = _return_or_404(council, period_label)
-    if not may_read_return(council, return_):
+    if not visibility.may_read_return(current_principal(), council, return_):
         abort(404)
     return return_
 
 
 def _refusal(return_: Return) -> str | None:
-    """Why the return cannot be changed now, or None."""
-    try:
-        _editable(return_)
-    except ReturnError as error:
-        return str(error)
-    return None
+    """Why this person may not change the return now, or None."""
+    return workflow.refusal(current_principal(), return_, Step.EDIT)
 
 
 def _import_folder() -> Path:
@@ -111,13 +107,13 @@ def _export(council: Council, period_label: str, kind: str) -> Response | tuple:
 
 
 @bp.get("/<period:period_label>/export.xlsx")
-@council_access(*READERS)
+@council_access(*visibility.READERS)
 def export_xlsx(council: Council, period_label: str) -> Response | tuple:
     return _export(council, period_label, "xlsx")
 
 
 @bp.get("/<period:period_label>/export.csv")
-@council_access(*READERS)
+@council_access(*visibility.READERS)
 def export_csv(council: Council, period_label: str) -> Response | tuple:
     return _export(council, period_label, "csv")
 

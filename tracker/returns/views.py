@@ -25,21 +25,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from tracker import reminders
+from tracker.domain import visibility, workflow
 from tracker.domain.periods import period_slug
+from tracker.domain.workflow import APPROVERS, EDITORS, Step
 from tracker.extensions import db
-from tracker.models import Council, PeriodStatus, Return, ReturnStatus, User
+from tracker.models import Council, Return, User
 from tracker.permissions import council_access, current_principal
 from tracker.returns import bp, queries, services
-from tracker.returns.access import (
-    APPROVERS,
-    EDITORS,
-    EVIDENCE_READERS,
-    READERS,
-    holds,
-    may_read_return,
-    reaches_named,
-    reads_drafts,
-)
 from tracker.returns.forms import (
     AssessmentForm,
     BulkEditForm,
@@ -76,7 +68,7 @@ def prepare_board_report(return_: Return) -> None:
 def _return_or_404(council: Council, period_label: str) -> Return:
     """The council's return for the period in the URL, if this person may read it."""
     return_ = queries.get_return_by_slug(council, period_label) or abort(404)
-    if not may_read_return(council, return_):
+    if not visibility.may_read_return(current_principal(), council, return_):
         abort(404)
     return return_
 
@@ -95,21 +87,25 @@ class Abilities:
 
 
 def _abilities(council: Council, return_: Return) -> Abilities:
-    is_editor, is_approver = holds(council, EDITORS), holds(council, APPROVERS)
-    is_open = return_.period.status == PeriodStatus.OPEN
-    status = return_.status
-    may_sign_off = is_approver and is_open and status == ReturnStatus.SUBMITTED
-    refused = None
-    if may_sign_off and services.submitted_by(return_, _actor()):
-        may_sign_off, refused = False, services.SUBMITTER_CANNOT_SIGN_OFF
+    """The steps the person may take now, as ``tracker.domain.workflow`` decides them: the
+    pages offer exactly these, and the services refuse anything else."""
+    principal = current_principal()
+    steps = workflow.allowed_steps(principal, return_)
+    refused = workflow.refusal(principal, return_, Step.SIGN_OFF)
     return Abilities(
-        edit=is_editor and is_open and status == ReturnStatus.DRAFT,
-        sign_off=may_sign_off,
-        send_back=is_approver and status == ReturnStatus.SUBMITTED,
-        reopen=is_approver and is_open and status == ReturnStatus.SIGNED_OFF,
-        is_editor=is_editor,
-        sign_off_refused=refused,
+        edit=Step.EDIT in steps,
+        sign_off=Step.SIGN_OFF in steps,
+        send_back=Step.SEND_BACK in steps,
+        reopen=Step.REOPEN in steps,
+        is_editor=visibility.holds(principal, council, workflow.EDITORS),
+        # Said instead of the button only to an approver whom the rule itself stops.
+        sign_off_refused=refused if refused == workflow.SUBMITTER_CANNOT_SIGN_OFF else None,
     )
+
+
+def _edit_refusal(return_: Return) -> str | None:
+    """Why this person may not change the return's assessments now, or None."""
+    return workflow.refusal(current_principal(), return_, Step.EDIT)
 
 
 def _urls(council: Council, return_: Return) -> dict[str, str | None]:
@@ -123,10 +119,22 @@ def _urls(council: Council, return_: Return) -> dict[str, str | None]:
     # Evidence is for those who read drafts (tests/access_matrix.py: not panel members).
     urls["evidence_library"] = (
         url_for("returns.evidence_library", gss_code=council.gss_code)
-        if reads_drafts(council)
+        if visibility.reads_drafts(current_principal(), council)
         else None
     )
     return urls
+
+
+def _evidence_url(council: Council, return_: Return, code: str) -> str | None:
+    """The action's evidence page, for those who may read the evidence behind a return."""
+    if not visibility.holds(current_principal(), council, visibility.EVIDENCE_READERS):
+        return None
+    return url_for(
+        "returns.evidence",
+        gss_code=council.gss_code,
+        period_label=period_slug(return_.period),
+        action_code=code,
+    )
 
 
 def _action_url(council: Council, return_: Return, code: str) -> str:
@@ -142,11 +150,11 @@ def _action_url(council: Council, return_: Return, code: str) -> str:
 
 
 @bp.get("/")
-@council_access(*READERS)
+@council_access(*visibility.READERS)
 def index(council: Council) -> str:
-    if not reaches_named(council):
+    if not visibility.may_name(current_principal(), council):
         abort(404)
-    shows_drafts = reads_drafts(council)
+    shows_drafts = visibility.reads_drafts(current_principal(), council)
     returns = queries.list_council_returns(council, include_drafts=shows_drafts)
     return render_template(
         "returns/index.html", council=council, returns=returns, shows_drafts=shows_drafts
@@ -154,24 +162,28 @@ def index(council: Council) -> str:
 
 
 @bp.get("/current")
-@council_access(*READERS)
+@council_access(*visibility.READERS)
 def current(council: Council) -> Response:
     """The council's newest return this person may read (the "Returns" item of the menu)."""
-    if not reaches_named(council):
+    if not visibility.may_name(current_principal(), council):
         abort(404)
-    slug = queries.latest_return_slug(council, include_drafts=reads_drafts(council))
+    slug = queries.latest_return_slug(
+        council, include_drafts=visibility.reads_drafts(current_principal(), council)
+    )
     if slug is None:
         return redirect(url_for("returns.index", gss_code=council.gss_code))
     return redirect(url_for("returns.overview", gss_code=council.gss_code, period_label=slug))
 
 
 @bp.get("/<period:period_label>")
-@council_access(*READERS)
+@council_access(*visibility.READERS)
 def overview(council: Council, period_label: str) -> str:
     return_ = _return_or_404(council, period_label)
     filter_form = OverviewFilterForm(request.args, area_choices=queries.area_choices())
     overview = queries.get_overview(
-        return_, filter_form.to_filters(), include_draft_history=reads_drafts(council)
+        return_,
+        filter_form.to_filters(),
+        include_draft_history=visibility.reads_drafts(current_principal(), council),
     )
     return render_template(
         "returns/overview.html",
@@ -186,19 +198,15 @@ def overview(council: Council, period_label: str) -> str:
 
 
 @bp.get("/<period:period_label>/actions/<action_code>")
-@council_access(*READERS)
+@council_access(*visibility.READERS)
 def action(council: Council, period_label: str, action_code: str) -> str:
     return_ = _return_or_404(council, period_label)
     page = queries.get_assessment_page(
-        return_, action_code, include_draft_history=reads_drafts(council)
+        return_,
+        action_code,
+        include_draft_history=visibility.reads_drafts(current_principal(), council),
     ) or abort(404)
     can = _abilities(council, return_)
-    evidence_url = url_for(
-        "returns.evidence",
-        gss_code=council.gss_code,
-        period_label=period_label,
-        action_code=page.action.code,
-    )
     return render_template(
         "returns/action.html",
         council=council,
@@ -207,18 +215,18 @@ def action(council: Council, period_label: str, action_code: str) -> str:
         form=AssessmentForm.for_assessment(page.assessment) if can.edit else None,
         can=can,
         urls=_urls(council, return_),
-        refusal=queries.edit_refusal(return_) if can.is_editor else None,
-        evidence_url=evidence_url if holds(council, EVIDENCE_READERS) else None,
+        refusal=_edit_refusal(return_) if can.is_editor else None,
+        evidence_url=_evidence_url(council, return_, page.action.code),
     )
 
 
 @bp.get("/history/<action_code>")
-@council_access(*READERS)
+@council_access(*visibility.READERS)
 def history(council: Council, action_code: str) -> str:
-    if not reaches_named(council):
+    if not visibility.may_name(current_principal(), council):
         abort(404)
     history = queries.get_action_history(
-        council, action_code, include_drafts=reads_drafts(council)
+        council, action_code, include_drafts=visibility.reads_drafts(current_principal(), council)
     ) or abort(404)
     return render_template("returns/history.html", council=council, history=history)
 
@@ -232,7 +240,7 @@ def save_action(council: Council, period_label: str, action_code: str) -> str | 
     return_ = _return_or_404(council, period_label)
     here = _action_url(council, return_, action_code)
     assessment = queries.get_assessment(return_, action_code) or abort(404)
-    refusal = queries.edit_refusal(return_)
+    refusal = _edit_refusal(return_)
     if refusal:
         flash(refusal)
         return redirect(here)
@@ -275,6 +283,7 @@ def save_action(council: Council, period_label: str, action_code: str) -> str | 
             can=_abilities(council, return_),
             urls=_urls(council, return_),
             refusal=None,
+            evidence_url=_evidence_url(council, return_, action_code),
         ),
         422,
     )
@@ -320,7 +329,7 @@ def bulk_edit(council: Council, period_label: str) -> str | Response | tuple:
     # Prefixed: the page's filters have fields of the same names (stage, RAG).
     form = BulkEditForm(prefix="bulk")
     form.set_listed(rows)
-    refusal = queries.edit_refusal(return_)
+    refusal = _edit_refusal(return_)
     if refusal and request.method == "POST":
         flash(refusal)
         return redirect(urls["overview"])

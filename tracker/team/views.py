@@ -8,11 +8,11 @@ from werkzeug.wrappers import Response
 from tracker.admin import services
 from tracker.admin.services import AccountChangeRefused
 from tracker.auth.sessions import recent_sign_in
+from tracker.domain import visibility
 from tracker.extensions import db
 from tracker.forms import ConfirmForm
 from tracker.models import Council, Role, User
 from tracker.permissions import council_access, current_principal
-from tracker.returns.access import may_see_panel_member_names
 from tracker.team import bp
 from tracker.team import services as invitations
 from tracker.team.forms import TeamMemberForm
@@ -29,7 +29,7 @@ def _actor() -> User:
 
 def _shows_panel_names(council: Council) -> bool:
     # A national administrator managing the team sees panel members as the panel does.
-    return may_see_panel_member_names(current_principal(), council)
+    return visibility.may_see_panel_member_names(current_principal(), council)
 
 
 @bp.get("/")
