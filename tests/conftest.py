@@ -282,6 +282,20 @@ def empty_template(databases: Databases, instance_path: Path) -> Iterator[str]:
     databases.drop_template(template)
 
 
+@pytest.fixture(scope="session")
+def matrix_worlds(
+    databases: Databases, loaded_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    """The access matrix's world in each state of its returns, built once per process as a
+    template database (``tests/matrix_world.py``); ``matrix_worlds.app(state, tmp_path)`` gives a
+    test its own copy."""
+    from tests.matrix_world import MatrixWorlds
+
+    worlds = MatrixWorlds(databases, loaded_template, tmp_path_factory.mktemp("matrix"))
+    yield worlds
+    worlds.close()
+
+
 # -- per test ---------------------------------------------------------------------------------
 
 

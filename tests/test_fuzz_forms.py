@@ -38,7 +38,7 @@ from tests.access_matrix import (
     make_member,
     signed_in_client,
 )
-from tests.test_access_matrix import MATRIX_PERIOD, build_world
+from tests.matrix_world import MATRIX_PERIOD, build_world
 from tracker.extensions import db
 from tracker.models import Council, Role
 
