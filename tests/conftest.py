@@ -299,6 +299,22 @@ def matrix_worlds(
 # -- per test ---------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def quick_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No layout behind the report routes, for tests that request every route (the access
+    matrix, the fuzzing): a board report's PDF and a chart's SVG are stubs, and a regional
+    pack's job is queued but not run. Whether a request may have the file, and what it makes
+    of its input, is decided before any of them; the layout would add seconds per request
+    (tests/test_reports_*.py lay them out)."""
+    from tracker.reports import jobs, render
+
+    monkeypatch.setattr(render, "council_pdf", lambda report, **kwargs: b"%PDF-1.7\n%%EOF\n")
+    monkeypatch.setattr(
+        render, "chart_svg", lambda chart: '<svg xmlns="http://www.w3.org/2000/svg"/>'
+    )
+    monkeypatch.setattr(jobs, "enqueue", lambda job_id: None)
+
+
 @contextlib.contextmanager
 def _app_on(databases: Databases, template: str | None, directory: Path) -> Iterator[Flask]:
     with databases.database(template, directory) as url:

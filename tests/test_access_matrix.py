@@ -156,18 +156,6 @@ def outcome(response) -> str:
     )
 
 
-@pytest.fixture
-def quick_reports(monkeypatch):
-    """No layout behind the access checks of the report routes: the board report's PDF is a
-    stub and a regional pack's job is queued but not run (tests/test_reports_*.py lay them out).
-    Whether a request may have the file is decided before either, and that is what the matrix
-    checks; the layout would add seconds per cell."""
-    from tracker.reports import jobs, render
-
-    monkeypatch.setattr(render, "council_pdf", lambda report, **kwargs: b"%PDF-1.7\n%%EOF\n")
-    monkeypatch.setattr(jobs, "enqueue", lambda job_id: None)
-
-
 @pytest.mark.parametrize(("role", "state"), checks())
 def test_access_matrix(matrix_worlds: MatrixWorlds, tmp_path, quick_reports, role, state):
     with matrix_worlds.app(state, tmp_path) as (app, world, people):
