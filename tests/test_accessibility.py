@@ -12,13 +12,13 @@ Signed in, the crawl runs as every role of the access matrix (``tests/access_mat
 world, starting from every page the matrix lets that role read; each crawl, the anonymous one
 too, fails when it checked fewer of those pages than the matrix promises.
 
-Outside CI a missing Chromium or axe-core skips these tests; under CI (``CI=true``) it fails them.
+Outside CI a missing Chromium or axe-core skips these tests; under CI (``CI=true``) it fails them
+(``tests/helpers.py``, ``require_tool``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -34,6 +34,7 @@ from werkzeug.routing import RequestRedirect
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests.access_matrix import MATRIX, Row, To
+from tests.helpers import require_tool
 from tracker.config import PROJECT_ROOT
 from tracker.permissions import public, rule_for
 
@@ -75,17 +76,8 @@ DOWNLOAD_ENDPOINTS = {
 }
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
-
-
 def _require(path: Path, what: str) -> None:
-    if path.exists():
-        return
-    message = f"{what} not found at {path}; `make test` installs it"
-    if _in_ci():
-        pytest.fail(message)
-    pytest.skip(message)
+    require_tool(what, path.exists(), f"not found at {path}; `make test` installs it")
 
 
 # -- the app and the browser ------------------------------------------------------------------

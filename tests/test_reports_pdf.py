@@ -434,8 +434,6 @@ def test_region_pack_does_not_name_a_council_that_does_not_share(app):
         submit(app, code)
     with app.app_context():
         wakefield = council(WAKEFIELD)
-        if not hasattr(wakefield, "shares_named_returns"):
-            pytest.skip("issue 5's sharing setting is not in the models yet")
         wakefield.shares_named_returns = False
         db.session.commit()
         region = db.session.get(Region, wakefield.region_id)
