@@ -28,9 +28,10 @@ BENCH_ARGS ?=
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 # Pango and HarfBuzz's subsetter for WeasyPrint (PDF reports), fonts it can embed (Liberation has
-# Arial's metrics), Chromium for the browser tests and Poppler's pdftotext for the PDF tests.
+# Arial's metrics), Chromium for the browser tests, Poppler's pdftotext for the PDF tests and
+# redis-server, which the Redis tests start when no Redis answers (under CI no test may skip).
 DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
-	fonts-dejavu-core fonts-liberation chromium poppler-utils
+	fonts-dejavu-core fonts-liberation chromium poppler-utils redis-server
 
 # What `npm run build` reads and writes (see scripts/build-assets.mjs).
 ASSET_SOURCES := package.json scripts/build-assets.mjs $(shell find assets -type f 2>/dev/null)

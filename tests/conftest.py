@@ -45,6 +45,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 from werkzeug.test import TestResponse
 
+from tests.helpers import redis_answers, redis_server, skip_refused_under_ci
 from tracker import create_app
 from tracker.config import PROJECT_ROOT
 from tracker.councils.services import load_councils
@@ -284,7 +285,57 @@ def empty_template(databases: Databases, instance_path: Path) -> Iterator[str]:
     databases.drop_template(template)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """Under CI (``CI=true``) a skipped test fails: a missing tool must be installed, not passed
+    over (tests/helpers.py, ``require_tool``). Only ``skip_for_database`` skips stay skips."""
+    outcome = yield
+    skip_refused_under_ci(outcome.get_result())
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis server for the run: ``TEST_REDIS_URL`` (default redis://127.0.0.1:6379/0) when
+    it answers, else a ``redis-server`` of our own (fails under CI when there is neither)."""
+    configured = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    if redis_answers(configured):
+        yield configured
+        return
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def matrix_worlds(
+    databases: Databases, loaded_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    """The access matrix's world in each state of its returns, built once per process as a
+    template database (``tests/matrix_world.py``); ``matrix_worlds.app(state, tmp_path)`` gives a
+    test its own copy."""
+    from tests.matrix_world import MatrixWorlds
+
+    worlds = MatrixWorlds(databases, loaded_template, tmp_path_factory.mktemp("matrix"))
+    yield worlds
+    worlds.close()
+
+
 # -- per test ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def quick_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No layout behind the report routes, for tests that request every route (the access
+    matrix, the fuzzing): a board report's PDF and a chart's SVG are stubs, and a regional
+    pack's job is queued but not run. Whether a request may have the file, and what it makes
+    of its input, is decided before any of them; the layout would add seconds per request
+    (tests/test_reports_*.py lay them out)."""
+    from tracker.reports import jobs, render
+
+    monkeypatch.setattr(render, "council_pdf", lambda report, **kwargs: b"%PDF-1.7\n%%EOF\n")
+    monkeypatch.setattr(
+        render, "chart_svg", lambda chart: '<svg xmlns="http://www.w3.org/2000/svg"/>'
+    )
+    monkeypatch.setattr(jobs, "enqueue", lambda job_id: None)
 
 
 @contextlib.contextmanager

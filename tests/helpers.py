@@ -9,14 +9,23 @@ always send one.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 import pyotp
+import pytest
 from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
@@ -162,3 +171,88 @@ def count_pdf_renders(monkeypatch) -> list[int]:
 
     monkeypatch.setattr(pdf, "html_to_pdf", counting)
     return calls
+
+
+# -- tools the tests need -------------------------------------------------------------------------
+
+#: how a test that does not apply to this run's database says so (the SQLite crash tests on the
+#: PostgreSQL pass): the one kind of skip allowed under CI
+OTHER_DATABASE = "not for this database: "
+
+
+def in_ci() -> bool:
+    """True when ``CI`` is set to anything but "", "0" or "false" (as the Makefile reads it)."""
+    return os.environ.get("CI", "").strip().lower() not in {"", "0", "false"}
+
+
+def require_tool(name: str, available: bool, hint: str = "`make test` installs it") -> None:
+    """Go on when ``available``; otherwise skip the test, or fail it under CI, where every test
+    must run (a green CI run with skipped checks would prove nothing)."""
+    if available:
+        return
+    message = f"{name} is missing: {hint}"
+    if in_ci():
+        pytest.fail(f"{message} (CI=true: nothing may be skipped)", pytrace=False)
+    pytest.skip(message)
+
+
+def skip_for_database(reason: str) -> NoReturn:
+    """Skip a test that does not apply to this run's database server (allowed under CI)."""
+    pytest.skip(OTHER_DATABASE + reason)
+
+
+def skip_refused_under_ci(report: pytest.TestReport) -> None:
+    """Under CI, turn a skipped test into a failure, unless it skipped for the database
+    (``skip_for_database``); tests/conftest.py calls this for every report."""
+    if not (report.skipped and in_ci()) or hasattr(report, "wasxfail"):
+        return
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    reason = reason.removeprefix("Skipped: ")
+    if reason.startswith(OTHER_DATABASE):
+        return
+    report.outcome = "failed"
+    report.longrepr = f"skipped under CI=true, where every test must run: {reason}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def redis_answers(url: str) -> bool:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+@contextlib.contextmanager
+def redis_server(directory: Path) -> Iterator[str]:
+    """A private ``redis-server`` on a free port, nothing saved to disk; yields its URL. Fails
+    under CI (skips elsewhere) when the binary is missing (Debian package redis-server)."""
+    binary = shutil.which("redis-server")
+    require_tool("redis-server", binary is not None, "`make test` installs Debian's redis-server")
+    assert binary is not None
+    port = free_port()
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(directory)],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        deadline = time.monotonic() + 10
+        while not redis_answers(url):
+            assert server.poll() is None, "redis-server stopped"
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

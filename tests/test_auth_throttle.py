@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 import time
@@ -20,32 +19,22 @@ from tracker import throttle
 from tracker.extensions import db
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 WINDOW = timedelta(minutes=15)
-
-
-def _redis_or_skip():
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"Redis is not reachable at {REDIS_URL}: {error}")
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
-    return client
 
 
 @pytest.fixture(params=["database", "redis"])
 def store(request, app: Flask) -> Iterator[str]:
-    """The app set up for one store; Redis keys get a prefix of their own and are removed."""
+    """The app set up for one store; Redis keys get a prefix of their own and are removed.
+    Redis is ``redis_url`` (tests/conftest.py): a running one, or one started for the run."""
     if request.param == "database":
         yield "database"
         return
-    client = _redis_or_skip()
+    import redis
+
+    url = request.getfixturevalue("redis_url")
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
     prefix = f"tracker-test:{secrets.token_hex(6)}:"
-    app.config.update(REDIS_URL=REDIS_URL, THROTTLE_KEY_PREFIX=prefix)
+    app.config.update(REDIS_URL=url, THROTTLE_KEY_PREFIX=prefix)
     try:
         yield "redis"
     finally:

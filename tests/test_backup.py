@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -84,36 +85,79 @@ def test_round_trip_restores_an_identical_site(site, tmp_path):
 
 
 def test_a_backup_taken_under_write_load_is_consistent(site, tmp_path):
-    """Saves keep committing while the backup runs; the copy is complete and restores."""
+    """Saves keep committing while the backup runs; the copy is complete and restores, and it
+    holds the written table as it stood between two of those commits: every other row as it
+    was, and the rows being written as one commit left them (never half of one)."""
+    with site.app_context():
+        written = list(db.session.scalars(select(Assessment.id).order_by(Assessment.id).limit(2)))
+        db.session.remove()
+    assert len(written) == 2
     stop = threading.Event()
+    #: (commit number, time.monotonic() just after the commit)
+    commits: list[tuple[int, float]] = []
 
     def write() -> None:
+        # Each commit changes both rows, so a backup that caught half a commit shows it.
         with site.app_context():
+            number = 0
             while not stop.is_set():
+                number += 1
                 db.session.execute(
                     update(Assessment)
-                    .where(Assessment.id == db.session.scalar(select(Assessment.id).limit(1)))
-                    .values(version_id=Assessment.version_id + 1)
+                    .where(Assessment.id.in_(written))
+                    .values(narrative=f"write {number}", version_id=Assessment.version_id + 1)
                 )
                 db.session.commit()
+                commits.append((number, time.monotonic()))
             db.session.remove()
 
+    before_writes = everything(site)
     writer = threading.Thread(target=write)
     writer.start()
     try:
+        while not commits:
+            time.sleep(0.01)
+        started = time.monotonic()
         result = site.test_cli_runner().invoke(args=["backup", "--to", str(tmp_path / "b")])
+        finished = time.monotonic()
     finally:
         stop.set()
         writer.join()
     assert result.exit_code == 0, result.output
+    assert any(started <= at <= finished for _number, at in commits), "no write during the backup"
     verify_backup(tmp_path / "b")
     after_writes = everything(site)
     result = site.test_cli_runner().invoke(args=["restore", str(tmp_path / "b"), "--yes"])
     assert result.exit_code == 0, result.output
     restored = everything(site)
-    # Everything but the row the writer kept changing is as it was.
+
+    # Every table but the written one, and every file, as the writes left them.
     assert restored[1] == after_writes[1]
-    assert restored[0]["returns"] == after_writes[0]["returns"]
+    for name in after_writes[0]:
+        if name != "assessments":
+            assert restored[0][name] == after_writes[0][name], name
+    # The written table: every other row as it was; the two written rows as one commit, made
+    # before the backup finished, left them.
+    columns = [c.name for c in Assessment.__table__.columns]
+    narrative, version = columns.index("narrative"), columns.index("version_id")
+    ids = {str(i) for i in written}
+    rows = {row[0]: row for row in restored[0]["assessments"]}
+    assert len(rows) == len(after_writes[0]["assessments"])
+    assert [r for r in restored[0]["assessments"] if r[0] not in ids] == [
+        r for r in after_writes[0]["assessments"] if r[0] not in ids
+    ]
+    originals = {row[0]: row for row in before_writes[0]["assessments"] if row[0] in ids}
+    numbers = {rows[i][narrative] for i in ids}
+    assert len(numbers) == 1, f"the backup caught half a commit: {numbers}"
+    number = int(numbers.pop().removeprefix("write "))
+    done_by_then = {n for n, at in commits if at <= finished}
+    assert number in done_by_then
+    for i in ids:
+        assert int(rows[i][version]) == int(originals[i][version]) + number
+        changed = {narrative, version}
+        assert [v for k, v in enumerate(rows[i]) if k not in changed] == [
+            v for k, v in enumerate(originals[i]) if k not in changed
+        ]
 
 
 @pytest.mark.parametrize("damage", ["changed", "missing", "extra", "manifest"])

@@ -14,6 +14,7 @@ import pytest
 
 from tests import test_accessibility as a11y
 from tests.access_matrix import make_member
+from tests.helpers import require_tool
 from tests.returns_data import PREVIOUS_LABEL, assess, assess_all, close_period, open_period
 from tests.test_accessibility import HOST, describe_violations, run_axe, sign_in_in_browser
 from tests.test_compare_services import (
@@ -107,8 +108,7 @@ def _visit(context: Any, base: str, path: str, check_axe: str | None) -> tuple[A
 def test_dashboards_pass_axe_with_charts_and_work_without_javascript(
     app, live_server, browser, axe_source, role
 ):
-    if not PLOTLY.exists():
-        pytest.skip("static/vendor/plotly.min.js is missing: `make assets` copies it")
+    require_tool("static/vendor/plotly.min.js", PLOTLY.exists(), "`make assets` copies it")
     _world(app)
     person = make_member(app, Role(role))
     if role == "council_approver":
@@ -153,5 +153,5 @@ def test_dashboards_pass_axe_with_charts_and_work_without_javascript(
 
 
 def test_plotly_is_served_by_us():
-    assert PLOTLY.exists() or pytest.skip("make assets copies plotly.min.js")
+    require_tool("static/vendor/plotly.min.js", PLOTLY.exists(), "`make assets` copies it")
     assert Path(PLOTLY).stat().st_size > 1_000_000

@@ -27,13 +27,13 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from bench.load import Client
 from bench.run import GUNICORN, free_port
 from tests.conftest import SECRET_KEY
+from tests.helpers import skip_for_database
 from tests.returns_data import LABEL, LEEDS, action_versions, open_period
 from tracker.accounts import passwords
 from tracker.accounts import services as accounts
@@ -54,7 +54,7 @@ def require_sqlite(app: Flask) -> Path:
     """The test's SQLite file (these tests are about SQLite under a real server)."""
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     if not url.startswith("sqlite:///"):
-        pytest.skip("SQLite crash and locking behaviour; PostgreSQL has its own")
+        skip_for_database("SQLite crash and locking behaviour; PostgreSQL has its own")
     return Path(url.removeprefix("sqlite:///"))
 
 

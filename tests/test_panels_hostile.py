@@ -12,11 +12,12 @@ from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from tests.access_matrix import council, make_member, signed_in_client
-from tests.helpers import mail_body, sent_mail
+from tests.helpers import mail_body, require_tool, sent_mail
 from tests.returns_data import LEEDS, SLUG, assess_all, get_return, open_period, submit
 from tracker.extensions import db
 from tracker.models import Comment, Period, Role, User
 from tracker.panels import services
+from tracker.reports import data, render
 
 #: every entry is posted as a comment; the first few also as a name, an answer and a reason
 CORPUS = [
@@ -156,8 +157,6 @@ def test_download_and_emails_are_plain_text(hostile):
 
 
 def test_the_board_report_renders_the_corpus_inert_in_html_and_pdf(hostile):
-    render = pytest.importorskip("tracker.reports.render")
-    data = pytest.importorskip("tracker.reports.data")
     app, _code, _member, _editor = hostile
     with app.app_context(), app.test_request_context():
         return_ = get_return(LEEDS)
@@ -171,8 +170,7 @@ def test_the_board_report_renders_the_corpus_inert_in_html_and_pdf(hostile):
         assert "display:none}</style>" not in html
         assert "&lt;script&gt;alert(&#39;xss-script&#39;)&lt;/script&gt;" in html
         assert CANARY not in html
-        if shutil.which("pdftotext") is None:
-            pytest.skip("pdftotext (poppler-utils) is not installed")
+        require_tool("pdftotext", shutil.which("pdftotext") is not None, "Debian's poppler-utils")
         from tracker.reports import pdf
 
         document = pdf.html_to_pdf(html, static_folder=app.static_folder or "static")

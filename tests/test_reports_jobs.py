@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from contextlib import closing
+
 from sqlalchemy import select
 
 from tests.access_matrix import council, make_person
+from tests.helpers import redis_server
 from tests.returns_data import LABEL, LEEDS, assess_all, open_period, submit
 from tracker.extensions import db
 from tracker.models import Period, Region, ReportJob, User
@@ -102,42 +104,10 @@ def test_with_redis_url_jobs_go_on_the_rq_queue(app, monkeypatch):
 
 def test_a_real_rq_worker_builds_the_pack(app, monkeypatch, tmp_path):
     """Redis and an RQ worker (in this process): the queue path end to end."""
-    import shutil
-    import socket
-    import subprocess
-    import time
+    from redis import Redis
+    from rq import Queue, SimpleWorker
 
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        from redis import Redis
-        from rq import Queue, SimpleWorker
-
-        url = f"redis://127.0.0.1:{port}/0"
-        connection = Redis.from_url(url)
-        for _ in range(50):
-            try:
-                connection.ping()
-                break
-            except Exception:
-                time.sleep(0.1)
+    with redis_server(tmp_path) as url, closing(Redis.from_url(url)) as connection:
         open_period(app)
         assess_all(app, LEEDS)
         submit(app, LEEDS)
@@ -155,6 +125,3 @@ def test_a_real_rq_worker_builds_the_pack(app, monkeypatch, tmp_path):
         with app.app_context():
             job = db.session.get(ReportJob, job_id)
             assert job.status == "done"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
