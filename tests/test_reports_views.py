@@ -107,13 +107,6 @@ def test_chart_images_are_svg(app):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app bug: tracker/http.py's after_request replaces every Content-Security-Policy, so "
-    "the chart view's own policy (style-src 'unsafe-inline' for plotly's inline styles) is lost "
-    "and a chart opened on its own renders unstyled, with CSP errors (found by the signed-in "
-    "axe crawls, tests/test_accessibility.py)",
-)
 def test_a_chart_opened_on_its_own_keeps_the_policy_that_lets_its_styles_apply(app, quick_reports):
     open_period(app)
     response = client_for(app, Role.COUNCIL_VIEWER).get(f"{REPORT}/chart.svg?chart=rag-mix")

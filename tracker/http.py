@@ -43,9 +43,12 @@ class IdConverter(IntegerConverter):
 def _security_headers(response: Response) -> Response:
     nonce = g.get("csp_nonce", "")
     script_src = f"script-src 'self' 'nonce-{nonce}'" if nonce else "script-src 'self'"
-    response.headers["Content-Security-Policy"] = (
+    # A view that sets a stricter policy of its own keeps it (a chart opened on its own allows
+    # plotly's inline styles and nothing else).
+    response.headers.setdefault(
+        "Content-Security-Policy",
         "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-        f"form-action 'self'; {script_src}"
+        f"form-action 'self'; {script_src}",
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
