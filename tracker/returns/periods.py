@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import JSON, func, insert, literal, select, true
+from sqlalchemy.orm import aliased
 
 from tracker.audit import record
 from tracker.clock import utcnow
@@ -94,12 +95,36 @@ def _latest_earlier_returns(period: Period) -> dict[int, int]:
     return {council_id: return_id for council_id, (_key, return_id) in latest.items()}
 
 
+#: text columns of an assessment that are never NULL: an action new since the last return starts
+#: with them empty
+_EMPTY_TEXT = (
+    "not_applicable_reason",
+    "narrative",
+    "next_steps",
+    "barrier_detail",
+    "lead_officer",
+    "co_production_how",
+    "partners",
+    "spend_types",
+)
+
+
+def _trackable_actions():
+    """SQL: the actions every return assesses (not sub-items, not archived)."""
+    return select(Action.id).where(Action.parent_id.is_(None), Action.archived_at.is_(None))
+
+
 def open_period(period: Period, *, actor: User | None) -> OpenReport:
     """Open ``period`` and give every active council a draft return.
 
     Each draft is carried forward from the council's latest earlier return: its assessments
-    are copied and marked carried forward until someone touches them. Actions new since then
-    start unassessed. Councils that already have a return for the period keep it.
+    are copied and marked carried forward until someone touches them, with the links to their
+    evidence. Actions new since then start unassessed. Councils that already have a return for
+    the period keep it.
+
+    The assessments and evidence links are copied by three ``INSERT … SELECT`` statements,
+    whatever the number of councils: 153 councils × 140 actions row by row through the ORM
+    took seconds (docs/performance.md, "Opening a period").
 
     :raises PeriodError: if the period is already open or closed.
     """
@@ -109,73 +134,40 @@ def open_period(period: Period, *, actor: User | None) -> OpenReport:
     period.status = PeriodStatus.OPEN
     period.opened_at = now
     report = OpenReport()
-    action_ids = list(
-        db.session.scalars(
-            select(Action.id)
-            .where(Action.parent_id.is_(None), Action.archived_at.is_(None))
-            .order_by(Action.id)
-        )
-    )
-    councils = list(db.session.scalars(select(Council).where(Council.is_active)))
     existing = set(
         db.session.scalars(select(Return.council_id).where(Return.period_id == period.id))
     )
     earlier = _latest_earlier_returns(period)
-    source_rows: dict[int, dict[int, dict]] = {}
-    if earlier:
-        columns = [getattr(Assessment, name) for name in CARRIED_FIELDS]
-        for row in db.session.execute(
-            select(Assessment.return_id, Assessment.action_id, Assessment.id, *columns).where(
-                Assessment.return_id.in_(earlier.values())
-            )
-        ):
-            values = dict(zip(CARRIED_FIELDS, row[3:], strict=True))
-            values["_source_id"] = row.id
-            source_rows.setdefault(row.return_id, {})[row.action_id] = values
-    for council in councils:
-        if council.id in existing:
-            continue
-        carried_from = earlier.get(council.id)
-        return_ = Return(
-            council_id=council.id,
-            period_id=period.id,
-            status=ReturnStatus.DRAFT,
-            carried_from_id=carried_from,
+    council_ids = [
+        council_id
+        for council_id in db.session.scalars(
+            select(Council.id).where(Council.is_active).order_by(Council.id)
         )
-        db.session.add(return_)
-        db.session.flush()
-        report.returns_created += 1
-        previous = source_rows.get(carried_from, {}) if carried_from else {}
-        new_rows, sources = [], []
-        for action_id in action_ids:
-            values = dict(previous.get(action_id) or {})
-            source_id = values.pop("_source_id", None)
-            row = {
-                "return_id": return_.id,
-                "action_id": action_id,
-                "is_carried_forward": source_id is not None,
-                "version_id": 1,
-                **{name: values.get(name) for name in CARRIED_FIELDS},
-            }
-            for name in (
-                "not_applicable_reason",
-                "narrative",
-                "next_steps",
-                "barrier_detail",
-                "lead_officer",
-                "co_production_how",
-                "partners",
-                "spend_types",
-            ):
-                row[name] = row[name] or ""
-            row["barriers"] = row["barriers"] or []
-            new_rows.append(row)
-            sources.append(source_id)
-            report.carried_forward += source_id is not None
-        db.session.execute(insert(Assessment), new_rows)
-        report.assessments_created += len(new_rows)
-        if any(sources):
-            _carry_evidence(return_.id, sources, action_ids)
+        if council_id not in existing
+    ]
+    if council_ids:
+        db.session.execute(
+            insert(Return),
+            [
+                {
+                    "council_id": council_id,
+                    "period_id": period.id,
+                    "status": ReturnStatus.DRAFT,
+                    "carried_from_id": earlier.get(council_id),
+                    "created_at": now,
+                }
+                for council_id in council_ids
+            ],
+        )
+        report.returns_created = len(council_ids)
+        new_returns = select(Return.id, Return.carried_from_id).where(
+            Return.period_id == period.id, Return.council_id.in_(council_ids)
+        )
+        report.carried_forward = _carry_assessments(new_returns.subquery())
+        report.assessments_created = report.carried_forward + _start_assessments(
+            new_returns.subquery()
+        )
+        _carry_evidence(new_returns.subquery())
     db.session.flush()
     record(
         actor=actor,
@@ -188,28 +180,75 @@ def open_period(period: Period, *, actor: User | None) -> OpenReport:
     return report
 
 
-def _carry_evidence(return_id: int, sources: list[int | None], action_ids: list[int]) -> None:
-    """Link the new assessments to the evidence their predecessors had."""
-    source_ids = [s for s in sources if s]
-    links = db.session.execute(
-        select(assessment_evidence.c.assessment_id, assessment_evidence.c.evidence_id).where(
-            assessment_evidence.c.assessment_id.in_(source_ids)
+def _carry_assessments(new_returns) -> int:
+    """Copy each trackable action's assessment from the return each new draft is carried from;
+    return how many were copied."""
+    previous = aliased(Assessment)
+    columns = ["return_id", "action_id", "is_carried_forward", "version_id", *CARRIED_FIELDS]
+    rows = (
+        select(
+            new_returns.c.id,
+            previous.action_id,
+            literal(True),
+            literal(1),
+            *(getattr(previous, name) for name in CARRIED_FIELDS),
         )
-    ).all()
-    if not links:
-        return
-    new_ids = dict(
-        db.session.execute(
-            select(Assessment.action_id, Assessment.id).where(Assessment.return_id == return_id)
-        ).all()
+        .join(previous, previous.return_id == new_returns.c.carried_from_id)
+        .where(previous.action_id.in_(_trackable_actions()))
     )
-    by_source = {source: action for source, action in zip(sources, action_ids, strict=True)}
+    # preserve_rowcount: psycopg's cursor has forgotten the count once SQLAlchemy closes it.
+    result = db.session.execute(
+        insert(Assessment.__table__)
+        .from_select(columns, rows)
+        .execution_options(preserve_rowcount=True)
+    )
+    return max(result.rowcount, 0)
+
+
+def _start_assessments(new_returns) -> int:
+    """An unassessed assessment of each trackable action the new draft has not carried
+    forward; return how many were made."""
+    previous = aliased(Assessment)
+    carried = (
+        select(previous.id)
+        .where(
+            previous.return_id == new_returns.c.carried_from_id,
+            previous.action_id == Action.id,
+        )
+        .exists()
+    )
+    blank = {name: literal("") for name in _EMPTY_TEXT} | {"barriers": literal([], JSON)}
+    columns = ["return_id", "action_id", "is_carried_forward", "version_id", *blank]
+    rows = (
+        select(new_returns.c.id, Action.id, literal(False), literal(1), *blank.values())
+        .select_from(new_returns)
+        .join(Action, true())
+        .where(Action.parent_id.is_(None), Action.archived_at.is_(None), ~carried)
+    )
+    result = db.session.execute(
+        insert(Assessment.__table__)
+        .from_select(columns, rows)
+        .execution_options(preserve_rowcount=True)
+    )
+    return max(result.rowcount, 0)
+
+
+def _carry_evidence(new_returns) -> None:
+    """Link each carried-forward assessment to the evidence its predecessor had."""
+    previous, current = aliased(Assessment), aliased(Assessment)
+    rows = (
+        select(current.id, assessment_evidence.c.evidence_id)
+        .select_from(new_returns)
+        .join(current, current.return_id == new_returns.c.id)
+        .join(
+            previous,
+            (previous.return_id == new_returns.c.carried_from_id)
+            & (previous.action_id == current.action_id),
+        )
+        .join(assessment_evidence, assessment_evidence.c.assessment_id == previous.id)
+    )
     db.session.execute(
-        insert(assessment_evidence),
-        [
-            {"assessment_id": new_ids[by_source[source]], "evidence_id": evidence_id}
-            for source, evidence_id in links
-        ],
+        insert(assessment_evidence).from_select(["assessment_id", "evidence_id"], rows)
     )
 
 
