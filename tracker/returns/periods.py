@@ -7,15 +7,17 @@ earlier return so that nobody re-types unchanged assessments.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import JSON, func, insert, literal, select, true
 from sqlalchemy.orm import aliased
 
 from tracker.audit import record
-from tracker.clock import utcnow
+from tracker.clock import uk_today, utcnow
 from tracker.domain.periods import (
     PeriodError,
+    days_from,
+    long_date,
     parse_period_label,
     period_for,
     period_label,
@@ -26,6 +28,7 @@ from tracker.models import (
     ASSESSMENT_FIELDS,
     Action,
     Assessment,
+    AuditEvent,
     Council,
     Period,
     PeriodStatus,
@@ -252,24 +255,153 @@ def _carry_evidence(new_returns) -> None:
     )
 
 
-def close_period(period: Period, *, actor: User | None) -> None:
+@dataclass
+class ClosingCheck:
+    """Where a period's returns stand when someone asks to close it."""
+
+    summary: PeriodSummary
+    #: the UK date the check was made on
+    today: date
+
+    @property
+    def period(self) -> Period:
+        return self.summary.period
+
+    @property
+    def is_early(self) -> bool:
+        """True until the end of the due date: councils may still submit on the day itself."""
+        return self.today <= self.period.closes_on
+
+    @property
+    def waiting_for_sign_off(self) -> int:
+        return self.summary.submitted - self.summary.signed_off
+
+    @property
+    def when_due(self) -> str:
+        """ "25 days from now", "today", "3 days ago"."""
+        return days_from(self.period.closes_on, self.today)
+
+    @property
+    def due(self) -> str:
+        """ "2026-27 Q3 is due on 31 January 2027, 25 days from now" (or "was due …")."""
+        verb = "is" if self.is_early else "was"
+        return (
+            f"{self.period.label} {verb} due on {long_date(self.period.closes_on)}, {self.when_due}"
+        )
+
+    @property
+    def where_returns_stand(self) -> str:
+        """ "135 of 153 returns are still drafts and 9 are waiting for sign-off"."""
+        drafts, waiting, returns = (
+            self.summary.drafts,
+            self.waiting_for_sign_off,
+            self.summary.returns,
+        )
+        return (
+            f"{drafts:,} of {returns:,} {'return' if returns == 1 else 'returns'} "
+            f"{'is still a draft' if drafts == 1 else 'are still drafts'} and {waiting:,} "
+            f"{'is' if waiting == 1 else 'are'} waiting for sign-off"
+        )
+
+
+class EarlyCloseRefused(PeriodError):
+    """Closing before the due date was asked for without confirming it."""
+
+    def __init__(self, check: ClosingCheck) -> None:
+        self.check = check
+        super().__init__(
+            f"{check.due}. {check.where_returns_stand}. Confirm that you want to close it before "
+            "it is due"
+        )
+
+
+def check_closing(period: Period, *, today: date | None = None) -> ClosingCheck:
+    """Where the returns of ``period`` stand, and whether closing it now would be early."""
+    return ClosingCheck(summarise_period(period), today or uk_today())
+
+
+def close_period(
+    period: Period,
+    *,
+    actor: User | None,
+    confirm_early: bool = False,
+    today: date | None = None,
+) -> ClosingCheck:
     """Close ``period``: its returns become read-only.
 
+    Until the end of its due date (UK time) councils may still be finishing their returns, so
+    closing needs ``confirm_early``; the audit event then records what was cut short.
+
+    :returns: where the returns stood when it closed.
+    :raises EarlyCloseRefused: if it is not yet past the due date and ``confirm_early`` is
+        False (nothing changes).
     :raises PeriodError: if the period is not open.
     """
     if period.status != PeriodStatus.OPEN:
         raise PeriodError(f"{period.label} is not open")
+    check = check_closing(period, today=today)
+    if check.is_early and not confirm_early:
+        raise EarlyCloseRefused(check)
     period.status = PeriodStatus.CLOSED
     period.closed_at = utcnow()
     db.session.flush()
+    after: dict[str, object] = {"status": PeriodStatus.CLOSED}
+    if check.is_early:
+        after |= {
+            "closed_early": True,
+            "closes_on": period.closes_on.isoformat(),
+            "drafts": check.summary.drafts,
+            "waiting_for_sign_off": check.waiting_for_sign_off,
+        }
     record(
         actor=actor,
         action="period.close",
         object_type="period",
         object_id=period.id,
         before={"status": PeriodStatus.OPEN},
-        after={"status": PeriodStatus.CLOSED},
+        after=after,
     )
+    return check
+
+
+#: the longest reason for reopening a period
+MAX_REOPEN_REASON = 1000
+
+
+def reopen_period(period: Period, reason: str, *, actor: User | None) -> Period:
+    """Open a closed period again, saying why.
+
+    Its returns are not touched: drafts stay drafts and can be changed and submitted again;
+    submitted and signed-off returns keep their status (an approver reopens one of those as
+    usual). The reason is kept in the audit trail (``period.reopen``), where the period's page
+    reads its history.
+
+    :raises PeriodError: if the period is not closed, or the reason is empty or longer than
+        :data:`MAX_REOPEN_REASON` characters.
+    """
+    if period.status != PeriodStatus.CLOSED:
+        raise PeriodError(f"{period.label} is not closed")
+    reason = (reason or "").strip()
+    if not reason:
+        raise PeriodError(f"Enter why you are reopening {period.label}")
+    if len(reason) > MAX_REOPEN_REASON:
+        raise PeriodError(f"The reason must be {MAX_REOPEN_REASON:,} characters or fewer")
+    closed_at = period.closed_at
+    period.status = PeriodStatus.OPEN
+    period.closed_at = None
+    db.session.flush()
+    record(
+        actor=actor,
+        action="period.reopen",
+        object_type="period",
+        object_id=period.id,
+        before={
+            "status": PeriodStatus.CLOSED,
+            "closed_at": closed_at.isoformat() if closed_at else None,
+        },
+        after={"status": PeriodStatus.OPEN, "reason": reason},
+    )
+    return period
 
 
 # -- what the period administration pages show -------------------------------------------------
@@ -367,3 +499,75 @@ def next_period_label() -> str:
         return period_label(*period_for(utcnow().date()))
     year, quarter = latest
     return period_label(year + quarter // 4, quarter % 4 + 1)
+
+
+#: what each audited change of a period is called on its page
+HISTORY_WORDS = {
+    "period.create": "Created",
+    "period.open": "Opened",
+    "period.close": "Closed",
+    "period.reopen": "Reopened",
+    "period.remind": "Reminder sent",
+}
+
+
+@dataclass(frozen=True)
+class PeriodEvent:
+    """One change of a period, from the audit trail."""
+
+    #: UTC, as stored
+    at: datetime
+    action: str
+    #: the person's name, or None for the command line
+    actor: str | None
+    before: dict | None
+    after: dict | None
+
+    @property
+    def words(self) -> str:
+        return HISTORY_WORDS.get(self.action, self.action)
+
+    @property
+    def reason(self) -> str:
+        return str((self.after or {}).get("reason") or "")
+
+    @property
+    def details(self) -> str:
+        """The reason for reopening, or what the change did, in words."""
+        after = self.after or {}
+        if self.action == "period.reopen":
+            return self.reason
+        if self.action == "period.open" and "returns_created" in after:
+            count = int(after["returns_created"])
+            return f"{count:,} draft {'return' if count == 1 else 'returns'}"
+        if self.action == "period.close" and after.get("closed_early"):
+            drafts, waiting = int(after["drafts"]), int(after["waiting_for_sign_off"])
+            return (
+                f"Before the due date, with {drafts:,} {'draft' if drafts == 1 else 'drafts'} "
+                f"and {waiting:,} waiting for sign-off"
+            )
+        if self.action == "period.remind":
+            people, councils = int(after.get("people", 0)), int(after.get("councils", 0))
+            return (
+                f"To {people:,} {'person' if people == 1 else 'people'} in {councils:,} "
+                f"{'council' if councils == 1 else 'councils'}"
+            )
+        return ""
+
+
+def period_history(period: Period) -> list[PeriodEvent]:
+    """What has happened to ``period``, oldest first: created, opened, closed, reopened (with
+    the reason) and reminders sent by hand, as the audit trail recorded them."""
+    rows = db.session.execute(
+        select(AuditEvent, User.display_name)
+        .outerjoin(User, AuditEvent.actor_id == User.id)
+        .where(
+            AuditEvent.object_type == "period",
+            AuditEvent.object_id == str(period.id),
+            AuditEvent.action.in_(list(HISTORY_WORDS)),
+        )
+        .order_by(AuditEvent.at, AuditEvent.id)
+    )
+    return [
+        PeriodEvent(event.at, event.action, name, event.before, event.after) for event, name in rows
+    ]
