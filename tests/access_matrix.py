@@ -177,7 +177,15 @@ MATRIX: list[Row] = [
     Row("admin.open_period",        "GET",   S,    404,   404,     404,   404,  404,     200),
     Row("admin.open_period",        "POST",  S,    404,   404,     404,   404,  404,     302),
     Row("admin.close_period",       "GET",   S,    404,   404,     404,   404,  404,     200),
-    Row("admin.close_period",       "POST",  S,    404,   404,     404,   404,  404,     302),
+    # the open POST (first) opens the matrix's upcoming period, due in 2030: closing it that
+    # early needs its box ticked (200 with the error); it stays open, so reopening is refused
+    # (302) and its councils are reminded (302)
+    Row("admin.close_period",       "POST",  S,    404,   404,     404,   404,  404,     200),
+    Row("admin.period",             "GET",   S,    404,   404,     404,   404,  404,     200),
+    Row("admin.reopen_period",      "GET",   S,    404,   404,     404,   404,  404,     200),
+    Row("admin.reopen_period",      "POST",  S,    404,   404,     404,   404,  404,     302),
+    Row("admin.send_reminder",      "GET",   405,  405,   405,     405,   405,  405,     405),
+    Row("admin.send_reminder",      "POST",  S,    404,   404,     404,   404,  404,     302),
     Row("returns.evidence",         "GET",   S,    OWN,   OWN,     OWN,   404,  404,     404),
     Row("returns.add_evidence_link", "GET",  S,    OWN,   404,     404,   404,  404,     404),
     Row("returns.add_evidence_link", "POST", S,    T(422, 404, 404), 404, 404, 404, 404, 404),

@@ -562,6 +562,9 @@ def test_signed_in_pages_pass_axe_and_work_without_javascript(
         expected |= {"/regions/yorkshire-and-the-humber/reports/2025-26-Q3"}
         assert any(p.endswith("/open") for p in paths), "no period opening page checked"
         assert any(p.endswith("/close") for p in paths), "no period closing page checked"
+        assert any(
+            p.startswith("/admin/periods/") and p.rsplit("/", 1)[-1].isdigit() for p in paths
+        ), "no period page checked"
         assert any(p.endswith("/disable") for p in paths), "no disable confirmation checked"
         assert any(p.endswith("/remove") for p in paths), "no removal confirmation checked"
     else:
