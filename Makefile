@@ -41,7 +41,7 @@ ASSETS_MISSING := $(filter-out $(wildcard $(ASSET_OUTPUTS)),$(ASSET_OUTPUTS))
 # plotly.js, copied from the plotly Python package for the dashboards (see its rule below).
 PLOTLY_JS := static/vendor/plotly.min.js
 
-.PHONY: help run test lint fmt bench bench-smoke setup system-packages python-deps assets instance-config \
+.PHONY: help run test lint fmt bench bench-smoke bench-periods setup system-packages python-deps assets instance-config \
 	database test-sqlite test-postgres FORCE
 
 help: ## Show this list of targets
@@ -79,6 +79,9 @@ bench: setup ## Benchmark at national scale on SQLite and PostgreSQL (gunicorn, 
 
 bench-smoke: setup ## A seconds-long run of the benchmark script (checks that it works)
 	$(BIN)/python -m bench.run --smoke
+
+bench-periods: setup ## Time opening a period for 153 councils on SQLite and PostgreSQL (target < 2 s)
+	$(BIN)/python -m bench.periods $(BENCH_ARGS)
 
 setup: system-packages python-deps assets instance-config ## Install what is missing; no database changes
 

@@ -80,7 +80,7 @@ def fill(path: str, values: dict[str, str]) -> str:
 
 
 def path_values() -> dict[str, str]:
-    """{gss}, {period}, {past}, {region}, {code} for this database."""
+    """{gss}, {period}, {past}, {region}, {code}, {period_id} for this database."""
     from sqlalchemy import select
 
     from tracker.extensions import db
@@ -98,6 +98,7 @@ def path_values() -> dict[str, str]:
         "period": periods[-1].label.replace(" ", "-"),
         "past": periods[-2].label.replace(" ", "-"),
         "closed": [p.label.replace(" ", "-") for p in periods[:-1]],
+        "period_id": str(periods[-1].id),
         "code": code or "",
     }
 

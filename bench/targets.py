@@ -3,7 +3,8 @@
 Add a page by adding a :class:`Target`. A target whose endpoint is not in the app (a page not
 built yet) is listed as "not in the app" and skipped. In paths, ``{gss}`` is Leeds (the demo
 council whose people sign in), ``{period}`` the current quarter, ``{past}`` the last closed
-quarter, ``{region}`` London (the largest region, 33 councils) and ``{code}`` an action code.
+quarter, ``{region}`` London (the largest region, 33 councils), ``{code}`` an action code and
+``{period_id}`` the current quarter's id.
 """
 
 from __future__ import annotations
@@ -72,6 +73,13 @@ TARGETS: list[Target] = [
         council=LONDON_COUNCIL,
     ),
     Target("National view", "compare.national", "/national", role="admin", goal_ms=500),
+    Target(
+        "Period page (councils that have not submitted)",
+        "admin.period",
+        "/admin/periods/{period_id}",
+        role="admin",
+        goal_ms=250,
+    ),
     Target(
         "Council board PDF",
         "reports.council_report_pdf",

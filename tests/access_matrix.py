@@ -190,6 +190,7 @@ HOME = To("pages.index")
 TEAM = To("team.index")
 USER = To("admin.user")
 PERIODS = To("admin.periods")
+PERIOD = To("admin.period")
 OVERVIEW = To("returns.overview")
 IMPORT = To("returns.import_upload")
 THREAD = To("panels.thread")
@@ -298,7 +299,15 @@ MATRIX: list[Row] = [
     Row("admin.open_period",        "GET",   S,    404,   404,     404,   404,  404,     200),
     Row("admin.open_period",        "POST",  S,    404,   404,     404,   404,  404,     PERIODS),
     Row("admin.close_period",       "GET",   S,    404,   404,     404,   404,  404,     200),
-    Row("admin.close_period",       "POST",  S,    404,   404,     404,   404,  404,     PERIODS),
+    # the open POST (first) opens the matrix's upcoming period, due in 2030: closing it that
+    # early needs its box ticked (200 with the error); it stays open, so reopening is refused
+    # and its councils are reminded (both back to the period's page)
+    Row("admin.close_period",       "POST",  S,    404,   404,     404,   404,  404,     200),
+    Row("admin.period",             "GET",   S,    404,   404,     404,   404,  404,     200),
+    Row("admin.reopen_period",      "GET",   S,    404,   404,     404,   404,  404,     200),
+    Row("admin.reopen_period",      "POST",  S,    404,   404,     404,   404,  404,     PERIOD),
+    Row("admin.send_reminder",      "GET",   405,  405,   405,     405,   405,  405,     405),
+    Row("admin.send_reminder",      "POST",  S,    404,   404,     404,   404,  404,     PERIOD),
     Row("returns.evidence", "GET", S, OWN, OWN, OWN,
         404, once_submitted(REGION), once_submitted(200)),
     Row("returns.add_evidence_link", "GET",  S,    OWN,   404,     404,   404,  404,     404),

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DatabaseError
 from tests.access_matrix import council, make_member, make_person, post, signed_in_client
 from tracker.audit import record
 from tracker.extensions import db
-from tracker.models import AuditEvent, Membership, Role, User
+from tracker.models import AuditEvent, Membership, Period, Role, User
 from tracker.models.audit import AuditTrailIsAppendOnly
 
 LEEDS = "E08000035"
@@ -84,6 +84,20 @@ def _period(app, *, opened: bool) -> str:
             period = create_period("2026-27 Q1", date(2026, 7, 31), actor=None)
             db.session.commit()
         return str(period.id)
+
+
+def _closed_period(app) -> str:
+    """The id of 2026-27 Q1, opened for Leeds and closed (after its due date)."""
+    from datetime import date
+
+    from tracker.returns.periods import close_period
+
+    period_id = _period(app, opened=True)
+    with app.app_context():
+        period = db.session.get(Period, int(period_id))
+        close_period(period, actor=None, today=date(2026, 8, 1))
+        db.session.commit()
+    return period_id
 
 
 CASES: dict[str, Case] = {
@@ -184,6 +198,30 @@ CASES: dict[str, Case] = {
         Role.NATIONAL_ADMIN,
         lambda app: (f"/admin/periods/{_period(app, opened=True)}/close", {}, None),
         [Expected("period.close", "period", None, {"status": "open"}, {"status": "closed"})],
+    ),
+    "admin.reopen_period": Case(
+        Role.NATIONAL_ADMIN,
+        lambda app: (
+            f"/admin/periods/{_closed_period(app)}/reopen",
+            {"reason": "Leeds asked for a week more"},
+            None,
+        ),
+        [
+            Expected(
+                "period.reopen", "period", None,
+                {"status": "closed"}, {"status": "open", "reason": "Leeds asked for a week more"},
+            )
+        ],
+    ),
+    "admin.send_reminder": Case(
+        Role.NATIONAL_ADMIN,
+        lambda app: (f"/admin/periods/{_period(app, opened=True)}/remind", {}, None),
+        [
+            Expected(
+                "period.remind", "period", None, None,
+                {"drafts": 1, "councils": 0, "people": 0},
+            )
+        ],
     ),
     "team.add_member": Case(
         Role.COUNCIL_APPROVER,

@@ -18,7 +18,7 @@ from tests.test_evidence_services import (
     open_small_period,
 )
 from tracker.extensions import db
-from tracker.models import AuditEvent, Period, Return, ReturnStatus, Role
+from tracker.models import Assessment, AuditEvent, Period, Return, ReturnStatus, Role
 from tracker.returns import periods
 from tracker.returns.periods import create_period
 
@@ -96,9 +96,12 @@ def test_the_list_counts_returns_from_one_grouped_query(app, admin, page):
         ],
     ]
     links = [a["href"] for a in html.select("tbody a")]
+    q4, q3 = period_id(app, "2025-26 Q4"), period_id(app, "2025-26 Q3")
     assert links == [
-        f"{PERIODS}/{period_id(app, '2025-26 Q4')}/open",
-        f"{PERIODS}/{period_id(app, '2025-26 Q3')}/close",
+        f"{PERIODS}/{q4}",
+        f"{PERIODS}/{q4}/open",
+        f"{PERIODS}/{q3}",
+        f"{PERIODS}/{q3}/close",
     ]
 
 
@@ -314,3 +317,369 @@ def test_only_national_administrators_reach_periods(app, role):
     assert response.status_code == 404
     with app.app_context():
         assert db.session.scalar(select(Period.status)) == "upcoming"
+
+
+# -- closing before the due date ------------------------------------------------------------------
+
+
+def close_path(app, label: str = "2025-26 Q3") -> str:
+    return f"{PERIODS}/{period_id(app, label)}/close"
+
+
+def return_counts(app) -> dict[str, int]:
+    """Returns by status, straight from the database."""
+    with app.app_context():
+        return {
+            status: count
+            for status, count in db.session.execute(
+                select(Return.status, func.count()).group_by(Return.status)
+            )
+        }
+
+
+def test_closing_a_national_period_early_names_the_due_date_and_the_counts(
+    app, admin, page, monkeypatch
+):
+    """All 153 councils: 9 signed off, 9 submitted and 135 still drafts."""
+    with app.app_context():
+        period = create_period("2026-27 Q3", date(2027, 1, 31), actor=None)
+        periods.open_period(period, actor=None)
+        ids = list(db.session.scalars(select(Return.id).order_by(Return.id)))
+        for number, return_id in enumerate(ids[:18]):
+            db.session.get(Return, return_id).status = (
+                ReturnStatus.SIGNED_OFF if number % 2 else ReturnStatus.SUBMITTED
+            )
+        db.session.commit()
+    monkeypatch.setattr(periods, "uk_today", lambda: date(2027, 1, 6))
+    path = close_path(app, "2026-27 Q3")
+    html = page(admin.get(path))
+    counts = return_counts(app)
+    assert counts == {"draft": 135, "submitted": 9, "signed_off": 9}
+    assert html.select_one("#early").get_text(" ", strip=True) == (
+        f"2026-27 Q3 is due on 31 January 2027, 25 days from now. {counts['draft']} of "
+        f"{sum(counts.values())} returns are still drafts and {counts['submitted']} are waiting "
+        "for sign-off. Closing it now makes every return read-only."
+    )
+    assert [li.get_text(strip=True) for li in html.select("main ul.govuk-list--bullet li")] == [
+        "9 of 153 signed off",
+        "9 of 153 submitted and waiting for sign-off",
+        "135 of 153 still drafts",
+    ]
+    box = html.select_one("input[type=checkbox][name=understand]")
+    assert box is not None
+    assert (
+        html.select_one(f"label[for={box['id']}]").get_text(strip=True).startswith("I understand")
+    )
+
+
+def test_closing_early_without_the_box_ticked_is_an_error_and_changes_nothing(
+    app, admin, page, monkeypatch
+):
+    with app.app_context():
+        open_small_period("2025-26 Q3")
+        db.session.scalar(
+            select(Return).where(Return.council_id == council_by_code(LEEDS).id)
+        ).status = ReturnStatus.SUBMITTED
+        db.session.commit()
+    monkeypatch.setattr(periods, "uk_today", lambda: date(2026, 1, 6))
+    before = return_counts(app)
+    path = close_path(app)
+
+    response = post(admin, path)
+    assert response.status_code == 200
+    html = page(response)
+    assert error_summary(html) == [
+        "Tick the box to confirm that you want to close 2025-26 Q3 before it is due"
+    ]
+    assert html.title.get_text().startswith("Error: Close 2025-26 Q3")
+    with app.app_context():
+        assert db.session.scalar(select(Period.status)) == "open"
+        assert db.session.scalar(select(Period.closed_at)) is None
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "period.close")
+            )
+            == 0
+        )
+    assert return_counts(app) == before
+
+    response = post(admin, path, {"understand": "y"})
+    assert response.status_code == 302
+    assert "2025-26 Q3 is closed" in page(admin.get(PERIODS)).get_text()
+    with app.app_context():
+        assert db.session.scalar(select(Period.status)) == "closed"
+        assert db.session.scalar(
+            select(AuditEvent.after).where(AuditEvent.action == "period.close")
+        ) == {
+            "status": "closed",
+            "closed_early": True,
+            "closes_on": "2026-01-31",
+            "drafts": 2,
+            "waiting_for_sign_off": 1,
+        }
+    assert return_counts(app) == before
+
+
+def test_after_the_due_date_closing_shows_the_counts_and_needs_no_box(
+    app, admin, page, monkeypatch
+):
+    with app.app_context():
+        open_small_period("2025-26 Q3")
+    monkeypatch.setattr(periods, "uk_today", lambda: date(2026, 2, 3))
+    path = close_path(app)
+    html = page(admin.get(path))
+    assert html.select_one("#due").get_text(strip=True) == (
+        "2025-26 Q3 was due on 31 January 2026, 3 days ago."
+    )
+    assert html.select_one("#early") is None
+    assert html.select_one("input[name=understand]") is None
+    assert "3 of 3 still drafts" in html.get_text()
+    assert post(admin, path).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Period.status)) == "closed"
+
+
+# -- the period's page, reopening ------------------------------------------------------------------
+
+
+def period_path(app, label: str = "2025-26 Q3") -> str:
+    return f"{PERIODS}/{period_id(app, label)}"
+
+
+def summary_rows(page) -> dict[str, str]:
+    return {
+        row.select_one(".govuk-summary-list__key").get_text(strip=True): row.select_one(
+            ".govuk-summary-list__value"
+        ).get_text(" ", strip=True)
+        for row in page.select(".govuk-summary-list__row")
+    }
+
+
+def close_small_period(monkeypatch) -> None:
+    """2025-26 Q3 for Leeds (signed off), Wakefield (submitted) and Cornwall (draft), closed
+    after its due date. Call it in an app context."""
+    open_small_period("2025-26 Q3")
+    for code, status in ((LEEDS, ReturnStatus.SIGNED_OFF), (WAKEFIELD, ReturnStatus.SUBMITTED)):
+        db.session.scalar(
+            select(Return).where(Return.council_id == council_by_code(code).id)
+        ).status = status
+    monkeypatch.setattr(periods, "uk_today", lambda: date(2026, 2, 3))
+    periods.close_period(db.session.scalar(select(Period)), actor=None)
+    db.session.commit()
+
+
+def test_reopening_a_period_with_a_reason(app, admin, page, monkeypatch):
+    with app.app_context():
+        close_small_period(monkeypatch)
+        before = dict(db.session.execute(select(Return.id, Return.status)).all())
+    path = f"{period_path(app)}/reopen"
+    html = page(admin.get(path))
+    assert html.h1.get_text(strip=True) == "Reopen 2025-26 Q3?"
+    assert [li.get_text(" ", strip=True) for li in html.select("main ul li")] == [
+        "1 of 3 still drafts: editors can change and submit them again",
+        "1 of 3 submitted and waiting for sign-off: approvers can sign them off or send them back",
+        "1 of 3 signed off: they stay signed off",
+    ]
+
+    for reason, message in (
+        ("  ", "Enter why you are reopening the period"),
+        ("x" * 1001, "The reason must be 1,000 characters or fewer"),
+    ):
+        response = post(admin, path, {"reason": reason})
+        assert response.status_code == 200
+        assert error_summary(page(response)) == [message]
+        with app.app_context():
+            assert db.session.scalar(select(Period.status)) == "closed"
+
+    response = post(admin, path, {"reason": "Cornwall's return was lost in a power cut."})
+    assert response.status_code == 302
+    assert response.headers["Location"] == period_path(app)
+    html = page(admin.get(period_path(app)))
+    assert "2025-26 Q3 is open again" in html.get_text()
+    assert summary_rows(html)["Status"] == "Open"
+    history = rows(html.select("table")[-1])
+    assert history[-1][1:] == [
+        "Reopened",
+        "Test Person",
+        "Cornwall's return was lost in a power cut.",
+    ]
+    assert [row[1] for row in history] == ["Created", "Opened", "Closed", "Reopened"]
+    with app.app_context():
+        assert db.session.scalar(select(Period.status)) == "open"
+        assert dict(db.session.execute(select(Return.id, Return.status)).all()) == before
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "period.reopen"))
+        assert event.after == {
+            "status": "open",
+            "reason": "Cornwall's return was lost in a power cut.",
+        }
+        assert event.actor_id is not None
+
+
+def test_an_open_period_cannot_be_reopened(app, admin, page):
+    with app.app_context():
+        open_small_period("2025-26 Q3")
+    path = f"{period_path(app)}/reopen"
+    assert "only a closed period can be reopened" in page(admin.get(path)).get_text()
+    response = post(admin, path, {"reason": "Why not"}, token_from=NEW)
+    assert response.status_code == 302
+    assert "2025-26 Q3 is not closed" in page(admin.get(period_path(app))).get_text()
+    with app.app_context():
+        assert db.session.scalar(select(Period.status)) == "open"
+
+
+def test_the_list_offers_to_reopen_a_closed_period(app, admin, page, monkeypatch):
+    with app.app_context():
+        close_small_period(monkeypatch)
+    links = [a["href"] for a in page(admin.get(PERIODS)).select("tbody a")]
+    assert links == [period_path(app), f"{period_path(app)}/reopen"]
+
+
+# -- who has not submitted, and the reminder ------------------------------------------------------
+
+
+@pytest.fixture
+def waiting(app):
+    """2025-26 Q3 open: Wakefield submitted; Leeds (two joined editors, a disabled one, a viewer)
+    and Cornwall (one editor) still drafts. Leeds has reviewed two actions."""
+    with app.app_context():
+        leeds, cornwall = council_by_code(LEEDS), council_by_code(CORNWALL)
+        make_user(email="ed@leeds.example", memberships=[(Role.COUNCIL_EDITOR, leeds)])
+        make_user(email="ed2@leeds.example", memberships=[(Role.COUNCIL_EDITOR, leeds)])
+        make_user(email="viewer@leeds.example", memberships=[(Role.COUNCIL_VIEWER, leeds)])
+        make_user(
+            email="gone@leeds.example", memberships=[(Role.COUNCIL_EDITOR, leeds)], active=False
+        )
+        make_user(email="ed@cornwall.example", memberships=[(Role.COUNCIL_EDITOR, cornwall)])
+        make_user(
+            email="ed@wakefield.example",
+            memberships=[(Role.COUNCIL_EDITOR, council_by_code(WAKEFIELD))],
+        )
+        open_small_period("2025-26 Q3")
+        db.session.scalar(
+            select(Return).where(Return.council_id == council_by_code(WAKEFIELD).id)
+        ).status = ReturnStatus.SUBMITTED
+        leeds_return = db.session.scalar(select(Return).where(Return.council_id == leeds.id))
+        for assessment in leeds_return.assessments[:2]:
+            assessment.stage, assessment.is_carried_forward = "embedded", False
+        db.session.commit()
+
+
+def test_the_period_page_lists_the_councils_that_have_not_submitted_by_region(
+    app, admin, page, waiting
+):
+    html = page(admin.get(period_path(app)))
+    assert html.h1.get_text(strip=True) == "2025-26 Q3"
+    assert html.select_one(".govuk-caption-xl").get_text(strip=True) == "October to December 2025"
+    assert summary_rows(html)["Returns"] == (
+        "3 returns: 0 signed off, 1 waiting for sign-off, 2 still drafts"
+    )
+    tables = html.select("table")[:-1]  # the last is the history
+    assert [t.caption.get_text(strip=True) for t in tables] == [
+        "South West: 1 council",
+        "Yorkshire and the Humber: 1 council",
+    ]
+    with app.app_context():
+        actions = db.session.scalar(
+            select(func.count())
+            .select_from(Assessment)
+            .join(Return, Assessment.return_id == Return.id)
+            .where(Return.council_id == council_by_code(LEEDS).id)
+        )
+    assert [rows(t) for t in tables] == [
+        [["Cornwall Council", f"0 of {actions}", "1"]],
+        [["Leeds City Council", f"2 of {actions}", "2"]],
+    ]
+    assert html.select_one("form[action$='/remind'] button").get_text(strip=True) == (
+        "Send a reminder now"
+    )
+
+
+def test_a_reminder_goes_to_the_editors_of_councils_that_have_not_submitted_once_an_hour(
+    app, admin, page, waiting
+):
+    path = f"{period_path(app)}/remind"
+    response = post(admin, path, token_from=period_path(app))
+    assert response.status_code == 302 and response.headers["Location"] == period_path(app)
+    html = page(admin.get(period_path(app)))
+    assert "Reminder sent to 3 people in 2 councils" in html.get_text()
+    assert sorted(m["To"] for m in period_mail(app)) == [
+        "ed2@leeds.example",
+        "ed@cornwall.example",
+        "ed@leeds.example",
+    ]
+    message = latest_mail(app, "ed@cornwall.example")
+    assert message["Subject"] == "2025-26 Q3 return for Cornwall was due 31 January 2026"
+    assert "was due on 31 January 2026. It is still a draft." in mail_body(message)
+    # The button is gone for an hour, and pressing it anyway sends nothing.
+    assert html.select_one("form[action$='/remind']") is None
+    assert "You can send another from" in html.get_text()
+    response = post(admin, path, token_from=PERIODS)
+    assert response.status_code == 302
+    text = page(admin.get(period_path(app))).get_text()
+    assert "A reminder for 2025-26 Q3 was sent less than an hour ago. You can send another in" in (
+        text
+    )
+    assert len(period_mail(app)) == 3
+    with app.app_context():
+        remind = list(
+            db.session.scalars(select(AuditEvent.after).where(AuditEvent.action == "period.remind"))
+        )
+    assert remind == [{"drafts": 2, "councils": 2, "people": 3}]
+    history = rows(page(admin.get(period_path(app))).select("table")[-1])
+    assert history[-1][1:] == ["Reminder sent", "Test Person", "To 3 people in 2 councils"]
+
+
+def test_no_reminder_for_a_closed_period(app, admin, page, monkeypatch):
+    with app.app_context():
+        close_small_period(monkeypatch)
+    html = page(admin.get(period_path(app)))
+    assert html.select_one("form[action$='/remind']") is None
+    post(admin, f"{period_path(app)}/remind", token_from=PERIODS)
+    assert (
+        "2025-26 Q3 is not open: there is nobody to remind"
+        in page(admin.get(period_path(app))).get_text()
+    )
+    assert period_mail(app) == []
+
+
+@pytest.mark.parametrize(
+    "role",
+    [Role.COUNCIL_EDITOR, Role.COUNCIL_APPROVER, Role.REGIONAL_MEMBER, Role.PANEL_MEMBER],
+)
+def test_only_national_administrators_reach_a_period_reopen_it_or_send_reminders(
+    app, role, monkeypatch
+):
+    with app.app_context():
+        close_small_period(monkeypatch)
+        create_period("2025-26 Q4", date(2026, 4, 30), actor=None)
+        periods.open_period(
+            db.session.scalar(select(Period).where(Period.label == "2025-26 Q4")), actor=None
+        )
+        db.session.commit()
+    client = signed_in_client(app, make_member(app, role))
+    q3, q4 = period_path(app, "2025-26 Q3"), period_path(app, "2025-26 Q4")
+    for path in (q3, f"{q3}/reopen", q4, f"{q4}/close"):
+        assert client.get(path).status_code == 404
+    token = csrf_token(client)
+    for path, data in (
+        (f"{q3}/reopen", {"reason": "Let me in"}),
+        (f"{q4}/remind", {}),
+        (f"{q4}/close", {"understand": "y"}),
+    ):
+        assert client.post(path, data={"csrf_token": token, **data}).status_code == 404
+    with app.app_context():
+        assert dict(db.session.execute(select(Period.label, Period.status)).all()) == {
+            "2025-26 Q3": "closed",
+            "2025-26 Q4": "open",
+        }
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action.in_(["period.reopen", "period.remind"]))
+            )
+            == 0
+        )
+    assert period_mail(app) == []

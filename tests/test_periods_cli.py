@@ -118,3 +118,58 @@ def test_remind_exits_1_when_a_message_fails(app, runner, monkeypatch):
     # It is not sent again: the reminder was claimed before sending.
     result = runner.invoke(args=["periods", "remind", "--today", "2026-01-30"])
     assert result.output == "No reminders due.\n"
+
+
+def test_close_before_the_due_date_needs_early(app, runner, monkeypatch):
+    from tracker.returns import periods
+
+    with app.app_context():
+        open_small_period(codes=[LEEDS], closes_on=date(2026, 1, 31))
+    monkeypatch.setattr(periods, "uk_today", lambda: date(2026, 1, 6))
+    result = runner.invoke(args=["periods", "close", "2025-26 Q3"])
+    assert result.exit_code == 1
+    assert (
+        "2025-26 Q3 is due on 31 January 2026, 25 days from now. 1 of 1 return is still a draft "
+        "and 0 are waiting for sign-off. Add --early to close it now. Nothing was changed."
+    ) in result.output
+    with app.app_context():
+        assert db.session.scalar(select(Period.status)) == "open"
+
+    result = runner.invoke(args=["periods", "close", "2025-26 Q3", "--early"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Closed 2025-26 Q3 early: 2025-26 Q3 is due on 31 January")
+    with app.app_context():
+        assert db.session.scalar(select(Period.status)) == "closed"
+        assert db.session.scalar(
+            select(AuditEvent.after).where(AuditEvent.action == "period.close")
+        )["closed_early"]
+
+
+def test_reopen_with_a_reason(app, runner, monkeypatch):
+    from tracker.returns import periods
+
+    with app.app_context():
+        open_small_period(codes=[LEEDS], closes_on=date(2026, 1, 31))
+    monkeypatch.setattr(periods, "uk_today", lambda: date(2026, 2, 2))
+    result = runner.invoke(args=["periods", "reopen", "2025-26 Q3", "--reason", "Too soon"])
+    assert result.exit_code == 1
+    assert "2025-26 Q3 is not closed. Nothing was changed." in result.output
+    assert runner.invoke(args=["periods", "close", "2025-26 Q3"]).exit_code == 0
+
+    result = runner.invoke(args=["periods", "reopen", "2025-26 Q3"])
+    assert result.exit_code == 2
+    assert "Missing option '--reason'" in result.output
+    result = runner.invoke(args=["periods", "reopen", "2025-26 Q3", "--reason", " "])
+    assert result.exit_code == 1
+    assert "Enter why you are reopening 2025-26 Q3. Nothing was changed." in result.output
+
+    result = runner.invoke(
+        args=["periods", "reopen", "2025-26 Q3", "--reason", "Leeds asked for a week more"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output == "Reopened 2025-26 Q3.\n"
+    with app.app_context():
+        assert db.session.scalar(select(Period.status)) == "open"
+        assert db.session.scalar(select(Return.status)) == "draft"
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "period.reopen"))
+        assert (event.actor_id, event.after["reason"]) == (None, "Leeds asked for a week more")

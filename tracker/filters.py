@@ -5,8 +5,11 @@ The words themselves live in :mod:`tracker.domain.vocabulary`; this module only 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Flask
 
+from tracker.clock import to_uk
 from tracker.domain.periods import months, period_slug
 from tracker.domain.vocabulary import (
     COUNCIL_TYPE_NAMES,
@@ -33,6 +36,11 @@ def upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def uk_time(at: datetime) -> str:
+    """A stored (UTC) time as people in the UK read it: "31 January 2027 at 17:05"."""
+    return to_uk(at).strftime("%-d %B %Y at %H:%M")
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and the lookup tables templates use for labels."""
     app.add_template_filter(lambda v: TIMEFRAME_NAMES.get(v, v), "timeframe_name")
@@ -46,6 +54,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(money, "money")
     app.add_template_filter(period_slug, "period_slug")
     app.add_template_filter(months, "period_months")
+    app.add_template_filter(uk_time, "uk_time")
     app.jinja_env.globals.update(
         TIMEFRAME_NAMES=TIMEFRAME_NAMES,
         TIMEFRAME_SPANS=TIMEFRAME_SPANS,

@@ -1,4 +1,4 @@
-"""Flask CLI commands for periods: ``flask periods list|create|open|close|remind``.
+"""Flask CLI commands for periods: ``flask periods list|create|open|close|reopen|remind``.
 
 ``flask periods remind`` is the command a daily cron job runs: it sends the "a week to go"
 reminder of each open period once.
@@ -107,19 +107,59 @@ def open_command(label: str, no_email: bool) -> None:
 
 @periods_cli.command("close")
 @click.argument("label")
-def close_command(label: str) -> None:
-    """Close the period LABEL: its returns become read-only."""
+@click.option(
+    "--early",
+    is_flag=True,
+    help="Close it even though returns are not yet due (councils may still be working on them).",
+)
+def close_command(label: str, early: bool) -> None:
+    """Close the period LABEL: its returns become read-only.
+
+    Until the end of its due date, closing needs --early.
+    """
     from tracker.domain.periods import PeriodError
-    from tracker.returns.periods import close_period
+    from tracker.returns.periods import EarlyCloseRefused, close_period
 
     period = _period(label)
     try:
-        close_period(period, actor=None)
+        check = close_period(period, actor=None, confirm_early=early)
+    except EarlyCloseRefused as error:
+        db.session.rollback()
+        check = error.check
+        raise click.ClickException(
+            f"{check.due}. {check.where_returns_stand}. Add --early to close it now. "
+            "Nothing was changed."
+        ) from error
     except PeriodError as error:
         db.session.rollback()
         raise click.ClickException(f"{error}. Nothing was changed.") from error
     db.session.commit()
-    click.echo(f"Closed {period.label}.")
+    if check.is_early:
+        click.echo(f"Closed {period.label} early: {check.due}. {check.where_returns_stand}.")
+    else:
+        click.echo(f"Closed {period.label}.")
+
+
+@periods_cli.command("reopen")
+@click.argument("label")
+@click.option(
+    "--reason",
+    required=True,
+    help="Why it is reopened (kept in the audit trail), up to 1,000 characters.",
+)
+def reopen_command(label: str, reason: str) -> None:
+    """Reopen the closed period LABEL: its returns can change again, each keeping its status."""
+    from tracker.domain.periods import PeriodError
+    from tracker.returns.periods import reopen_period
+
+    period = _period(label)
+    try:
+        reopen_period(period, reason, actor=None)
+    except PeriodError as error:
+        db.session.rollback()
+        raise click.ClickException(f"{error}. Nothing was changed.") from error
+    db.session.commit()
+    click.echo(f"Reopened {period.label}.")
 
 
 @periods_cli.command("remind")

@@ -1,4 +1,5 @@
-"""Forms of the administration pages: people, memberships and filters for the audit trail.
+"""Forms of the administration pages: people, memberships, filters for the audit trail, and
+closing and reopening periods.
 
 Choices of council and region are given by the view from the database; a posted value outside
 them is refused by WTForms, so a form never binds a council, region or role it did not offer.
@@ -10,12 +11,22 @@ from collections.abc import Iterable
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxInput,
     GovSelect,
     GovSubmitInput,
+    GovTextArea,
     GovTextInput,
 )
-from wtforms import RadioField, SelectChoice, SelectField, StringField, SubmitField
-from wtforms.validators import ValidationError
+from wtforms import (
+    BooleanField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from tracker.admin.services import ROLE_VALUES
 from tracker.forms import (
@@ -27,6 +38,7 @@ from tracker.forms import (
     role_field,
 )
 from tracker.models import Council, Region, Role
+from tracker.returns.periods import MAX_REOPEN_REASON
 
 ROLE_HINTS = {
     Role.COUNCIL_EDITOR: "Updates the council's returns",
@@ -162,3 +174,51 @@ class AuditFilterForm(FlaskForm):
         self.council.choices = [SelectChoice("", "Any council")] + [
             SelectChoice(c.gss_code, c.name) for c in councils
         ]
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+class ClosePeriodForm(FlaskForm):
+    """Close a period. Before its due date the box must be ticked (the view says so with
+    :meth:`require_understanding`); after it, the button alone closes it."""
+
+    understand = BooleanField(
+        "I understand that councils will not be able to finish, submit or sign off their returns",
+        widget=GovCheckboxInput(),
+    )
+    submit = SubmitField("Close the period", widget=GovSubmitInput())
+    #: closing now would be early, so the box must be ticked
+    is_early = False
+
+    def require_understanding(self, label: str) -> None:
+        self.is_early = True
+        self.period_label = label
+
+    def validate_understand(self, field: BooleanField) -> None:
+        if self.is_early and not field.data:
+            raise ValidationError(
+                f"Tick the box to confirm that you want to close {self.period_label} before it "
+                "is due"
+            )
+
+
+class ReopenPeriodForm(FlaskForm):
+    """Reopen a closed period, with the reason (kept in the audit trail)."""
+
+    reason = TextAreaField(
+        "Why are you reopening the period?",
+        description="National administrators see this reason in the period's history",
+        widget=GovTextArea(),
+        filters=[_strip],
+        validators=[
+            DataRequired(message="Enter why you are reopening the period"),
+            Length(
+                max=MAX_REOPEN_REASON,
+                message=f"The reason must be {MAX_REOPEN_REASON:,} characters or fewer",
+            ),
+        ],
+        render_kw={"rows": 5},
+    )
+    submit = SubmitField("Reopen the period", widget=GovSubmitInput())

@@ -1,12 +1,18 @@
-"""Routes for national administrators to create, open and close periods.
+"""Routes for national administrators to create, open, close and reopen periods.
 
 - ``GET /admin/periods``: every period with counts of its returns.
 - ``GET, POST /admin/periods/new``: a period (a financial-year quarter) and its deadline.
+- ``GET /admin/periods/<id>``: one period: where its returns stand, the councils that have not
+  submitted (by region) and its history.
 - ``GET, POST /admin/periods/<id>/open``: what opening will do, then open it; every council's
   editors get an email (tracker/reminders.py).
-- ``GET, POST /admin/periods/<id>/close``: where the returns stand, then close it.
+- ``GET, POST /admin/periods/<id>/close``: where the returns stand, then close it; before the
+  due date only with a box ticked.
+- ``GET, POST /admin/periods/<id>/reopen``: open a closed period again, with a reason.
+- ``POST /admin/periods/<id>/remind``: email the editors of every council that has not
+  submitted, at most once an hour.
 
-The services (tracker/returns/periods.py) write the audit trail.
+The services (tracker/returns/periods.py, tracker/reminders.py) write the audit trail.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from wtforms.validators import DataRequired, StopValidation, ValidationError
 
 from tracker import reminders
 from tracker.admin import bp
+from tracker.admin.forms import ClosePeriodForm, ReopenPeriodForm
 from tracker.domain.periods import PeriodError
 from tracker.extensions import db
 from tracker.forms import ConfirmForm, DayMonthYearField
@@ -157,14 +164,43 @@ def open_period(period_id: int) -> str | Response:
     )
 
 
+@bp.get("/periods/<int:period_id>")
+@national_admin
+def period(period_id: int) -> str:
+    period = _period_or_404(period_id)
+    is_open = period.status == PeriodStatus.OPEN
+    return render_template(
+        "admin/period.html",
+        period=period,
+        check=period_services.check_closing(period),
+        waiting=(
+            reminders.list_waiting_councils(period)
+            if period.status != PeriodStatus.UPCOMING
+            else []
+        ),
+        next_reminder_at=reminders.next_reminder_at(period) if is_open else None,
+        history=period_services.period_history(period),
+        form=ConfirmForm(),
+        date_text=_date_text,
+    )
+
+
 @bp.route("/periods/<int:period_id>/close", methods=["GET", "POST"])
 @national_admin
 def close_period(period_id: int) -> str | Response:
     period = _period_or_404(period_id)
-    form = ConfirmForm()
+    form = ClosePeriodForm()
+    if period.status != PeriodStatus.OPEN and form.is_submitted():
+        flash(f"{period.label} is not open", "error")
+        return redirect(url_for("admin.periods"))
+    check = period_services.check_closing(period)
+    if check.is_early:
+        form.require_understanding(period.label)
     if form.validate_on_submit():
         try:
-            period_services.close_period(period, actor=_actor())
+            period_services.close_period(
+                period, actor=_actor(), confirm_early=bool(form.understand.data)
+            )
         except PeriodError as error:
             db.session.rollback()
             flash(str(error), "error")
@@ -176,7 +212,71 @@ def close_period(period_id: int) -> str | Response:
     return render_template(
         "admin/periods_close.html",
         period=period,
+        summary=check.summary,
+        check=check,
+        form=form,
+        date_text=_date_text,
+    )
+
+
+@bp.route("/periods/<int:period_id>/reopen", methods=["GET", "POST"])
+@national_admin
+def reopen_period(period_id: int) -> str | Response:
+    period = _period_or_404(period_id)
+    form = ReopenPeriodForm()
+    if period.status != PeriodStatus.CLOSED and form.is_submitted():
+        flash(f"{period.label} is not closed", "error")
+        return redirect(url_for("admin.period", period_id=period.id))
+    if form.validate_on_submit():
+        try:
+            period_services.reopen_period(period, form.reason.data, actor=_actor())
+        except PeriodError as error:
+            db.session.rollback()
+            period = _period_or_404(period_id)
+            form.reason.errors = [*form.reason.errors, str(error)]
+        else:
+            label = period.label
+            db.session.commit()
+            flash(
+                f"{label} is open again. Councils can change their draft returns until you "
+                "close it",
+                "success",
+            )
+            return redirect(url_for("admin.period", period_id=period_id))
+    return render_template(
+        "admin/periods_reopen.html",
+        period=period,
         summary=period_services.summarise_period(period),
         form=form,
         date_text=_date_text,
     )
+
+
+@bp.post("/periods/<int:period_id>/remind")
+@national_admin
+def send_reminder(period_id: int) -> Response:
+    period = _period_or_404(period_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            claim = reminders.claim_reminder_now(period, actor=_actor())
+        except reminders.ReminderRefused as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            mail = reminders.send_closing_reminder(period)
+            message = (
+                f"Reminder sent to {_count(mail.sent, 'person', 'people')} in "
+                f"{_count(len(mail.councils), 'council', 'councils')}"
+            )
+            if mail.failed:
+                message += (
+                    f". {_count(len(mail.failed), 'email', 'emails')} could not be sent: "
+                    "see the log"
+                )
+            if (missed := claim.councils_without_editors) == 1:
+                message += ". 1 council that has not submitted has no editors to email"
+            elif missed:
+                message += f". {missed:,} councils that have not submitted have no editors to email"
+            flash(message, "success")
+    return redirect(url_for("admin.period", period_id=period_id))

@@ -80,6 +80,24 @@ def months(label: str) -> str:
     return f"{MONTHS[first.month - 1]} to {MONTHS[last.month - 1]} {last.year}"
 
 
+def long_date(day: date) -> str:
+    """``date(2027, 1, 31)`` → ``"31 January 2027"``."""
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def days_from(day: date, today: date) -> str:
+    """How far ``day`` is from ``today`` in words: "25 days from now", "tomorrow", "today",
+    "yesterday", "3 days ago"."""
+    days = (day - today).days
+    if days == 0:
+        return "today"
+    if days == 1:
+        return "tomorrow"
+    if days == -1:
+        return "yesterday"
+    return f"{days:,} days from now" if days > 0 else f"{-days:,} days ago"
+
+
 def label_to_url(label: str) -> str:
     """``"2025-26 Q3"`` → ``"2025-26-Q3"``: the period as it appears in URLs."""
     return label.replace(" ", "-")

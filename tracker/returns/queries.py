@@ -81,7 +81,7 @@ def get_return_by_slug(council: Council, slug: str) -> Return | None:
     )
 
 
-def _complete():
+def complete_condition():
     """SQL: the assessment has what submission needs (as ``services.is_complete``)."""
     return and_(
         Assessment.stage.is_not(None),
@@ -125,7 +125,7 @@ def list_council_returns(council: Council, *, include_drafts: bool) -> list[Retu
 
     :param include_drafts: False for someone who may read only submitted and signed-off returns.
     """
-    complete = func.coalesce(func.sum(case((_complete(), 1), else_=0)), 0)
+    complete = func.coalesce(func.sum(case((complete_condition(), 1), else_=0)), 0)
     query = (
         select(Return, Period, complete.label("assessed"), func.count(Assessment.id))
         .join(Period, Return.period_id == Period.id)
