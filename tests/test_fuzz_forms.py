@@ -53,6 +53,7 @@ from tests.access_matrix import (
     STATES,
     Row,
     To,
+    council,
     csrf_token,
     https_client,
     signed_in_client,
@@ -62,7 +63,7 @@ from tests.helpers import HTTPS, post_form
 from tests.matrix_world import MATRIX_PERIOD, MatrixWorlds, World
 from tracker.accounts import services as accounts
 from tracker.extensions import db
-from tracker.models import Role
+from tracker.models import Role, User
 
 FORM_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 #: ends the session the rest of the run needs: requested last
@@ -440,7 +441,14 @@ def _form_fields(client: FlaskClient, row: Row, url: str) -> list[str]:
 #: forms that end the poster's session or place on a panel: posted last
 LAST = ("panels.leave", "account.change_password", SIGN_OUT)
 #: the sign-in steps and the links from mail: posted by someone part-way through them
-SPECIAL = {"auth.two_factor", "auth.two_factor_set_up", "auth.reset_password", "auth.invitation"}
+SPECIAL = {
+    "auth.two_factor",
+    "auth.two_factor_set_up",
+    "auth.reset_password",
+    "auth.invitation",
+    "auth.team_invitation",
+    "account.invitation",
+}
 
 
 def served(expected: object) -> bool:
@@ -503,6 +511,32 @@ def part_way(app: Flask, endpoint: str, world: World) -> tuple[FlaskClient, str]
         path = urlsplit(response.headers["Location"]).path
         assert path == world.app.url_map.bind("localhost").build(endpoint), path
         return client, path
+    if endpoint in {"auth.team_invitation", "account.invitation"}:
+        # An invitation to Leeds's team: to an address with no account (the link's page), or
+        # to someone signed in (their answer page), sent by Leeds's approver.
+        from tracker.team.services import invite_to_team
+
+        with app.app_context():
+            leeds = council("own")
+            approver = make_user(memberships=[(Role.COUNCIL_APPROVER, leeds)])
+            invitee = make_user(email=f"fuzz-{endpoint.replace('.', '-')}@example.org")
+            address = (
+                "fuzz-new@example.org" if endpoint == "auth.team_invitation" else invitee.email
+            )
+            sent = invite_to_team(
+                leeds,
+                address,
+                "Invited",
+                Role.COUNCIL_VIEWER,
+                actor=db.session.get(User, approver.id),
+            )
+            db.session.commit()
+            values = {"token": sent.token, "invitation_id": sent.invitation.id}
+        if endpoint == "account.invitation":
+            client = signed_in_client(app, invitee)
+        rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+        values = {k: v for k, v in values.items() if k in rule.arguments}
+        return client, app.url_map.bind("localhost").build(endpoint, values)
     with app.app_context():
         if endpoint == "auth.invitation":
             invited = accounts.create_user("fuzz-invited@example.org", "Invited", actor=None)
