@@ -21,6 +21,7 @@ from tests.returns_data import (
     assess_all,
     close_period,
     complete_quarter,
+    confirm_unchanged,
     get_assessment,
     get_return,
     open_period,
@@ -96,7 +97,7 @@ def two_quarters(app):
     open_period(app)
     assess(app, LEEDS, ["A01.S01"], {"stage": "implementing", "rag": "green", "narrative": "Live"})
     assess(app, LEEDS, ["A01.S03"], {"stage": "not_started"})
-    assess(app, LEEDS, ["A01.M01"], {"stage": "planning", "rag": "red"})
+    assess(app, LEEDS, ["A01.M01"], {"stage": "planning", "rag": "red", "narrative": "Stalled"})
     assess(
         app,
         LEEDS,
@@ -138,7 +139,12 @@ def test_the_list_shows_each_return_newest_first_with_status_and_progress(
     assert _text(soup.h1) == "Returns"
     rows = [[_text(c) for c in tr.select("th, td")] for tr in soup.select("tbody tr")]
     assert [row[0].split(" return")[0] for row in rows] == [LABEL, PREVIOUS_LABEL]
-    assert rows[0][1:3] == ["Draft", f"{TRACKABLE} of {TRACKABLE}"]
+    # Only the four actions saved this quarter are reviewed: carried forward is not assessed.
+    assert rows[0][1:4] == [
+        "Draft",
+        f"4 of {TRACKABLE}",
+        f"Not yet reviewed: {TRACKABLE - 4} Confirmed unchanged: 0 Updated: 4",
+    ]
     assert rows[1][1] == "Signed off"
     assert "Period closed" in rows[1][0]
 
@@ -150,7 +156,7 @@ def test_the_overview_shows_status_progress_and_changes_since_last_quarter(
 
     assert _text(soup.h1) == f"{LABEL} return"
     assert soup.title.get_text().startswith(f"{LABEL} return – Leeds – ")
-    assert _text(soup.select_one("#progress")) == f"{TRACKABLE} of {TRACKABLE} actions assessed"
+    assert _text(soup.select_one("#progress")) == f"4 of {TRACKABLE} actions reviewed this quarter"
     assert _row(soup, "A01.S01")[1:] == [
         "Implementing",
         "RAG rating Green",
@@ -159,8 +165,9 @@ def test_the_overview_shows_status_progress_and_changes_since_last_quarter(
     assert _row(soup, "A01.S03")[1:3] == ["Not started", "Not needed"]
     assert _row(soup, "A01.S03")[3].startswith("↓ Worsened")
     assert _row(soup, "A01.S02")[3].startswith("Not comparable")
-    assert "Carried forward, not yet reviewed" in _row(soup, "A01.S04")[0]
-    assert "Carried forward" not in _row(soup, "A01.S01")[0]
+    assert "Not yet reviewed (carried forward)" in _row(soup, "A01.S04")[0]
+    assert "Updated" in _row(soup, "A01.S01")[0]
+    assert "carried forward" not in _row(soup, "A01.S01")[0]
     changes = [_text(li) for li in soup.find("h2", string="Since last quarter").find_next("ul")]
     assert [c for c in changes if c] == [
         f"↑ Improved: 1 of {TRACKABLE}",
@@ -168,8 +175,8 @@ def test_the_overview_shows_status_progress_and_changes_since_last_quarter(
         f"↓ Worsened: 2 of {TRACKABLE}",
         f"Not comparable (not assessed, not applicable locally, or new): 1 of {TRACKABLE}",
     ]
-    # The editor may submit; nobody has signed it off.
-    assert soup.find("button", string=lambda s: s and "Submit for sign-off" in s)
+    # The editor may check their answers and submit; nobody has signed it off.
+    assert soup.find("a", string=lambda s: s and "Check your answers and submit" in s)
     assert not soup.find("a", string=lambda s: s and s.strip() == "Sign off")
 
 
@@ -177,7 +184,7 @@ def test_a_new_return_lists_every_action_still_to_assess(app, clients, page):
     open_period(app)
     soup = page(clients(Role.COUNCIL_EDITOR).get(OVERVIEW))
 
-    assert _text(soup.select_one("#progress")) == f"0 of {TRACKABLE} actions assessed"
+    assert _text(soup.select_one("#progress")) == f"0 of {TRACKABLE} actions reviewed this quarter"
     details = soup.select_one("details")
     assert _text(details.summary) == f"What is missing: {TRACKABLE} actions to assess"
     links = details.select("a")
@@ -203,7 +210,7 @@ def test_filters_narrow_the_actions_listed(app, clients, page, two_quarters, que
     assert listed == expected
     assert _text(soup.select_one("#results")) == f"Showing {len(expected)} of {TRACKABLE} actions"
     # Progress counts the whole return, whatever the filters.
-    assert _text(soup.select_one("#progress")) == f"{TRACKABLE} of {TRACKABLE} actions assessed"
+    assert _text(soup.select_one("#progress")) == f"4 of {TRACKABLE} actions reviewed this quarter"
 
 
 def test_national_long_term_filter_lists_what_the_database_holds(app, clients, page):
@@ -250,6 +257,7 @@ def test_panel_members_see_submitted_returns_but_never_drafts(app, clients, page
     assert [_text(a) for a in history.select("tbody th a")] == [f"{PREVIOUS_LABEL}: action A01.S01"]
     assert panel.get(f"{BASE}/current").headers["Location"].endswith(PREVIOUS_SLUG)
 
+    confirm_unchanged(app, LEEDS)
     submit(app, LEEDS)
     soup = page(panel.get(OVERVIEW))
     assert _text(soup.h1) == f"{LABEL} return"
@@ -546,7 +554,7 @@ def test_bulk_edit_marks_national_long_term_actions_not_applicable(app, clients,
 
 def test_bulk_edit_is_all_or_nothing(app, clients, page):
     open_period(app)
-    assess(app, LEEDS, ["A01.S01"], {"stage": "implementing", "rag": "amber"})
+    assess(app, LEEDS, ["A01.S01"], {"stage": "implementing", "rag": "amber", "narrative": "On"})
     editor = clients(Role.COUNCIL_EDITOR)
     with app.app_context():
         versions = {
@@ -619,7 +627,8 @@ def test_an_incomplete_return_cannot_be_submitted_and_nothing_changes(app, clien
     assert _text(soup.h1) == f"The {LABEL} return cannot be submitted yet"
     summary = soup.select_one(".govuk-error-summary")
     assert _text(summary.select_one("h2")) == (
-        f"{TRACKABLE - 1} actions still need assessing before the return can be submitted"
+        f"{TRACKABLE - 1} actions are not yet reviewed: confirm each one unchanged or update it "
+        "before the return can be submitted"
     )
     assert soup.select("#missing + ul a")[0]["href"] == f"{OVERVIEW}/actions/A01.S02"
     assert len(soup.select("#missing + ul a")) == TRACKABLE - 1
