@@ -225,7 +225,7 @@ def test_the_workflow_from_draft_to_signed_off_and_back(app, people):
         return_ = _leeds_return(period, people["leeds"])
         editor, approver = get_user(people["editor"]), get_user(people["approver"])
 
-        with pytest.raises(ReturnError, match="140 actions still need assessing"):
+        with pytest.raises(ReturnError, match="140 actions are not yet reviewed"):
             submit_return(return_, actor=editor)
         _assess_everything(return_, people["editor"])
         assert return_progress(return_).is_complete

@@ -672,6 +672,13 @@ class AssessmentPage:
     #: codes of the actions before and after this one in the return, for "previous" and "next"
     before_code: str | None
     after_code: str | None
+    #: the assessment's target period ended before this quarter
+    target_passed: bool = False
+    review_state: str = ReviewState.NOT_REVIEWED.value
+
+    @property
+    def review_label(self) -> str:
+        return ReviewState(self.review_state).label
 
 
 def get_assessment(return_: Return, action_code: str) -> Assessment | None:
@@ -733,6 +740,14 @@ def get_assessment_page(
         ),
         before_code=codes[index - 1] if index > 0 else None,
         after_code=codes[index + 1] if index + 1 < len(codes) else None,
+        target_passed=target_passed(
+            assessment.target_period, return_.period.year, return_.period.quarter
+        ),
+        review_state=ReviewState.of(
+            is_carried_forward=assessment.is_carried_forward,
+            confirmed_at=assessment.confirmed_at,
+            updated_at=assessment.updated_at,
+        ).value,
     )
 
 
