@@ -345,6 +345,12 @@ MATRIX: list[Row] = [
     Row("returns.bulk_edit",        "GET",   S,    OWN,   404,     404,   404,  404,     404),
     Row("returns.bulk_edit", "POST", S, by_state(own(422), own(OVERVIEW)),
         404, 404, 404, 404, 404),
+    # confirming carried-forward answers unchanged: its editors; a request that chooses no
+    # action (the matrix's) is sent back to the overview
+    Row("returns.confirm_unchanged", "GET",  S,    own(OVERVIEW), 404, 404,   404,  404,     404),
+    Row("returns.confirm_unchanged", "POST", S,    own(OVERVIEW), 404, 404,   404,  404,     404),
+    # checking the answers comes before submitting: its editors, like the submit it leads to
+    Row("returns.check",            "GET",   S,    OWN,   404,     404,   404,  404,     404),
     Row("returns.submit",           "GET",   405,  405,   405,     405,   405,  405,     405),
     Row("returns.submit",           "POST",  S,    own(OVERVIEW), 404, 404, 404, 404,    404),
     Row("returns.sign_off",         "GET",   S,    404,   OWN,     404,   404,  404,     404),

@@ -177,3 +177,33 @@ def action_versions(database: str | Path, gss_code: str, label: str = LABEL) -> 
                 (gss_code, label),
             ).fetchall()
         )
+
+
+def confirm_unchanged(
+    app: Flask,
+    gss_code: str,
+    codes: list[str] | None = None,
+    *,
+    label: str = LABEL,
+    editor_id: int | None = None,
+) -> int:
+    """Confirm unchanged the carried-forward actions ``codes`` (every one not yet reviewed when
+    None), through the service the confirmation page calls; returns how many."""
+    with app.app_context():
+        return_ = get_return(gss_code, label)
+        query = (
+            select(Action.code, Assessment)
+            .join(Action, Assessment.action_id == Action.id)
+            .where(
+                Assessment.return_id == return_.id,
+                Assessment.is_carried_forward.is_(True),
+                Assessment.confirmed_at.is_(None),
+            )
+        )
+        if codes is not None:
+            query = query.where(Action.code.in_(codes))
+        targets = {code: (a, a.version_id) for code, a in db.session.execute(query)}
+        actor = _someone(gss_code, Role.COUNCIL_EDITOR, editor_id)
+        count = services.confirm_unchanged(return_, targets, actor=actor)
+        db.session.commit()
+        return count

@@ -642,3 +642,68 @@ def test_signed_in_pages_pass_axe_and_work_without_javascript(
     print(f"{role}: axe checked {len(visits)} pages, {len(expected)} expected")
     assert_reached(app, role, expected, visits)
     assert not problems, f"{len(problems)} problems on {len(visits)} pages:\n" + "\n".join(problems)
+
+
+def test_the_review_pages_pass_axe(app, live_server, browser, axe_source):
+    """The pages an editor uses to review a carried-forward quarter, which the crawls above (as
+    an administrator and an approver) never reach: the overview's choice of actions, the
+    confirmation page, and the check page both while actions wait for review and once the
+    return can be submitted."""
+    from tests.access_matrix import make_member
+    from tests.returns_data import (
+        LEEDS,
+        PREVIOUS_LABEL,
+        SLUG,
+        complete_quarter,
+        confirm_unchanged,
+        open_period,
+    )
+    from tracker.models import Role
+
+    planning_amber = {"stage": "planning", "rag": "amber", "narrative": "Scoping with partners"}
+    complete_quarter(app, LEEDS, PREVIOUS_LABEL, planning_amber)
+    open_period(app)
+    editor = make_member(app, Role.COUNCIL_EDITOR)
+    overview = f"{live_server}/councils/{LEEDS}/returns/{SLUG}"
+    problems: list[str] = []
+
+    def check(page: Any, heading: str) -> None:
+        page.wait_for_load_state("load")
+        assert " ".join(page.locator("h1").first.inner_text().split()) == heading, page.url
+        problems.extend(describe_violations(page.url, run_axe(page, axe_source)))
+
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server}/auth/sign-in")
+        page.fill("input[name=email]", editor.email)
+        page.fill("input[name=password]", editor.password)
+        page.locator("main form button", has_text="Sign in").click()
+        page.wait_for_load_state("load")
+        page.goto(overview)
+        check(page, "2025-26 Q3 return")
+
+        page.locator("main a", has_text="Check your answers and submit").click()
+        check(page, "Check your answers before submitting the 2025-26 Q3 return")
+        assert page.locator("#blocked").count() == 1
+
+        page.goto(overview)
+        page.check("input[name=actions][value='A01.S01']")
+        page.check("input[name=actions][value='A01.S02']")
+        page.locator("main form button", has_text="Confirm the chosen actions unchanged").click()
+        check(page, "Confirm 2 actions unchanged?")
+        page.locator("main form button", has_text="Confirm unchanged").click()
+        page.wait_for_load_state("load")
+        assert (
+            "2 actions confirmed unchanged"
+            in page.locator(".govuk-notification-banner").first.inner_text()
+        )
+
+        confirm_unchanged(app, LEEDS)
+        page.goto(f"{overview}/check")
+        check(page, "Check your answers before submitting the 2025-26 Q3 return")
+        assert page.locator("#blocked").count() == 0
+        assert page.locator("main form button", has_text="Submit for sign-off").count() == 1
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)

@@ -38,7 +38,7 @@ YORK = "E06000014"
 CORNWALL = "E06000052"
 YORKSHIRE = (LEEDS, WAKEFIELD, KIRKLEES, BRADFORD, YORK)
 COUNCILS = (*YORKSHIRE, CORNWALL)
-IMPLEMENTING_AMBER = {"stage": "implementing", "rag": "amber"}
+IMPLEMENTING_AMBER = {"stage": "implementing", "rag": "amber", "narrative": "Mitigated"}
 PLANNING_RED = {
     "stage": "planning",
     "rag": "red",

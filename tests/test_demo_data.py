@@ -92,6 +92,21 @@ def test_eight_closed_quarters_then_the_current_one_open(app):
             )
         )
         assert 0.4 * trackable < carried < 0.9 * trackable
+        # A realistic mix of review states in the open quarter: some not yet reviewed, some
+        # confirmed unchanged, some updated (tracker.domain.vocabulary.ReviewState).
+        from tracker.returns.queries import list_council_returns
+
+        summary = next(
+            r
+            for r in list_council_returns(leeds.council, include_drafts=True)
+            if r.period.label == "2026-27 Q3"
+        )
+        reviews = summary.reviews
+        assert reviews.total == trackable
+        assert reviews.not_reviewed > 0.2 * trackable
+        assert reviews.confirmed > 0.1 * trackable
+        assert reviews.updated > 0.2 * trackable
+        assert reviews.not_reviewed + reviews.confirmed == carried
         assert _return(CAMDEN, "2026-27 Q3").status == "submitted"
         # Evidence for the demo councils, files on disk with the hash recorded.
         assert report.evidence_files == 3

@@ -844,7 +844,7 @@ def test_evidence_changes_only_while_the_return_is_an_open_draft(app, world):
             services.unlink_evidence(assessment_of(LEEDS, code), item, actor=editor)
         return_ = assessment_of(LEEDS, code).return_
         return_.status = ReturnStatus.DRAFT
-        close_period(return_.period, actor=None)
+        close_period(return_.period, actor=None, confirm_early=True)
         db.session.commit()
         with pytest.raises(ReturnError, match="closed"):
             services.link_evidence(assessment_of(LEEDS, code), other, actor=editor)

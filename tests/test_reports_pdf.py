@@ -21,6 +21,7 @@ from tests.returns_data import (
     WAKEFIELD,
     assess,
     complete_quarter,
+    confirm_unchanged,
     get_return,
     open_period,
     sign_off,
@@ -42,7 +43,7 @@ RED = {
     "next_steps": "Escalate to the ICB board.",
     "barriers": ["workforce"],
 }
-AMBER = {"stage": "planning", "rag": "amber"}
+AMBER = {"stage": "planning", "rag": "amber", "narrative": "Waiting for the business case."}
 
 
 def pdf_text(content: bytes) -> str:
@@ -71,11 +72,12 @@ def codes(app, count: int, skip: int = 0) -> list[str]:
 @pytest.fixture
 def leeds_quarter(app):
     """Leeds: last quarter all Embedded and signed off; this quarter 3 Red, 4 Amber, rest
-    Embedded (so 7 worsened), submitted."""
+    Embedded and confirmed unchanged (so 7 worsened), submitted."""
     complete_quarter(app, LEEDS, PREVIOUS_LABEL, {"stage": "embedded"})
     open_period(app)
     assess(app, LEEDS, codes(app, 3), RED)
     assess(app, LEEDS, codes(app, 4, skip=3), AMBER)
+    confirm_unchanged(app, LEEDS)
     submit(app, LEEDS)
     return app
 

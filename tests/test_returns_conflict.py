@@ -108,8 +108,16 @@ def test_saving_from_the_conflict_page_replaces_the_saved_version(app, page):
     alex = make_member(app, Role.COUNCIL_EDITOR, display_name="Alex Editor")
     sam = make_member(app, Role.COUNCIL_EDITOR, display_name="Sam Editor")
     first, second = signed_in_client(app, alex), signed_in_client(app, sam)
-    post(first, URL, {"version": "1", "stage": "planning", "rag": "red"})
-    clash = post(second, URL, {"version": "1", "stage": "planning", "rag": "amber"})
+    # Red and Amber answers need a narrative, so both give one: the clash is the version's.
+    saved = post(
+        first, URL, {"version": "1", "stage": "planning", "rag": "red", "narrative": "No budget"}
+    )
+    assert saved.status_code == 302
+    clash = post(
+        second,
+        URL,
+        {"version": "1", "stage": "planning", "rag": "amber", "narrative": "Budget agreed"},
+    )
     assert clash.status_code == 409
 
     values = _form_values(page(clash))
@@ -155,7 +163,9 @@ def test_a_save_that_loses_a_race_after_its_version_check_gets_the_conflict_page
         return assessment
 
     monkeypatch.setattr(queries, "get_assessment", get_assessment_then_lose_the_race)
-    response = post(editor, URL, {"version": "1", "stage": "planning", "rag": "red"})
+    response = post(
+        editor, URL, {"version": "1", "stage": "planning", "rag": "red", "narrative": "No budget"}
+    )
 
     assert response.status_code == 409
     rows = {

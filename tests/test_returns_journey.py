@@ -1,10 +1,10 @@
 """A council completes, submits and signs off a full return in Chromium, with axe on the way.
 
 An editor answers a few actions on their own form (one with a mistake first), marks the national
-long-term actions not applicable and every other action embedded with bulk edit, and submits;
-the approver signs in with a code from their authenticator app and signs the return off. Uses
-the live server and browser of ``tests/test_accessibility.py`` (Debian's Chromium, never a
-downloaded browser).
+long-term actions not applicable and every other action embedded with bulk edit, checks the
+answers and submits from the check page; the approver signs in with a code from their
+authenticator app and signs the return off. Uses the live server and browser of
+``tests/test_accessibility.py`` (Debian's Chromium, never a downloaded browser).
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def test_an_editor_completes_and_submits_and_the_approver_signs_off(
         page.locator(".govuk-service-navigation__link", has_text="Returns").click()
         page.wait_for_load_state("load")
         assert _text(page, "h1") == f"{LABEL} return"
-        assert _text(page, "#progress") == f"0 of {TRACKABLE} actions assessed"
+        assert _text(page, "#progress") == f"0 of {TRACKABLE} actions reviewed this quarter"
         check(page)
 
         # One action on its own form: a mistake first, then put right.
@@ -130,7 +130,7 @@ def test_an_editor_completes_and_submits_and_the_approver_signs_off(
         page.fill("textarea[name=not_applicable_reason]", "Led by the county council")
         page.locator("main form button", has_text="Save and go back to the return").click()
         page.wait_for_load_state("load")
-        assert _text(page, "#progress") == f"2 of {TRACKABLE} actions assessed"
+        assert _text(page, "#progress") == f"2 of {TRACKABLE} actions reviewed this quarter"
 
         # The national long-term actions in one go, then everything still unassessed.
         page.locator("a", has_text="Change several actions at once").click()
@@ -139,9 +139,17 @@ def test_an_editor_completes_and_submits_and_the_approver_signs_off(
         _bulk(page, live_server, "lead=national&timeframe=long", "not_applicable", "For government")
         assert f"{national_long} actions updated" in _text(page, ".govuk-notification-banner")
         _bulk(page, live_server, "stage=none", "embedded")
-        assert _text(page, "#progress") == f"{TRACKABLE} of {TRACKABLE} actions assessed"
+        assert (
+            _text(page, "#progress") == f"{TRACKABLE} of {TRACKABLE} actions reviewed this quarter"
+        )
         check(page)
 
+        # Check the answers, then submit from the check page.
+        page.locator("main a", has_text="Check your answers and submit").click()
+        page.wait_for_load_state("load")
+        assert _text(page, "h1") == f"Check your answers before submitting the {LABEL} return"
+        assert page.locator("#blocked").count() == 0
+        check(page)
         page.locator("main form button", has_text="Submit for sign-off").click()
         page.wait_for_load_state("load")
         assert "submitted for sign-off" in _text(page, ".govuk-notification-banner")

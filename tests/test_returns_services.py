@@ -151,7 +151,7 @@ def test_the_next_period_carries_forward_values_and_evidence(app, people):
             actor=get_user(people["editor"]),
             expected_version=target.version_id,
         )
-        close_period(first, actor=get_user(people["admin"]))
+        close_period(first, actor=get_user(people["admin"]), confirm_early=True)
         second = _open("2025-26 Q4", people["admin"])
         db.session.commit()
 
@@ -225,7 +225,7 @@ def test_the_workflow_from_draft_to_signed_off_and_back(app, people):
         return_ = _leeds_return(period, people["leeds"])
         editor, approver = get_user(people["editor"]), get_user(people["approver"])
 
-        with pytest.raises(ReturnError, match="140 actions still need assessing"):
+        with pytest.raises(ReturnError, match="140 actions are not yet reviewed"):
             submit_return(return_, actor=editor)
         _assess_everything(return_, people["editor"])
         assert return_progress(return_).is_complete
@@ -315,7 +315,7 @@ def test_a_closed_period_is_read_only(app, people):
     with app.app_context():
         period = _open("2025-26 Q3", people["admin"])
         return_ = _leeds_return(period, people["leeds"])
-        close_period(period, actor=get_user(people["admin"]))
+        close_period(period, actor=get_user(people["admin"]), confirm_early=True)
         with pytest.raises(ReturnError, match="is closed"):
             save_assessment(
                 return_.assessments[0],
@@ -340,7 +340,7 @@ def test_a_submitted_return_cannot_be_sent_back_once_the_period_closes(app, peop
         return_ = _leeds_return(period, people["leeds"])
         _assess_everything(return_, people["editor"])
         submit_return(return_, actor=get_user(people["editor"]))
-        close_period(period, actor=get_user(people["admin"]))
+        close_period(period, actor=get_user(people["admin"]), confirm_early=True)
         with pytest.raises(ReturnError, match="cannot be sent back"):
             send_back_return(return_, "Too late", actor=get_user(people["approver"]))
         assert return_.status == "submitted"

@@ -21,6 +21,7 @@ from tests.returns_data import (
     assess_all,
     close_period,
     complete_quarter,
+    confirm_unchanged,
     get_assessment,
     get_return,
     open_period,
@@ -28,8 +29,8 @@ from tests.returns_data import (
 )
 from tests.test_roadmap_views import count_queries
 from tracker.extensions import db
-from tracker.models import Action, AuditEvent, Council, ReturnSnapshot, Role
-from tracker.returns import queries
+from tracker.models import Action, Assessment, AuditEvent, Council, ReturnSnapshot, Role, User
+from tracker.returns import queries, services
 
 BASE = f"/councils/{LEEDS}/returns"
 OVERVIEW = f"{BASE}/{SLUG}"
@@ -96,7 +97,7 @@ def two_quarters(app):
     open_period(app)
     assess(app, LEEDS, ["A01.S01"], {"stage": "implementing", "rag": "green", "narrative": "Live"})
     assess(app, LEEDS, ["A01.S03"], {"stage": "not_started"})
-    assess(app, LEEDS, ["A01.M01"], {"stage": "planning", "rag": "red"})
+    assess(app, LEEDS, ["A01.M01"], {"stage": "planning", "rag": "red", "narrative": "Stalled"})
     assess(
         app,
         LEEDS,
@@ -138,7 +139,12 @@ def test_the_list_shows_each_return_newest_first_with_status_and_progress(
     assert _text(soup.h1) == "Returns"
     rows = [[_text(c) for c in tr.select("th, td")] for tr in soup.select("tbody tr")]
     assert [row[0].split(" return")[0] for row in rows] == [LABEL, PREVIOUS_LABEL]
-    assert rows[0][1:3] == ["Draft", f"{TRACKABLE} of {TRACKABLE}"]
+    # Only the four actions saved this quarter are reviewed: carried forward is not assessed.
+    assert rows[0][1:4] == [
+        "Draft",
+        f"4 of {TRACKABLE}",
+        f"Not yet reviewed: {TRACKABLE - 4} Confirmed unchanged: 0 Updated: 4",
+    ]
     assert rows[1][1] == "Signed off"
     assert "Period closed" in rows[1][0]
 
@@ -150,7 +156,7 @@ def test_the_overview_shows_status_progress_and_changes_since_last_quarter(
 
     assert _text(soup.h1) == f"{LABEL} return"
     assert soup.title.get_text().startswith(f"{LABEL} return – Leeds – ")
-    assert _text(soup.select_one("#progress")) == f"{TRACKABLE} of {TRACKABLE} actions assessed"
+    assert _text(soup.select_one("#progress")) == f"4 of {TRACKABLE} actions reviewed this quarter"
     assert _row(soup, "A01.S01")[1:] == [
         "Implementing",
         "RAG rating Green",
@@ -159,8 +165,9 @@ def test_the_overview_shows_status_progress_and_changes_since_last_quarter(
     assert _row(soup, "A01.S03")[1:3] == ["Not started", "Not needed"]
     assert _row(soup, "A01.S03")[3].startswith("↓ Worsened")
     assert _row(soup, "A01.S02")[3].startswith("Not comparable")
-    assert "Carried forward, not yet reviewed" in _row(soup, "A01.S04")[0]
-    assert "Carried forward" not in _row(soup, "A01.S01")[0]
+    assert "Not yet reviewed (carried forward)" in _row(soup, "A01.S04")[0]
+    assert "Updated" in _row(soup, "A01.S01")[0]
+    assert "carried forward" not in _row(soup, "A01.S01")[0]
     changes = [_text(li) for li in soup.find("h2", string="Since last quarter").find_next("ul")]
     assert [c for c in changes if c] == [
         f"↑ Improved: 1 of {TRACKABLE}",
@@ -168,8 +175,8 @@ def test_the_overview_shows_status_progress_and_changes_since_last_quarter(
         f"↓ Worsened: 2 of {TRACKABLE}",
         f"Not comparable (not assessed, not applicable locally, or new): 1 of {TRACKABLE}",
     ]
-    # The editor may submit; nobody has signed it off.
-    assert soup.find("button", string=lambda s: s and "Submit for sign-off" in s)
+    # The editor may check their answers and submit; nobody has signed it off.
+    assert soup.find("a", string=lambda s: s and "Check your answers and submit" in s)
     assert not soup.find("a", string=lambda s: s and s.strip() == "Sign off")
 
 
@@ -177,7 +184,7 @@ def test_a_new_return_lists_every_action_still_to_assess(app, clients, page):
     open_period(app)
     soup = page(clients(Role.COUNCIL_EDITOR).get(OVERVIEW))
 
-    assert _text(soup.select_one("#progress")) == f"0 of {TRACKABLE} actions assessed"
+    assert _text(soup.select_one("#progress")) == f"0 of {TRACKABLE} actions reviewed this quarter"
     details = soup.select_one("details")
     assert _text(details.summary) == f"What is missing: {TRACKABLE} actions to assess"
     links = details.select("a")
@@ -203,7 +210,7 @@ def test_filters_narrow_the_actions_listed(app, clients, page, two_quarters, que
     assert listed == expected
     assert _text(soup.select_one("#results")) == f"Showing {len(expected)} of {TRACKABLE} actions"
     # Progress counts the whole return, whatever the filters.
-    assert _text(soup.select_one("#progress")) == f"{TRACKABLE} of {TRACKABLE} actions assessed"
+    assert _text(soup.select_one("#progress")) == f"4 of {TRACKABLE} actions reviewed this quarter"
 
 
 def test_national_long_term_filter_lists_what_the_database_holds(app, clients, page):
@@ -250,6 +257,7 @@ def test_panel_members_see_submitted_returns_but_never_drafts(app, clients, page
     assert [_text(a) for a in history.select("tbody th a")] == [f"{PREVIOUS_LABEL}: action A01.S01"]
     assert panel.get(f"{BASE}/current").headers["Location"].endswith(PREVIOUS_SLUG)
 
+    confirm_unchanged(app, LEEDS)
     submit(app, LEEDS)
     soup = page(panel.get(OVERVIEW))
     assert _text(soup.h1) == f"{LABEL} return"
@@ -546,7 +554,7 @@ def test_bulk_edit_marks_national_long_term_actions_not_applicable(app, clients,
 
 def test_bulk_edit_is_all_or_nothing(app, clients, page):
     open_period(app)
-    assess(app, LEEDS, ["A01.S01"], {"stage": "implementing", "rag": "amber"})
+    assess(app, LEEDS, ["A01.S01"], {"stage": "implementing", "rag": "amber", "narrative": "On"})
     editor = clients(Role.COUNCIL_EDITOR)
     with app.app_context():
         versions = {
@@ -619,7 +627,8 @@ def test_an_incomplete_return_cannot_be_submitted_and_nothing_changes(app, clien
     assert _text(soup.h1) == f"The {LABEL} return cannot be submitted yet"
     summary = soup.select_one(".govuk-error-summary")
     assert _text(summary.select_one("h2")) == (
-        f"{TRACKABLE - 1} actions still need assessing before the return can be submitted"
+        f"{TRACKABLE - 1} actions are not yet reviewed: confirm each one unchanged or update it "
+        "before the return can be submitted"
     )
     assert soup.select("#missing + ul a")[0]["href"] == f"{OVERVIEW}/actions/A01.S02"
     assert len(soup.select("#missing + ul a")) == TRACKABLE - 1
@@ -791,3 +800,188 @@ def test_the_returns_menu_item_leads_to_the_current_return(app, clients, page):
 def test_current_goes_to_the_list_when_there_is_no_return(app, clients):
     response = clients(Role.COUNCIL_EDITOR).get(f"{BASE}/current")
     assert response.headers["Location"] == f"{BASE}/"
+
+
+# -- review state -------------------------------------------------------------------------------
+
+
+def _review_counts(app) -> dict[str, int]:
+    """Review state → how many of Leeds's Q3 assessments are in it, straight from the table."""
+    with app.app_context():
+        rows = db.session.scalars(
+            select(Assessment).where(Assessment.return_id == get_return(LEEDS).id)
+        ).all()
+        updated = sum(1 for a in rows if not a.is_carried_forward and a.updated_at is not None)
+        confirmed = sum(
+            1
+            for a in rows
+            if a.confirmed_at is not None and (a.is_carried_forward or not a.updated_at)
+        )
+        return {
+            "Not yet reviewed": len(rows) - updated - confirmed,
+            "Confirmed unchanged": confirmed,
+            "Updated": updated,
+        }
+
+
+def test_the_overview_counts_each_review_state_as_the_database_holds_it(
+    app, clients, page, two_quarters
+):
+    confirm_unchanged(app, LEEDS, ["A01.S04", "A01.M02"])
+    soup = page(clients(Role.COUNCIL_EDITOR).get(OVERVIEW))
+
+    shown = dict(_text(li).split(": ") for li in soup.select("#review-states li"))
+    expected = _review_counts(app)
+    assert {k: int(v) for k, v in shown.items()} == expected
+    assert expected == {
+        "Not yet reviewed": TRACKABLE - 6,
+        "Confirmed unchanged": 2,
+        "Updated": 4,
+    }
+    assert _text(soup.select_one("#progress")) == f"6 of {TRACKABLE} actions reviewed this quarter"
+    assert _text(soup.select_one("#kinds")) == (
+        "This return covers 114 roadmap actions and 26 actions on barriers and enablers."
+    )
+    assert "Every action is" not in _text(soup)
+    assert "Confirmed unchanged" in _row(soup, "A01.S04")[0]
+    # Filtering by review state lists exactly those actions.
+    filtered = page(clients(Role.COUNCIL_EDITOR).get(f"{OVERVIEW}?review=confirmed"))
+    listed = [row["id"].removeprefix("action-") for row in filtered.select("tr[id^=action-]")]
+    assert listed == ["A01.S04", "A01.M02"]
+
+
+def test_submitting_with_unreviewed_actions_is_refused_and_nothing_changes(
+    app, clients, page, two_quarters
+):
+    editor = clients(Role.COUNCIL_EDITOR)
+    check = page(editor.get(f"{OVERVIEW}/check"))
+    assert _text(check.h1) == f"Check your answers before submitting the {LABEL} return"
+    blocked = _text(check.select_one("#blocked"))
+    assert f"{TRACKABLE - 4} actions are not yet reviewed" in blocked
+    assert check.select_one("#blocked a")["href"] == f"{OVERVIEW}?review=not_reviewed#results"
+    assert not check.find("button", string=lambda s: s and "Submit for sign-off" in s)
+    # What changed and the exceptions are named by title, code beside.
+    assert "A01.M01" in _text(check.select_one("#exceptions-red"))
+    assert "A01.S03" in _text(check.select_one("#exceptions-worsened"))
+    assert "A01.S01" in _text(check.select_one("#stage-changes"))
+
+    response = post(editor, f"{OVERVIEW}/submit")
+    assert response.status_code == 422
+    soup = page(response)
+    assert f"{TRACKABLE - 4} actions are not yet reviewed" in _text(soup.select_one("#unreviewed"))
+    with app.app_context():
+        assert get_return(LEEDS).status == "draft"
+        with pytest.raises(services.ReturnError, match=f"{TRACKABLE - 4} actions are not yet"):
+            services.submit_return(get_return(LEEDS), actor=db.session.get(User, people_id(app)))
+        assert get_return(LEEDS).status == "draft"
+
+    # Once every carried-forward action is confirmed, the check page offers the button.
+    confirm_unchanged(app, LEEDS)
+    check = page(editor.get(f"{OVERVIEW}/check"))
+    assert check.select_one("#blocked") is None
+    assert check.find("button", string=lambda s: s and "Submit for sign-off" in s)
+    assert post(editor, f"{OVERVIEW}/submit").status_code == 302
+    with app.app_context():
+        assert get_return(LEEDS).status == "submitted"
+
+
+def people_id(app) -> int:
+    with app.app_context():
+        return make_member(app, Role.COUNCIL_EDITOR).id
+
+
+def test_bulk_confirm_goes_through_a_confirmation_page_and_changes_only_the_chosen(
+    app, clients, page, two_quarters
+):
+    editor = clients(Role.COUNCIL_EDITOR)
+    overview = page(editor.get(OVERVIEW))
+    form = overview.select_one("#confirm-form")
+    assert form is not None
+    # Only carried-forward actions nobody has reviewed can be chosen.
+    assert overview.select_one('input[name=actions][value="A01.S04"]')
+    assert not overview.select_one('input[name=actions][value="A01.S01"]')
+    before = _review_counts(app)
+    chosen = ["A01.S04", "A01.M02"]
+    with app.app_context():
+        versions = {f"version-{c}": str(get_assessment(LEEDS, c).version_id) for c in chosen}
+
+    confirm_page = page(
+        editor.get(f"{OVERVIEW}/confirm-unchanged", query_string={"actions": chosen, **versions})
+    )
+    assert _text(confirm_page.h1) == "Confirm 2 actions unchanged?"
+    listed = [_text(tr.select_one("td a")) for tr in confirm_page.select("#chosen tbody tr")]
+    assert listed == ["A01.S04", "A01.M02"]
+    with app.app_context():
+        title = db.session.scalar(select(Action.text).where(Action.code == "A01.S04"))
+    assert _text(confirm_page.select_one('tr[id="chosen-A01.S04"] th')) == " ".join(title.split())
+    assert _review_counts(app) == before  # nothing saved by looking
+
+    response = post(editor, f"{OVERVIEW}/confirm-unchanged", {"actions": chosen, **versions})
+    assert response.status_code == 302
+    after = _review_counts(app)
+    assert after["Confirmed unchanged"] == 2
+    assert after["Not yet reviewed"] == before["Not yet reviewed"] - 2
+    with app.app_context():
+        assert get_assessment(LEEDS, "A01.S04").confirmed_at is not None
+        assert get_assessment(LEEDS, "A01.M03").confirmed_at is None
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "assessment.confirm")
+        ).all()
+        assert sorted(e.after["action"] for e in events) == sorted(chosen)
+
+
+def test_viewers_cannot_confirm_and_a_submitted_return_cannot_be_confirmed(
+    app, clients, two_quarters
+):
+    viewer = clients(Role.COUNCIL_VIEWER)
+    assert (
+        post(viewer, f"{OVERVIEW}/confirm-unchanged", {"actions": ["A01.S04"]}).status_code == 404
+    )
+    with app.app_context():
+        assert get_assessment(LEEDS, "A01.S04").confirmed_at is None
+
+
+def test_red_or_amber_without_a_narrative_is_refused(app, clients, page):
+    open_period(app)
+    editor = clients(Role.COUNCIL_EDITOR)
+    with app.app_context():
+        version = get_assessment(LEEDS, "A01.S01").version_id
+    response = post(
+        editor,
+        f"{OVERVIEW}/actions/A01.S01",
+        {"stage": "planning", "rag": "red", "narrative": "", "version": str(version)},
+    )
+    assert response.status_code == 422
+    assert "Enter a narrative: Red and Amber actions need one" in _error_summary(page(response))
+    with app.app_context():
+        assert get_assessment(LEEDS, "A01.S01").stage is None
+        with pytest.raises(services.AssessmentInvalid) as refused:
+            services.validate_assessment({"stage": "implementing", "rag": "amber"})
+        assert refused.value.errors["narrative"] == (
+            "Enter a narrative: Red and Amber actions need one"
+        )
+
+
+def test_a_target_period_already_passed_is_flagged(app, clients, page):
+    open_period(app)
+    assess(
+        app,
+        LEEDS,
+        ["A01.S01"],
+        {
+            "stage": "planning",
+            "rag": "green",
+            "target_stage": "embedded",
+            "target_period": "2025-26 Q1",
+        },
+    )
+    assess(app, LEEDS, ["A01.S02"], {"stage": "embedded", "target_period": "2026-27 Q1"})
+    editor = clients(Role.COUNCIL_EDITOR)
+    soup = page(editor.get(OVERVIEW))
+    assert "Target date passed" in _row(soup, "A01.S01")[0]
+    assert "Target date passed" not in _row(soup, "A01.S02")[0]
+    check = page(editor.get(f"{OVERVIEW}/check"))
+    assert "A01.S01" in _text(check.select_one("#exceptions-target-passed"))
+    assert "A01.S02" not in _text(check.select_one("#exceptions-target-passed"))
+    action = page(editor.get(f"{OVERVIEW}/actions/A01.S01"))
+    assert "Target date passed" in _text(action)

@@ -165,6 +165,7 @@ def test_xlsx_export_is_the_template_in_roadmap_order(app, world):
             "A01.S01",
             stage="implementing",
             rag="amber",
+            narrative="Recruitment is behind plan",
             barriers=["workforce", "data"],
             funding_source="bcf",
             spend_types="TC",
@@ -188,6 +189,7 @@ def test_xlsx_export_is_the_template_in_roadmap_order(app, world):
     first = dict(zip(HEADINGS, rows[1], strict=True))
     assert first["Stage"] == "Implementing"
     assert first["RAG"] == "Amber"
+    assert first["Narrative"] == "Recruitment is behind plan"
     assert first["Barriers"] == "Workforce; Data and digital"
     assert first["Funding source"] == "Better Care Fund"
     assert first["Spend types"] == "Transformation; Community capacity"

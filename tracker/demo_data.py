@@ -490,6 +490,7 @@ def _insert_returns(
             )
         )
         assessment_rows = []
+        confirm_rng = random.Random(f"confirm-{council.gss_code}")  # noqa: S311 (made-up data)
         for period, return_id, row in zip(plan.periods, ids, return_rows, strict=True):
             is_current = period is current
             if previous_return is not None:
@@ -524,6 +525,12 @@ def _insert_returns(
                     period.ends_on - timedelta(days=rng.randint(0, 40)), today - timedelta(days=1)
                 )
                 carried = is_current and before is not None and not touched
+                # About a third of what was carried forward has been looked at and confirmed
+                # unchanged, so the open quarter shows all three review states. A separate
+                # generator keeps the rest of the demo exactly as it was.
+                confirmed = (
+                    carried and confirm_rng.random() < 0.35 and values.get("stage") is not None
+                )
                 assessment_rows.append(
                     {
                         "return_id": return_id,
@@ -534,6 +541,10 @@ def _insert_returns(
                         if carried
                         else _at(max(updated_on, period.starts_on), rng),
                         "updated_by_id": None if carried else editor_id,
+                        "confirmed_at": _at(today - timedelta(days=2), confirm_rng)
+                        if confirmed
+                        else None,
+                        "confirmed_by_id": editor_id if confirmed else None,
                         "version_id": 1 if carried else 2,
                     }
                 )

@@ -56,6 +56,16 @@ def parse_period_label(label: str) -> tuple[int, int]:
     return year, quarter
 
 
+def target_passed(target_period: str | None, year: int, quarter: int) -> bool:
+    """True when an action's target period ended before the quarter (year, quarter) began:
+    the "Target date passed" flag of the form, the lists and the check page."""
+    try:
+        target_year, target_quarter = parse_period_label(target_period or "")
+    except PeriodError:
+        return False
+    return target_year * 4 + target_quarter < year * 4 + quarter
+
+
 def quarter_dates(year: int, quarter: int) -> tuple[date, date]:
     """First and last day of a financial-year quarter (Q1 is April to June)."""
     if quarter == 4:

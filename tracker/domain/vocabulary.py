@@ -8,6 +8,9 @@ all read them from here.
 
 from __future__ import annotations
 
+import enum
+from datetime import datetime
+
 from tracker.models.returns import Rag, ReturnStatus, Stage
 
 #: the value that stands for "no stage yet" in counts and filters (never stored)
@@ -37,6 +40,60 @@ RAG_ORDER = {r: r.rank for r in Rag}
 RAG_SCALE = tuple(sorted(RAG_NAMES, key=lambda value: Rag(value).rank))
 #: RAG keys, worst first, then "none": no rating (outside Planning and Implementing, or missing)
 RAG_KEYS = (*RAG_SCALE, NO_RAG)
+
+
+class ReviewState(enum.StrEnum):
+    """Whether anyone has looked at an assessment this quarter (PRODUCT.md, "Scales"): only
+    reviewed actions (confirmed unchanged or updated) count as assessed."""
+
+    NOT_REVIEWED = "not_reviewed"  #: carried forward (or new) and untouched this quarter
+    CONFIRMED = "confirmed"  #: someone looked and confirmed last quarter's answer unchanged
+    UPDATED = "updated"  #: saved this quarter
+
+    @property
+    def label(self) -> str:
+        return _REVIEW_WORDS[self]
+
+    @property
+    def is_reviewed(self) -> bool:
+        return self is not ReviewState.NOT_REVIEWED
+
+    @classmethod
+    def of(
+        cls, *, is_carried_forward: bool, confirmed_at: datetime | None, updated_at: datetime | None
+    ) -> ReviewState:
+        """The state of an assessment from its columns (``queries`` has the same rule in SQL).
+
+        Saving clears ``is_carried_forward``; a new action's row is not carried forward but has
+        never been saved, so it is not yet reviewed either.
+        """
+        if not is_carried_forward and updated_at is not None:
+            return cls.UPDATED
+        if confirmed_at is not None:
+            return cls.CONFIRMED
+        return cls.NOT_REVIEWED
+
+
+_REVIEW_WORDS = {
+    ReviewState.NOT_REVIEWED: "Not yet reviewed",
+    ReviewState.CONFIRMED: "Confirmed unchanged",
+    ReviewState.UPDATED: "Updated",
+}
+#: review states in the order pages list them: what needs work first
+REVIEW_STATE_NAMES = {s.value: s.label for s in ReviewState}
+REVIEW_STATE_KEYS = tuple(REVIEW_STATE_NAMES)
+
+
+def action_kinds(roadmap: int, enablers: int) -> str:
+    """``"114 roadmap actions and 26 actions on barriers and enablers"``: the two kinds of
+    action by their names (PRODUCT.md: never a bare "140 actions")."""
+    parts = []
+    if roadmap:
+        parts.append(f"{roadmap} roadmap action{'s' if roadmap != 1 else ''}")
+    if enablers:
+        parts.append(f"{enablers} action{'s' if enablers != 1 else ''} on barriers and enablers")
+    return " and ".join(parts) or "no actions"
+
 
 RETURN_STATUS_NAMES = {s.value: s.label for s in ReturnStatus}
 #: returns that have left the council: the only ones any comparison or outside reader sees

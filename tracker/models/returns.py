@@ -243,6 +243,10 @@ class Assessment(db.Model):
     funding_source: Mapped[str | None] = mapped_column(String(24))
     #: copied from last quarter and not yet touched by anyone this quarter
     is_carried_forward: Mapped[bool] = mapped_column(default=False)
+    #: when someone looked at a carried-forward answer this quarter and confirmed it unchanged
+    #: (its review state is then "confirmed unchanged"; see tracker.domain.vocabulary.ReviewState)
+    confirmed_at: Mapped[datetime | None]
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime | None]
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     version_id: Mapped[int] = mapped_column(default=1)

@@ -42,6 +42,7 @@ from tracker.domain.vocabulary import (
     LEAD_NAMES,
     RAG_HINTS,
     RAG_NAMES,
+    REVIEW_STATE_NAMES,
     SPEND_NAMES,
     STAGE_HINTS,
     STAGE_NAMES,
@@ -63,6 +64,7 @@ __all__ = [
     "AssessmentForm",
     "BulkEditForm",
     "ConfirmForm",
+    "ConfirmUnchangedForm",
     "OverviewFilterForm",
     "ReopenForm",
     "SendBackForm",
@@ -394,12 +396,30 @@ class BulkEditForm(FlaskForm):
             raise ValidationError("Enter why the actions are not applicable locally")
 
 
+class ConfirmUnchangedForm(FlaskForm):
+    """Confirm the chosen carried-forward actions unchanged: the codes come from the overview's
+    checkboxes (or an action's own page) as ``actions``, each with its ``version-<code>``."""
+
+    def chosen(self, source: MultiDict) -> dict[str, int]:
+        """code → the version the person saw (0, never current, when it is missing)."""
+        chosen: dict[str, int] = {}
+        for code in source.getlist("actions"):
+            if queries.ACTION_CODE.match(code or "") and code not in chosen:
+                text = source.get(f"version-{code}", "")
+                chosen[code] = int(text) if text.isdigit() and len(text) < 10 else 0
+        return chosen
+
+
 class OverviewFilterForm(FlaskForm):
     """Filters of a return's actions, sent with GET so that a filtered view can be shared."""
 
     class Meta:
         csrf = False
 
+    review = FilterField(
+        "Review this quarter",
+        choices=[SelectChoice(value, name) for value, name in REVIEW_STATE_NAMES.items()],
+    )
     area = FilterField("Area for action")
     timeframe = FilterField(
         "Timeframe",
@@ -453,6 +473,7 @@ class OverviewFilterForm(FlaskForm):
             rags=frozenset(self.rag.data or ()),
             leads=frozenset(self.lead.data or ()),
             changes=frozenset(self.change.data or ()),
+            reviews=frozenset(self.review.data or ()),
         )
 
     def active_filters(self) -> list[tuple[str, list[str]]]:

@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased, contains_eager, selectinload
 
-from tracker.domain.periods import parse_period_slug, period_slug
+from tracker.domain.periods import parse_period_slug, period_slug, target_passed
 from tracker.domain.vocabulary import (
     ENABLERS,
     NO_RAG,
@@ -29,6 +29,8 @@ from tracker.domain.vocabulary import (
     STAGE_NAMES,
     STAGE_ORDER,
     TIMEFRAMES,
+    ReviewState,
+    action_kinds,
     money,
 )
 from tracker.extensions import db
@@ -45,6 +47,7 @@ from tracker.models import (
     ReturnStatus,
     Stage,
     User,
+    assessment_evidence,
 )
 from tracker.returns.services import (
     BARRIERS,
@@ -52,6 +55,7 @@ from tracker.returns.services import (
     FUNDING_SOURCES,
     STAGES_NEEDING_RAG,
     BulkRefused,
+    submission_refusal,
 )
 
 #: the shape of an action code ("A07.M01", "E02.03"); anything else is never sent to the database
@@ -90,6 +94,48 @@ def complete_condition():
     )
 
 
+def _review_state():
+    """SQL: the assessment's review state (as ``ReviewState.of``)."""
+    return case(
+        (
+            Assessment.is_carried_forward.is_(False) & Assessment.updated_at.is_not(None),
+            ReviewState.UPDATED.value,
+        ),
+        (Assessment.confirmed_at.is_not(None), ReviewState.CONFIRMED.value),
+        else_=ReviewState.NOT_REVIEWED.value,
+    )
+
+
+def _count_where(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+@dataclass(frozen=True)
+class ReviewCounts:
+    """How many actions of a return are in each review state."""
+
+    not_reviewed: int = 0
+    confirmed: int = 0
+    updated: int = 0
+
+    @property
+    def reviewed(self) -> int:
+        return self.confirmed + self.updated
+
+    @property
+    def total(self) -> int:
+        return self.not_reviewed + self.confirmed + self.updated
+
+    def items(self) -> list[tuple[str, str, int]]:
+        """(state, label, count) in the order of the scale."""
+        return [(s.value, s.label, getattr(self, s.value)) for s in ReviewState]
+
+    @classmethod
+    def of(cls, states: Iterable[str]) -> ReviewCounts:
+        counted = Counter(states)
+        return cls(**{s.value: counted[s.value] for s in ReviewState})
+
+
 def why_incomplete(stage: str | None, rag: str | None, reason: str | None) -> str | None:
     """What an assessment still needs before submission, or None when it is complete."""
     if stage is None:
@@ -110,10 +156,12 @@ class ReturnSummary:
 
     period: Period
     status: str
+    #: reviewed this quarter and complete
     assessed: int
     total: int
     submitted_at: datetime | None
     signed_off_at: datetime | None
+    reviews: ReviewCounts = ReviewCounts()
 
     @property
     def slug(self) -> str:
@@ -125,9 +173,16 @@ def list_council_returns(council: Council, *, include_drafts: bool) -> list[Retu
 
     :param include_drafts: False for someone who may read only submitted and signed-off returns.
     """
-    complete = func.coalesce(func.sum(case((complete_condition(), 1), else_=0)), 0)
+    state = _review_state()
+    reviewed = state != ReviewState.NOT_REVIEWED.value
     query = (
-        select(Return, Period, complete.label("assessed"), func.count(Assessment.id))
+        select(
+            Return,
+            Period,
+            _count_where(and_(complete_condition(), reviewed)).label("assessed"),
+            func.count(Assessment.id),
+            *(_count_where(state == s.value) for s in ReviewState),
+        )
         .join(Period, Return.period_id == Period.id)
         .outerjoin(Assessment, Assessment.return_id == Return.id)
         .where(Return.council_id == council.id)
@@ -144,8 +199,9 @@ def list_council_returns(council: Council, *, include_drafts: bool) -> list[Retu
             total=int(total),
             submitted_at=return_.submitted_at,
             signed_off_at=return_.signed_off_at,
+            reviews=ReviewCounts(*(int(n) for n in counts)),
         )
-        for return_, period, assessed, total in db.session.execute(query)
+        for return_, period, assessed, total, *counts in db.session.execute(query)
     ]
 
 
@@ -232,6 +288,7 @@ class OverviewFilters:
     rags: frozenset[str] = frozenset()
     leads: frozenset[str] = frozenset()
     changes: frozenset[str] = frozenset()
+    reviews: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -253,6 +310,26 @@ class ActionRow:
     previous_stage: str | None
     previous_rag: str | None
     direction: str
+    #: a ReviewState value: not yet reviewed, confirmed unchanged or updated this quarter
+    review_state: str = ReviewState.NOT_REVIEWED.value
+    #: the target period ended before this quarter
+    target_passed: bool = False
+    is_enabler: bool = False
+
+    @property
+    def review_label(self) -> str:
+        return ReviewState(self.review_state).label
+
+    @property
+    def is_reviewed(self) -> bool:
+        return ReviewState(self.review_state).is_reviewed
+
+    @property
+    def blocks(self) -> str | None:
+        """Why this action stops the return being submitted, or None."""
+        if not self.is_reviewed:
+            return ReviewState.NOT_REVIEWED.label
+        return self.missing
 
     def matches(self, filters: OverviewFilters) -> bool:
         checks = (
@@ -262,6 +339,7 @@ class ActionRow:
             (filters.rags, self.rag or NO_RAG),
             (filters.leads, self.lead),
             (filters.changes, self.direction),
+            (filters.reviews, self.review_state),
         )
         return all(not chosen or value in chosen for chosen, value in checks)
 
@@ -282,6 +360,7 @@ class Overview:
     rows: list[ActionRow]
     #: every action of the return, whatever the filters
     total: int
+    #: reviewed and complete
     assessed: int
     missing: list[ActionRow]
     previous_period: Period | None
@@ -290,10 +369,19 @@ class Overview:
     submitted_by: str | None = None
     signed_off_by: str | None = None
     note: WorkflowNote | None = None
+    reviews: ReviewCounts = ReviewCounts()
+    #: "114 roadmap actions and 26 actions on barriers and enablers"
+    kinds: str = ""
 
     @property
     def is_complete(self) -> bool:
-        return not self.missing
+        return not self.missing and not self.reviews.not_reviewed
+
+    @property
+    def unreviewed(self) -> list[ActionRow]:
+        return [row for row in self.all_rows if not row.is_reviewed]
+
+    all_rows: list[ActionRow] = field(default_factory=list)
 
     @property
     def groups(self) -> list[tuple[str, list[ActionRow]]]:
@@ -316,6 +404,7 @@ def action_rows(return_: Return, previous: Return | None) -> list[ActionRow]:
 
     One query, whatever the number of actions.
     """
+    period = return_.period
     before = aliased(Assessment)
     columns = [
         Assessment.stage,
@@ -323,6 +412,8 @@ def action_rows(return_: Return, previous: Return | None) -> list[ActionRow]:
         Assessment.not_applicable_reason,
         Assessment.is_carried_forward,
         Assessment.version_id,
+        Assessment.target_period,
+        _review_state().label("review_state"),
         Action.code,
         Action.text,
         Action.timeframe,
@@ -379,6 +470,9 @@ def action_rows(return_: Return, previous: Return | None) -> list[ActionRow]:
                 previous_stage=before_values[0] if before_values else None,
                 previous_rag=before_values[1] if before_values else None,
                 direction=direction_of_travel(before_values, (row.stage, row.rag)),
+                review_state=row.review_state,
+                target_passed=target_passed(row.target_period, period.year, period.quarter),
+                is_enabler=row.area_code is None,
             )
         )
     return rows
@@ -424,8 +518,16 @@ def list_action_rows(return_: Return, filters: OverviewFilters) -> list[ActionRo
 
 
 def missing_actions(return_: Return) -> list[ActionRow]:
-    """The return's actions that still need something before it can be submitted."""
-    return [row for row in action_rows(return_, None) if row.missing]
+    """The return's actions that still need something before it can be submitted: not yet
+    reviewed this quarter, or incomplete."""
+    return [row for row in action_rows(return_, None) if row.blocks]
+
+
+def kinds_of(rows: Iterable[ActionRow]) -> str:
+    """The rows counted by kind: "114 roadmap actions and 26 actions on barriers and enablers"."""
+    rows = list(rows)
+    enablers = sum(1 for row in rows if row.is_enabler)
+    return action_kinds(len(rows) - enablers, enablers)
 
 
 def bulk_refusal_summary(refused: BulkRefused) -> str:
@@ -453,6 +555,8 @@ class WorkflowSummary:
     rags: Counter[str]
     submitted_by: str | None
     signed_off_by: str | None
+    reviews: ReviewCounts = ReviewCounts()
+    kinds: str = ""
 
 
 def get_workflow_summary(return_: Return) -> WorkflowSummary:
@@ -460,8 +564,10 @@ def get_workflow_summary(return_: Return) -> WorkflowSummary:
     rows = action_rows(return_, None)
     names = display_names([return_.submitted_by_id, return_.signed_off_by_id])
     return WorkflowSummary(
-        assessed=sum(1 for row in rows if not row.missing),
+        assessed=sum(1 for row in rows if not row.blocks),
         total=len(rows),
+        reviews=ReviewCounts.of(row.review_state for row in rows),
+        kinds=kinds_of(rows),
         stages=Counter(row.stage or NOT_ASSESSED for row in rows),
         rags=Counter(row.rag for row in rows if row.rag),
         submitted_by=names.get(return_.submitted_by_id or 0),
@@ -491,14 +597,64 @@ def get_overview(
     return Overview(
         return_=return_,
         rows=[row for row in rows if row.matches(filters)],
+        all_rows=rows,
+        reviews=ReviewCounts.of(row.review_state for row in rows),
+        kinds=kinds_of(rows),
         total=len(rows),
-        assessed=len(rows) - len(missing),
+        assessed=sum(1 for row in rows if not row.blocks),
         missing=missing,
         previous_period=previous.period if previous else None,
         changes=Counter(row.direction for row in rows),
         submitted_by=names.get(return_.submitted_by_id or 0),
         signed_off_by=names.get(return_.signed_off_by_id or 0),
         note=_workflow_note(return_),
+    )
+
+
+@dataclass
+class CheckAnswers:
+    """What an editor checks before submitting: review states, changes and exceptions."""
+
+    overview: Overview
+    #: actions whose stage changed since last quarter
+    stage_changes: list[ActionRow]
+    red: list[ActionRow]
+    worsened: list[ActionRow]
+    target_passed: list[ActionRow]
+    no_evidence: list[ActionRow]
+    #: why the return cannot be submitted yet, or None
+    refusal: str | None
+
+
+def get_check_answers(return_: Return) -> CheckAnswers:
+    """Everything the "check your answers" page shows before a return is submitted."""
+    overview = get_overview(return_, OverviewFilters(), include_draft_history=True)
+    rows = overview.all_rows
+    with_evidence = set(
+        db.session.scalars(
+            select(Action.code)
+            .join(Assessment, Assessment.action_id == Action.id)
+            .join(assessment_evidence, assessment_evidence.c.assessment_id == Assessment.id)
+            .where(Assessment.return_id == return_.id)
+            .distinct()
+        )
+    )
+    return CheckAnswers(
+        overview=overview,
+        stage_changes=[
+            row
+            for row in rows
+            if row.previous_stage is not None
+            and row.direction != NO_EARLIER
+            and row.previous_stage != row.stage
+        ],
+        red=[row for row in rows if row.rag == Rag.RED],
+        worsened=[row for row in rows if row.direction == WORSENED],
+        target_passed=[row for row in rows if row.target_passed],
+        no_evidence=[row for row in rows if row.stage and row.code not in with_evidence],
+        refusal=submission_refusal(
+            overview.reviews.not_reviewed, sum(1 for row in rows if row.missing)
+        ),
     )
 
 
@@ -516,6 +672,13 @@ class AssessmentPage:
     #: codes of the actions before and after this one in the return, for "previous" and "next"
     before_code: str | None
     after_code: str | None
+    #: the assessment's target period ended before this quarter
+    target_passed: bool = False
+    review_state: str = ReviewState.NOT_REVIEWED.value
+
+    @property
+    def review_label(self) -> str:
+        return ReviewState(self.review_state).label
 
 
 def get_assessment(return_: Return, action_code: str) -> Assessment | None:
@@ -577,6 +740,14 @@ def get_assessment_page(
         ),
         before_code=codes[index - 1] if index > 0 else None,
         after_code=codes[index + 1] if index + 1 < len(codes) else None,
+        target_passed=target_passed(
+            assessment.target_period, return_.period.year, return_.period.quarter
+        ),
+        review_state=ReviewState.of(
+            is_carried_forward=assessment.is_carried_forward,
+            confirmed_at=assessment.confirmed_at,
+            updated_at=assessment.updated_at,
+        ).value,
     )
 
 

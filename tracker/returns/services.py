@@ -13,6 +13,7 @@ from tracker.clock import utcnow
 from tracker.domain import workflow
 from tracker.domain.periods import PERIOD_LABEL
 from tracker.domain.principal import load_principal
+from tracker.domain.vocabulary import ReviewState
 from tracker.domain.workflow import ReturnError, Step
 from tracker.extensions import db
 from tracker.models import (
@@ -47,6 +48,9 @@ FUNDING_SOURCES = {
     "other": "Other",
 }
 STAGES_NEEDING_RAG = frozenset({Stage.PLANNING, Stage.IMPLEMENTING})
+#: ratings that say the action is at risk: the board reads why, so a narrative is required
+RAGS_NEEDING_NARRATIVE = frozenset({Rag.RED, Rag.AMBER})
+NARRATIVE_NEEDED = "Enter a narrative: Red and Amber actions need one"
 #: every field of an assessment that a person edits, in the order of the form and exports
 EDITABLE_FIELDS = ASSESSMENT_FIELDS
 TEXT_LIMITS = {
@@ -107,6 +111,8 @@ def validate_assessment(values: dict[str, Any]) -> dict[str, Any]:
     if stage not in STAGES_NEEDING_RAG:
         rag = None
     clean["rag"] = rag
+    if rag in RAGS_NEEDING_NARRATIVE and not clean["narrative"] and "narrative" not in errors:
+        errors["narrative"] = NARRATIVE_NEEDED
     if stage == Stage.NOT_APPLICABLE and not clean["not_applicable_reason"]:
         errors["not_applicable_reason"] = "Enter why the action is not applicable locally"
     if stage != Stage.NOT_APPLICABLE:
@@ -156,6 +162,15 @@ def is_complete(assessment: Assessment) -> bool:
     if assessment.stage in STAGES_NEEDING_RAG and not assessment.rag:
         return False
     return not (assessment.stage == Stage.NOT_APPLICABLE and not assessment.not_applicable_reason)
+
+
+def review_state(assessment: Assessment) -> ReviewState:
+    """Not yet reviewed, confirmed unchanged or updated this quarter."""
+    return ReviewState.of(
+        is_carried_forward=assessment.is_carried_forward,
+        confirmed_at=assessment.confirmed_at,
+        updated_at=assessment.updated_at,
+    )
 
 
 def require_step(actor: User, return_: Return, step: Step) -> None:
@@ -213,17 +228,52 @@ def save_assessment(
 
 @dataclass
 class Progress:
+    """What stands between a draft and its submission."""
+
+    #: reviewed (confirmed unchanged or updated) and complete
     assessed: int
     total: int
+    #: incomplete assessments: no stage, or no RAG or reason where one is needed
     missing: list[Assessment] = field(default_factory=list)
+    #: assessments nobody has reviewed this quarter
+    unreviewed: list[Assessment] = field(default_factory=list)
 
     @property
     def is_complete(self) -> bool:
-        return not self.missing
+        return not self.missing and not self.unreviewed
+
+
+def plural_actions(count: int) -> str:
+    return f"{count} action{'s' if count != 1 else ''}"
+
+
+def unreviewed_sentence(count: int) -> str:
+    """``"91 actions are not yet reviewed"``: why the return cannot be submitted yet."""
+    return f"{plural_actions(count)} {'are' if count != 1 else 'is'} not yet reviewed"
+
+
+def submission_refusal(unreviewed: int, missing: int) -> str | None:
+    """Why a return with these counts cannot be submitted, or None when it can: the one
+    sentence that the service raises and the check page shows.
+
+    Every action must be reviewed this quarter (confirmed unchanged or updated): an answer
+    carried forward that nobody has looked at is not an assessment (PRODUCT.md, "Scales").
+    """
+    if unreviewed:
+        return (
+            f"{unreviewed_sentence(unreviewed)}: confirm each one unchanged or update it "
+            "before the return can be submitted"
+        )
+    if missing:
+        return (
+            f"{plural_actions(missing)} still need{'s' if missing == 1 else ''} "
+            "assessing before the return can be submitted"
+        )
+    return None
 
 
 def return_progress(return_: Return) -> Progress:
-    """How many assessments are complete, and which are not (in roadmap order)."""
+    """How many assessments are reviewed and complete, and which are not (in roadmap order)."""
     assessments = list(
         db.session.scalars(
             select(Assessment)
@@ -234,7 +284,9 @@ def return_progress(return_: Return) -> Progress:
         )
     )
     missing = [a for a in assessments if not is_complete(a)]
-    return Progress(len(assessments) - len(missing), len(assessments), missing)
+    unreviewed = [a for a in assessments if not review_state(a).is_reviewed]
+    blocked = {a.id for a in missing} | {a.id for a in unreviewed}
+    return Progress(len(assessments) - len(blocked), len(assessments), missing, unreviewed)
 
 
 def _transition(
@@ -260,17 +312,14 @@ def _transition(
 def submit_return(return_: Return, *, actor: User) -> Return:
     """An editor sends a complete draft to the approver.
 
-    :raises ReturnError: the return is not an open draft, or actions are not yet assessed
-        (the message counts them).
+    :raises ReturnError: the return is not an open draft, or actions are not yet reviewed or
+        not yet assessed (the message counts them; :func:`submission_refusal`).
     """
     require_step(actor, return_, Step.SUBMIT)
     progress = return_progress(return_)
-    if not progress.is_complete:
-        count = len(progress.missing)
-        raise ReturnError(
-            f"{count} action{'s' if count != 1 else ''} still need{'s' if count == 1 else ''} "
-            "assessing before the return can be submitted"
-        )
+    refused = submission_refusal(len(progress.unreviewed), len(progress.missing))
+    if refused:
+        raise ReturnError(refused)
     return _transition(
         return_,
         actor=actor,
@@ -429,3 +478,54 @@ def bulk_save_assessments(
         assessment, expected_version = targets[code]
         save_assessment(assessment, values, actor=actor, expected_version=expected_version)
     return len(merged)
+
+
+def confirm_unchanged(
+    return_: Return, targets: dict[str, tuple[Assessment, int]], *, actor: User
+) -> int:
+    """Someone looked at these carried-forward answers and confirms them unchanged for this
+    quarter: all or none of them, each audited.
+
+    An answer can be confirmed only while it is not yet reviewed and still meets the rules of
+    an assessment (a Red or Amber rating needs a narrative): otherwise it must be updated.
+
+    :param targets: action code → (its assessment in ``return_``, the version the person saw).
+    :returns: how many assessments were confirmed.
+    :raises ReturnError: the return is not an open draft, or nothing was chosen.
+    :raises BulkRefused: an action cannot be confirmed, or changed meanwhile (nothing saved).
+    """
+    require_step(actor, return_, Step.EDIT)
+    if not targets:
+        raise ReturnError("Select the actions to confirm unchanged")
+    errors: dict[str, str] = {}
+    conflicts: list[str] = []
+    for code, (assessment, expected_version) in targets.items():
+        if assessment.return_id != return_.id:
+            raise ValueError(f"{code} is not in return {return_.id}")
+        if assessment.version_id != expected_version:
+            conflicts.append(code)
+        elif review_state(assessment).is_reviewed:
+            errors[code] = f"{code} is already reviewed this quarter"
+        elif not assessment.is_carried_forward:
+            errors[code] = f"{code} has no earlier answer to confirm: assess it"
+        else:
+            try:
+                validate_assessment({n: getattr(assessment, n) for n in EDITABLE_FIELDS})
+            except AssessmentInvalid as invalid:
+                errors[code] = f"{code}: {next(iter(invalid.errors.values()))}"
+    if errors or conflicts:
+        raise BulkRefused(errors, conflicts)
+    now = utcnow()
+    for code, (assessment, _version) in targets.items():
+        assessment.confirmed_at = now
+        assessment.confirmed_by_id = actor.id
+        db.session.flush()
+        record(
+            actor=actor,
+            action="assessment.confirm",
+            object_type="assessment",
+            object_id=assessment.id,
+            council_id=return_.council_id,
+            after={"review_state": ReviewState.CONFIRMED.value, "action": code},
+        )
+    return len(targets)

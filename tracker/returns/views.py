@@ -36,6 +36,7 @@ from tracker.returns.forms import (
     AssessmentForm,
     BulkEditForm,
     ConfirmForm,
+    ConfirmUnchangedForm,
     OverviewFilterForm,
     ReopenForm,
     SendBackForm,
@@ -112,7 +113,16 @@ def _urls(council: Council, return_: Return) -> dict[str, str | None]:
     values = {"gss_code": council.gss_code, "period_label": period_slug(return_.period)}
     urls: dict[str, str | None] = {
         name: url_for(f"returns.{name}", **values)
-        for name in ("overview", "submit", "sign_off", "send_back", "reopen", "bulk_edit")
+        for name in (
+            "overview",
+            "submit",
+            "check",
+            "sign_off",
+            "send_back",
+            "reopen",
+            "bulk_edit",
+            "confirm_unchanged",
+        )
     }
     for name in ("export_xlsx", "export_csv", "import_upload"):
         urls[name] = url_for(f"returns.{name}", **values)
@@ -380,7 +390,80 @@ def bulk_edit(council: Council, period_label: str) -> str | Response | tuple:
     )
 
 
+@bp.route("/<period:period_label>/confirm-unchanged", methods=["GET", "POST"])
+@council_access(*EDITORS)
+def confirm_unchanged(council: Council, period_label: str) -> str | Response | tuple:
+    """The chosen actions, by title, before they are confirmed unchanged; then confirm them."""
+    return_ = _return_or_404(council, period_label)
+    urls = _urls(council, return_)
+    refusal = _edit_refusal(return_)
+    if refusal:
+        flash(refusal)
+        return redirect(urls["overview"])
+    form = ConfirmUnchangedForm()
+    source = request.form if request.method == "POST" else request.args
+    chosen = form.chosen(source)
+    rows = [row for row in queries.list_action_rows(return_, queries.OverviewFilters())]
+    listed = [row for row in rows if row.code in chosen]
+    if not listed:
+        flash("Select the actions to confirm unchanged")
+        return redirect(urls["overview"] + "#actions")
+    refused: BulkRefused | None = None
+    if form.validate_on_submit():
+        targets = queries.get_assessments_by_code(return_, chosen)
+        try:
+            count = services.confirm_unchanged(
+                return_, {code: (targets[code], chosen[code]) for code in targets}, actor=_actor()
+            )
+        except BulkRefused as error:
+            db.session.rollback()
+            refused = error
+        except ReturnError as error:
+            db.session.rollback()
+            flash(str(error))
+            return redirect(urls["overview"])
+        except StaleDataError:
+            db.session.rollback()
+            flash("Nothing was saved: someone else saved one of these actions at the same moment")
+            return redirect(urls["overview"])
+        else:
+            db.session.commit()
+            flash(f"{services.plural_actions(count)} confirmed unchanged", "success")
+            return redirect(urls["overview"] + "#actions")
+    return (
+        render_template(
+            "returns/confirm_unchanged.html",
+            council=council,
+            return_=return_,
+            rows=listed,
+            versions={row.code: chosen[row.code] or row.version for row in listed},
+            form=form,
+            refused=refused,
+            refused_summary=queries.bulk_refusal_summary(refused) if refused else None,
+            urls=urls,
+        ),
+        422 if refused else 200,
+    )
+
+
 # -- the workflow -----------------------------------------------------------------------------
+
+
+@bp.get("/<period:period_label>/check")
+@council_access(*EDITORS)
+def check(council: Council, period_label: str) -> str:
+    """Check your answers, then submit: counts by review state, changes since last quarter,
+    exceptions, and anything that stops the return being submitted."""
+    return_ = _return_or_404(council, period_label)
+    return render_template(
+        "returns/check.html",
+        council=council,
+        return_=return_,
+        check=queries.get_check_answers(return_),
+        can=_abilities(council, return_),
+        urls=_urls(council, return_),
+        confirm_form=ConfirmForm(),
+    )
 
 
 @bp.post("/<period:period_label>/submit")
@@ -402,7 +485,9 @@ def submit(council: Council, period_label: str) -> str | Response | tuple:
                     "returns/cannot_submit.html",
                     council=council,
                     return_=return_,
-                    missing=missing,
+                    missing=[row for row in missing if row.missing],
+                    unreviewed=sum(1 for row in missing if not row.is_reviewed),
+                    unreviewed_sentence=services.unreviewed_sentence,
                     message=str(error),
                     urls=urls,
                 ),
