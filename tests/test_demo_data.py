@@ -14,6 +14,7 @@ from tests.conftest import dispose, make_app
 from tests.factories import make_user
 from tracker.admin.demo import seed_demo
 from tracker.demo_data import dataset_fingerprint, seed_dataset
+from tracker.domain.vocabulary import ReviewState
 from tracker.extensions import db
 from tracker.models import (
     Action,
@@ -239,3 +240,40 @@ def test_cli_refuses_a_database_with_real_accounts(app):
     assert "Not seeding the demo" in result.output
     with app.app_context():
         assert db.session.scalar(select(func.count(Period.id))) == 0
+
+
+def test_the_demo_returns_page_counts_each_review_state_as_the_database_does(app, page):
+    """Done when (issue 15): on the demo's current return, the page's counts equal the
+    database's counts of each review state."""
+    from tests.access_matrix import make_member, signed_in_client
+
+    _seed(app, limit=3)
+    with app.app_context():
+        leeds = _return(LEEDS, "2026-27 Q3")
+        in_database = Counter(
+            state
+            for carried, confirmed_at, updated_at in db.session.execute(
+                select(
+                    Assessment.is_carried_forward, Assessment.confirmed_at, Assessment.updated_at
+                ).where(Assessment.return_id == leeds.id)
+            )
+            for state in [
+                ReviewState.of(
+                    is_carried_forward=carried, confirmed_at=confirmed_at, updated_at=updated_at
+                ).label
+            ]
+        )
+    editor = signed_in_client(app, make_member(app, Role.COUNCIL_EDITOR))
+    soup = page(editor.get(f"/councils/{LEEDS}/returns/2026-27-Q3"))
+    on_page = {}
+    for item in soup.select("#review-states li"):
+        label, count = item.get_text(" ", strip=True).rsplit(":", 1)
+        on_page[label.strip()] = int(count)
+    assert on_page == dict(in_database)
+    assert all(on_page.values()), "the demo shows every state"
+    reviewed = in_database["Confirmed unchanged"] + in_database["Updated"]
+    progress = " ".join(soup.select_one("#progress").get_text().split())
+    assert progress.startswith(f"{reviewed} of {sum(in_database.values())}")
+    # The signed-off quarter before carries the Director's words for the board.
+    soup = page(editor.get(f"/councils/{LEEDS}/returns/2026-27-Q2"))
+    assert len(soup.select("#board-recommendations li")) == 3

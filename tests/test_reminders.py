@@ -195,7 +195,7 @@ def test_a_submitted_return_is_announced_to_the_councils_approvers(app, people):
     assert body.startswith("Dear Dana,")
     assert (
         "Eddie has submitted the 2025-26 Q3 return for Leeds City Council on 20 January 2026 "
-        "at 14:05 UTC" in body
+        "at 14:05." in body
     )
     assert path_of(link_in(message)) == f"/councils/{LEEDS}/returns/2025-26-Q3"
 

@@ -196,7 +196,7 @@ def test_xlsx_export_is_the_template_in_roadmap_order(app, world):
     assert first["Amount (£)"] == 25000
     assert first["Co-produced"] == "Yes"
     assert first["Target period"] == "2026-27 Q2"
-    assert first["Carried forward"] == "No"
+    assert first["Review this quarter"] == "Updated"
     assert first["Area"].startswith("1. ")
     # Styled header, frozen panes, lists on the scales.
     assert sheet["A1"].font.b

@@ -437,6 +437,28 @@ def seed_dataset(
 _Returns = dict[tuple[int, int], tuple[int, dict[int, dict[str, Any]]]]
 
 
+#: the Director's words with the demo's signed-off returns for its first councils (the sign-off
+#: page asks for them; other councils' Directors left them empty, as many will)
+DEMO_SUMMARY = (
+    "Progress this quarter was steady. Work with carers and on direct payments moved on, and "
+    "the co-production panel helped shape the new information offer.\n"
+    "Recruitment remains the main risk: three actions are Red because posts are unfilled."
+)
+DEMO_RECOMMENDATIONS = [
+    "Note the progress made on the roadmap this quarter",
+    "Agree to fund two care navigator posts from April",
+    "Ask the integrated care board to report on shared workforce plans at the next meeting",
+]
+
+
+def _board_words(council: Council, status: ReturnStatus) -> dict[str, Any]:
+    first = council.gss_code in FIRST_COUNCILS and status == ReturnStatus.SIGNED_OFF
+    return {
+        "director_summary": DEMO_SUMMARY if first else "",
+        "board_recommendations": list(DEMO_RECOMMENDATIONS) if first else [],
+    }
+
+
 def _insert_returns(
     plan: _Plan, rng: random.Random, today: date, report: DatasetReport
 ) -> _Returns:
@@ -481,6 +503,7 @@ def _insert_returns(
                     "signed_off_by_id": approver_id if signed_off_at else None,
                     "returned_comment": "",
                     "reopen_reason": "",
+                    **_board_words(council, status),
                     "version_id": 1,
                 }
             )
@@ -669,6 +692,7 @@ def _insert_snapshots(plan: _Plan, returns: _Returns, report: DatasetReport) -> 
             data = {
                 "council": council.gss_code,
                 "period": period.label,
+                **_board_words(council, ReturnStatus.SIGNED_OFF),
                 "assessments": {
                     codes[action_id]: {
                         **{name: answers.get(name) for name in ASSESSMENT_FIELDS},

@@ -48,6 +48,8 @@ from tracker.domain.vocabulary import (
     SPEND_KEYS,
     STAGE_ORDER,
     TIMEFRAME_KEYS,
+    ReviewState,
+    action_kinds,
 )
 from tracker.extensions import db
 from tracker.models import (
@@ -370,6 +372,10 @@ class CouncilDashboard:
     positions: list[AreaPosition]
     #: actions in the return
     total: int = 0
+    #: ReviewState value → actions in that state (a draft may hold actions not yet reviewed)
+    reviews: Counter[str] = field(default_factory=Counter)
+    #: the actions in the return by kind: "114 roadmap actions and 26 actions on barriers …"
+    kinds: str = ""
     #: the co-production panel's comments on this return (none on a draft: the panel never
     #: sees one)
     comments: CommentTotals | None = None
@@ -525,6 +531,9 @@ def council_dashboard(
             Assessment.is_co_produced,
             Assessment.spend_types,
             Assessment.amount_pounds,
+            Assessment.is_carried_forward,
+            Assessment.confirmed_at,
+            Assessment.updated_at,
             Action.code,
             Action.text,
             Action.timeframe,
@@ -561,6 +570,16 @@ def council_dashboard(
     dashboard = empty
     dashboard.status = return_.status
     dashboard.total = len(current)
+    enablers = sum(1 for row in current if row.area_code is None)
+    dashboard.kinds = action_kinds(len(current) - enablers, enablers)
+    dashboard.reviews = Counter(
+        ReviewState.of(
+            is_carried_forward=row.is_carried_forward,
+            confirmed_at=row.confirmed_at,
+            updated_at=row.updated_at,
+        ).value
+        for row in current
+    )
     before_quarter = state.get(last_quarter[0].id) if last_quarter else None
     before_year = state.get(last_year[0].id) if last_year else None
     funding_actions: Counter[str] = Counter()

@@ -71,6 +71,20 @@ def may_read_return(principal: Principal | None, council: Council, return_: Retu
     return holds(principal, council, READERS) and may_name(principal, council)
 
 
+def may_read_workflow_notes(principal: Principal | None, council: Council, return_: Return) -> bool:
+    """True when ``principal`` may read the approver's send-back note and the reason a return
+    was reopened on the return itself: internal workflow text, for the council's own staff
+    only, and only until the return is signed off. Panel members, regional members and the
+    nation never read it; it stays in the return's history (the audit trail) for the staff."""
+    return reads_drafts(principal, council) and return_.status != ReturnStatus.SIGNED_OFF
+
+
+def may_read_return_history(principal: Principal | None, council: Council) -> bool:
+    """True when ``principal`` may read a return's workflow history (who submitted, sent back,
+    signed off and reopened it, with the notes): the council's own staff."""
+    return reads_drafts(principal, council)
+
+
 def may_read_evidence(
     principal: Principal | None, council: Council, item: Evidence, *, supports_shared: bool
 ) -> bool:

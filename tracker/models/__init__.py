@@ -15,6 +15,7 @@ from tracker.models.panels import FORMER_MEMBER, Comment, CommentAnswer, PanelPr
 from tracker.models.reports import ReportJob, ReportJobStatus
 from tracker.models.returns import (
     ASSESSMENT_FIELDS,
+    MAX_RECOMMENDATIONS,
     Assessment,
     Evidence,
     Period,
@@ -41,6 +42,7 @@ from tracker.models.roadmap import (
 __all__ = [
     "ASSESSMENT_FIELDS",
     "FORMER_MEMBER",
+    "MAX_RECOMMENDATIONS",
     "Action",
     "ActionArea",
     "AgendaGroup",

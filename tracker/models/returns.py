@@ -118,6 +118,9 @@ _RAG_WORDS = {
 }
 
 
+#: the most recommendations a Director may put to the board with a signed-off return
+MAX_RECOMMENDATIONS = 5
+
 #: every field of an assessment that a person edits, in the order of the form and exports; the
 #: same fields are carried forward into the next quarter's draft
 ASSESSMENT_FIELDS = (
@@ -189,6 +192,11 @@ class Return(db.Model):
     #: the approver's comments when they last sent the return back to the editors
     returned_comment: Mapped[str] = mapped_column(Text, default="")
     reopen_reason: Mapped[str] = mapped_column(Text, default="")
+    #: the Director's summary for the board, written on the sign-off page (the board paper's
+    #: "Summary from the Director")
+    director_summary: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: what the board is asked to do: up to :data:`MAX_RECOMMENDATIONS` sentences, in order
+    board_recommendations: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     version_id: Mapped[int] = mapped_column(default=1)
 
     council: Mapped[Council] = relationship()

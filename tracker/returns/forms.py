@@ -50,12 +50,14 @@ from tracker.domain.vocabulary import (
     TIMEFRAME_SPANS,
 )
 from tracker.forms import ConfirmForm, FilterField
-from tracker.models import Assessment, Stage
+from tracker.models import MAX_RECOMMENDATIONS, Assessment, Stage
 from tracker.returns import queries
 from tracker.returns.services import (
     BARRIERS,
     EDITABLE_FIELDS,
     FUNDING_SOURCES,
+    RECOMMENDATION_MAX,
+    SUMMARY_MAX,
     AssessmentInvalid,
     validate_assessment,
 )
@@ -68,6 +70,7 @@ __all__ = [
     "OverviewFilterForm",
     "ReopenForm",
     "SendBackForm",
+    "SignOffForm",
 ]
 
 KEEP = ""
@@ -487,6 +490,49 @@ class OverviewFilterForm(FlaskForm):
         return active
 
 
+class SignOffForm(FlaskForm):
+    """The approver signs off a submitted return, with their summary and recommendations for
+    the board (both optional: the board paper asks for them when they are missing)."""
+
+    summary = TextAreaField(
+        "Summary from the Director (optional)",
+        description="Your own words for the board paper: what this quarter shows, and what "
+        "matters most. The board paper prints it as written.",
+        widget=GovTextArea(),
+        filters=[_strip],
+        validators=[
+            Length(
+                max=SUMMARY_MAX, message=f"The summary must be {SUMMARY_MAX:,} characters or fewer"
+            ),
+        ],
+        render_kw={"rows": 8},
+    )
+    submit = SubmitField("Sign off return", widget=GovSubmitInput())
+
+    @property
+    def recommendations(self) -> list[StringField]:
+        """The recommendation boxes, in order."""
+        return [self[f"recommendation_{n}"] for n in range(1, MAX_RECOMMENDATIONS + 1)]
+
+
+def _recommendation_field(number: int) -> StringField:
+    return StringField(
+        f"Recommendation {number}",
+        widget=GovTextInput(),
+        filters=[_strip],
+        validators=[
+            Length(
+                max=RECOMMENDATION_MAX,
+                message=f"Recommendation {number} must be {RECOMMENDATION_MAX} characters or fewer",
+            )
+        ],
+    )
+
+
+for _number in range(1, MAX_RECOMMENDATIONS + 1):
+    setattr(SignOffForm, f"recommendation_{_number}", _recommendation_field(_number))
+
+
 class SendBackForm(FlaskForm):
     """The approver returns a submitted return to the editors with comments."""
 
@@ -509,7 +555,8 @@ class ReopenForm(FlaskForm):
 
     reason = TextAreaField(
         "Why are you reopening the return?",
-        description="Everyone who can see the return will see this reason",
+        description="The council's editors and approvers will see this reason on the return "
+        "and in its history",
         widget=GovTextArea(),
         filters=[_strip],
         validators=[

@@ -512,6 +512,47 @@ def _workflow_note(return_: Return) -> WorkflowNote | None:
     return WorkflowNote("reopened", return_.reopen_reason, row.display_name or "", row.at)
 
 
+#: the return's workflow steps as its history names them, with the note each one carries
+HISTORY_STEPS = {
+    "return.submit": ("Submitted for sign-off", None),
+    "return.send_back": ("Sent back to the editors", "returned_comment"),
+    "return.sign_off": ("Signed off", None),
+    "return.reopen": ("Reopened", "reopen_reason"),
+}
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One step in a return's workflow: what happened, when, who did it and their note."""
+
+    at: datetime
+    what: str
+    by: str
+    note: str
+
+
+def return_history(return_: Return) -> list[HistoryEntry]:
+    """The return's submissions, send-backs, sign-offs and reopenings, oldest first, from the
+    audit trail (one query). The send-back notes are kept here after sign-off."""
+    rows = db.session.execute(
+        select(AuditEvent.action, AuditEvent.at, AuditEvent.after, User.display_name)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(
+            AuditEvent.council_id == return_.council_id,
+            AuditEvent.object_type == "return",
+            AuditEvent.object_id == str(return_.id),
+            AuditEvent.action.in_(list(HISTORY_STEPS)),
+        )
+        .order_by(AuditEvent.id)
+    )
+    entries = []
+    for action, at, after, name in rows:
+        what, note_key = HISTORY_STEPS[action]
+        note = str((after or {}).get(note_key) or "") if note_key else ""
+        entries.append(HistoryEntry(at=at, what=what, by=name or "", note=note))
+    return entries
+
+
 def list_action_rows(return_: Return, filters: OverviewFilters) -> list[ActionRow]:
     """The return's actions that match ``filters``, in roadmap order (for bulk edit)."""
     return [row for row in action_rows(return_, None) if row.matches(filters)]
@@ -655,6 +696,113 @@ def get_check_answers(return_: Return) -> CheckAnswers:
         refusal=submission_refusal(
             overview.reviews.not_reviewed, sum(1 for row in rows if row.missing)
         ),
+    )
+
+
+@dataclass(frozen=True)
+class ChangedSinceSentBack:
+    """One action the editors changed after the approver sent the return back."""
+
+    row: ActionRow
+    #: labels of the answers changed, in the order of the form
+    fields: list[str]
+    #: the stage and RAG rating when the return was sent back
+    stage_then: str | None
+    rag_then: str | None
+
+
+@dataclass
+class SentBack:
+    """The approver's last send-back of a return, and what the editors changed after it."""
+
+    at: datetime
+    by: str
+    note: str
+    changes: list[ChangedSinceSentBack]
+
+
+def last_sent_back(return_: Return, rows: Iterable[ActionRow] | None = None) -> SentBack | None:
+    """When the return was last sent back, by whom and with what note, and every action the
+    editors changed since (from the audit trail: two queries), or None if it never was.
+
+    :param rows: the return's action rows, when the caller already has them.
+    """
+    sent = db.session.execute(
+        select(AuditEvent.id, AuditEvent.at, AuditEvent.after, User.display_name)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(
+            AuditEvent.council_id == return_.council_id,
+            AuditEvent.object_type == "return",
+            AuditEvent.object_id == str(return_.id),
+            AuditEvent.action == "return.send_back",
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).first()
+    if sent is None:
+        return None
+    ids = {
+        str(assessment_id): code
+        for assessment_id, code in db.session.execute(
+            select(Assessment.id, Action.code)
+            .join(Action, Action.id == Assessment.action_id)
+            .where(Assessment.return_id == return_.id)
+        )
+    }
+    edits = db.session.execute(
+        select(AuditEvent.object_id, AuditEvent.before, AuditEvent.after)
+        .where(
+            AuditEvent.council_id == return_.council_id,
+            AuditEvent.object_type == "assessment",
+            AuditEvent.action == "assessment.update",
+            AuditEvent.id > sent.id,
+            AuditEvent.object_id.in_(list(ids)),
+        )
+        .order_by(AuditEvent.id)
+    )
+    changed: dict[str, set[str]] = {}
+    then: dict[str, dict[str, Any]] = {}
+    for object_id, before, after in edits:
+        code = ids[object_id]
+        changed.setdefault(code, set()).update(after or {})
+        first = then.setdefault(code, {})
+        for name, value in (before or {}).items():
+            first.setdefault(name, value)
+    by_code = {row.code: row for row in (rows if rows is not None else action_rows(return_, None))}
+    changes = []
+    for code, row in by_code.items():
+        fields = [FIELD_LABELS[name] for name in EDITABLE_FIELDS if name in changed.get(code, ())]
+        if not fields:
+            continue
+        earlier = then[code]
+        changes.append(
+            ChangedSinceSentBack(
+                row=row,
+                fields=fields,
+                stage_then=earlier.get("stage", row.stage),
+                rag_then=earlier.get("rag", row.rag),
+            )
+        )
+    note = (sent.after or {}).get("returned_comment") or return_.returned_comment
+    return SentBack(at=sent.at, by=sent.display_name or "", note=note, changes=changes)
+
+
+@dataclass
+class SignOffSummary:
+    """What the approver reads before signing off: the editors' check, plus what changed since
+    the return was last sent back."""
+
+    check: CheckAnswers
+    workflow: WorkflowSummary
+    sent_back: SentBack | None
+
+
+def get_sign_off_summary(return_: Return) -> SignOffSummary:
+    check = get_check_answers(return_)
+    return SignOffSummary(
+        check=check,
+        workflow=get_workflow_summary(return_),
+        sent_back=last_sent_back(return_, check.overview.all_rows),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from tracker.domain.workflow import ReturnError, Step
 from tracker.extensions import db
 from tracker.models import (
     ASSESSMENT_FIELDS,
+    MAX_RECOMMENDATIONS,
     Action,
     Assessment,
     Council,
@@ -339,6 +341,8 @@ def _frozen(return_: Return) -> dict[str, Any]:
     return {
         "council": return_.council.gss_code,
         "period": return_.period.label,
+        "director_summary": return_.director_summary,
+        "board_recommendations": list(return_.board_recommendations or []),
         "assessments": {
             a.action.code: {
                 **snapshot(a, list(EDITABLE_FIELDS)),
@@ -357,16 +361,47 @@ def _frozen(return_: Return) -> dict[str, Any]:
     }
 
 
-def sign_off_return(return_: Return, *, actor: User) -> Return:
-    """The approver signs off a submitted return; it is locked and frozen as it stands.
+#: the longest Director's summary, and the longest recommendation to the board
+SUMMARY_MAX = 5000
+RECOMMENDATION_MAX = 500
+
+
+def board_words(summary: str, recommendations: Iterable[str]) -> tuple[str, list[str]]:
+    """The Director's summary and recommendations as saved: trimmed, blanks dropped.
+
+    :raises ReturnError: too long, or more than :data:`MAX_RECOMMENDATIONS` recommendations.
+    """
+    summary = (summary or "").strip()
+    chosen = [text.strip() for text in recommendations if text and text.strip()]
+    if len(summary) > SUMMARY_MAX:
+        raise ReturnError(f"The summary must be {SUMMARY_MAX:,} characters or fewer")
+    if len(chosen) > MAX_RECOMMENDATIONS:
+        raise ReturnError(f"Give the board {MAX_RECOMMENDATIONS} recommendations or fewer")
+    if any(len(text) > RECOMMENDATION_MAX for text in chosen):
+        raise ReturnError(f"Each recommendation must be {RECOMMENDATION_MAX} characters or fewer")
+    return summary, chosen
+
+
+def sign_off_return(
+    return_: Return,
+    *,
+    actor: User,
+    summary: str = "",
+    recommendations: Iterable[str] = (),
+) -> Return:
+    """The approver signs off a submitted return; it is locked and frozen as it stands, with
+    the Director's summary and what the board is asked to do (both optional, never invented).
 
     Separation of duties: whoever submitted the return (someone who is both an editor and an
     approver of the council) cannot also sign it off; another approver must.
 
-    :raises ReturnError: the return is not submitted, the period is closed, or ``actor``
-        submitted it.
+    :raises ReturnError: the return is not submitted, the period is closed, ``actor``
+        submitted it, or the summary or recommendations are too long or too many.
     """
     require_step(actor, return_, Step.SIGN_OFF)
+    summary, chosen = board_words(summary, recommendations)
+    return_.director_summary = summary
+    return_.board_recommendations = chosen
     now = utcnow()
     db.session.add(
         ReturnSnapshot(

@@ -45,6 +45,7 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import contains_eager
 
 from tracker.audit import record
+from tracker.clock import to_uk
 from tracker.domain.vocabulary import (
     LEAD_NAMES,
     RAG_HINTS,
@@ -174,8 +175,14 @@ COLUMNS: tuple[Column, ...] = (
         "One source from the Key sheet.",
         ("source of funding",),
     ),
-    Column("Carried forward", None, 12, "Read-only: Yes until someone changes it this quarter."),
-    Column("Last updated", None, 18, "Read-only: when it was last saved (UTC)."),
+    Column(
+        "Review this quarter",
+        None,
+        20,
+        "Read-only: Not yet reviewed (carried forward and untouched), Confirmed unchanged, "
+        "or Updated. Every action must be reviewed before the return is submitted.",
+    ),
+    Column("Last updated", None, 18, "Read-only: when it was last saved (UK time)."),
 )
 HEADINGS = tuple(column.heading for column in COLUMNS)
 EDITABLE_COLUMNS = tuple(column for column in COLUMNS if column.field)
@@ -289,7 +296,7 @@ def _area_name(action: Action) -> str:
 
 def _updated(assessment: Assessment) -> str:
     stamp = assessment.updated_at
-    return stamp.strftime("%Y-%m-%d %H:%M") if stamp else ""
+    return to_uk(stamp).strftime("%Y-%m-%d %H:%M") if stamp else ""
 
 
 def export_row(assessment: Assessment) -> list[Any]:
@@ -308,7 +315,7 @@ def export_row(assessment: Assessment) -> list[Any]:
             values.append(value)
         else:
             values.append(display_value(column.field, value))
-    values.append(YES if assessment.is_carried_forward else NO)
+    values.append(services.review_state(assessment).label)
     values.append(_updated(assessment))
     return values
 

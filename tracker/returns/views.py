@@ -40,6 +40,7 @@ from tracker.returns.forms import (
     OverviewFilterForm,
     ReopenForm,
     SendBackForm,
+    SignOffForm,
 )
 from tracker.returns.services import (
     AssessmentConflict,
@@ -83,6 +84,10 @@ class Abilities:
     send_back: bool
     reopen: bool
     is_editor: bool
+    #: the send-back note and reopening reason may be shown on the return
+    read_notes: bool = False
+    #: the return's workflow history (with its notes) may be shown
+    read_history: bool = False
     #: why an approver is not offered the sign-off of a submitted return, when they are not
     sign_off_refused: str | None = None
 
@@ -99,6 +104,8 @@ def _abilities(council: Council, return_: Return) -> Abilities:
         send_back=Step.SEND_BACK in steps,
         reopen=Step.REOPEN in steps,
         is_editor=visibility.holds(principal, council, workflow.EDITORS),
+        read_notes=visibility.may_read_workflow_notes(principal, council, return_),
+        read_history=visibility.may_read_return_history(principal, council),
         # Said instead of the button only to an approver whom the rule itself stops.
         sign_off_refused=refused if refused == workflow.SUBMITTER_CANNOT_SIGN_OFF else None,
     )
@@ -195,13 +202,15 @@ def overview(council: Council, period_label: str) -> str:
         filter_form.to_filters(),
         include_draft_history=visibility.reads_drafts(current_principal(), council),
     )
+    can = _abilities(council, return_)
     return render_template(
         "returns/overview.html",
         council=council,
         return_=return_,
         overview=overview,
         filter_form=filter_form,
-        can=_abilities(council, return_),
+        can=can,
+        history=queries.return_history(return_) if can.read_history else [],
         urls=_urls(council, return_),
         confirm_form=ConfirmForm(),
     )
@@ -540,13 +549,46 @@ def _approver_step(
 @bp.route("/<period:period_label>/sign-off", methods=["GET", "POST"])
 @council_access(*APPROVERS)
 def sign_off(council: Council, period_label: str) -> str | Response | tuple:
-    return _approver_step(
-        council,
-        period_label,
-        ConfirmForm(),
-        lambda return_: services.sign_off_return(return_, actor=_actor()),
-        "returns/sign_off.html",
-        "The {label} return is signed off",
+    """Review, then sign off: the editors' check, what changed since the return was sent back,
+    and the Director's summary and recommendations for the board paper."""
+    return_ = _return_or_404(council, period_label)
+    urls = _urls(council, return_)
+    form = SignOffForm()
+    if not form.is_submitted():
+        saved = list(return_.board_recommendations or [])
+        form = SignOffForm(
+            data={
+                "summary": return_.director_summary,
+                **{f"recommendation_{n}": text for n, text in enumerate(saved, start=1)},
+            }
+        )
+    elif form.validate():
+        try:
+            services.sign_off_return(
+                return_,
+                actor=_actor(),
+                summary=form.summary.data,
+                recommendations=[entry.data for entry in form.recommendations],
+            )
+        except ReturnError as error:
+            db.session.rollback()
+            flash(str(error))
+        else:
+            db.session.commit()
+            prepare_board_report(return_)
+            flash(f"The {return_.period.label} return is signed off", "success")
+        return redirect(urls["overview"])
+    return (
+        render_template(
+            "returns/sign_off.html",
+            council=council,
+            return_=return_,
+            form=form,
+            can=_abilities(council, return_),
+            review=queries.get_sign_off_summary(return_),
+            urls=urls,
+        ),
+        422 if form.errors else 200,
     )
 
 
