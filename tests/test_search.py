@@ -11,9 +11,12 @@ import pytest
 from markupsafe import Markup
 from sqlalchemy import select
 
+from tests import test_accessibility as a11y
 from tests.access_matrix import make_member, signed_in_client
 from tests.returns_data import CORNWALL, LABEL, LEEDS, SLUG, assess, open_period, submit
+from tests.test_accessibility import describe_violations, run_axe
 from tests.test_roadmap_views import count_queries
+from tracker.config import PROJECT_ROOT
 from tracker.extensions import db
 from tracker.models import Action, Role
 from tracker.search import highlight, like_pattern, query_terms, snippet
@@ -22,6 +25,12 @@ SEARCH = "/roadmap/search"
 BASE = f"/councils/{LEEDS}/returns"
 OVERVIEW = f"{BASE}/{SLUG}"
 RETURN_SEARCH = f"{OVERVIEW}/search"
+ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "search"
+
+# The fixtures of the accessibility checks: the app served on 127.0.0.1, Debian's Chromium, axe.
+live_server = a11y.live_server
+browser = a11y.browser
+axe_source = a11y.axe_source
 
 
 def _text(element) -> str:
@@ -318,3 +327,26 @@ def test_once_submitted_the_panel_may_search_it_as_it_reads_it(app, assessed, pa
     ]
     anonymous = app.test_client()
     assert anonymous.get(RETURN_SEARCH).status_code == 302
+
+
+# -- in a browser ---------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 320])
+def test_roadmap_results_pass_axe_and_never_scroll_sideways(
+    live_server, browser, axe_source, width
+):
+    """Screenshots go to test-artifacts/search/ for a person to look at."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    try:
+        page.goto(f"{live_server}{SEARCH}?q=carers+support", wait_until="load")
+        page.screenshot(path=str(ARTIFACTS / f"roadmap-search-{width}.png"), full_page=True)
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{overflow}px of sideways scroll at {width}px"
+        assert describe_violations(SEARCH, run_axe(page, axe_source)) == []
+    finally:
+        page.close()
