@@ -35,7 +35,8 @@ DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
 
 # What `npm run build` reads and writes (see scripts/build-assets.mjs).
 ASSET_SOURCES := package.json scripts/build-assets.mjs $(shell find assets -type f 2>/dev/null)
-ASSET_OUTPUTS := static/css/tracker.css static/govuk/govuk-frontend.min.js
+ASSET_OUTPUTS := static/css/tracker.css static/govuk/govuk-frontend.min.js \
+	static/vendor/accessible-autocomplete/accessible-autocomplete.min.js
 # Rebuild when an output has gone, even if the stamp is newer than every source.
 ASSETS_MISSING := $(filter-out $(wildcard $(ASSET_OUTPUTS)),$(ASSET_OUTPUTS))
 # plotly.js, copied from the plotly Python package for the dashboards (see its rule below).

@@ -213,6 +213,7 @@ MATRIX: list[Row] = [
     Row("roadmap.outcomes",         "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("roadmap.agenda",           "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("roadmap.enablers",         "GET",   200,  200,   200,     200,   200,  200,     200),
+    Row("roadmap.search",           "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("councils.index",           "GET",   200,  200,   200,     200,   200,  200,     200),
     # -- signing in and out (someone signed in is sent home from the sign-in steps; someone
     # not signed in is sent from the second step to the first, with no ``next``)
@@ -336,6 +337,9 @@ MATRIX: list[Row] = [
         ByState(region(To("returns.index")), region(OVERVIEW), region(OVERVIEW), 404),
         ByState(To("returns.index"), OVERVIEW, OVERVIEW, 404)),
     Row("returns.overview", "GET", S, OWN, OWN, OWN,
+        submitted_in_council(OWN), once_submitted(REGION), once_submitted(200)),
+    # searching a return's answers: exactly its overview's readers
+    Row("returns.search", "GET", S, OWN, OWN, OWN,
         submitted_in_council(OWN), once_submitted(REGION), once_submitted(200)),
     Row("returns.action", "GET", S, OWN, OWN, OWN,
         submitted_in_council(OWN), once_submitted(REGION), once_submitted(200)),

@@ -28,6 +28,7 @@ from tracker.domain.vocabulary import (
     money,
     tag_labels,
 )
+from tracker.search import highlight
 
 
 def upper_first(text: str) -> str:
@@ -55,6 +56,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(period_slug, "period_slug")
     app.add_template_filter(months, "period_months")
     app.add_template_filter(uk_time, "uk_time")
+    # search results: the matched terms in <mark>, the rest escaped
+    app.add_template_filter(highlight, "highlight")
     app.jinja_env.globals.update(
         TIMEFRAME_NAMES=TIMEFRAME_NAMES,
         TIMEFRAME_SPANS=TIMEFRAME_SPANS,

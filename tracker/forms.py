@@ -1,6 +1,6 @@
 """Form fields and forms that several areas share: people's names and email addresses, choices
-whose only error is "Select …", dates as day, month and year, filter checkboxes and the
-confirm button. Each area's own forms live in its forms.py and import these from here.
+whose only error is "Select …", dates as day, month and year, filter checkboxes, the confirm
+button and the search box. Each area's own forms live in its forms.py and import these from here.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from wtforms.widgets import CheckboxInput
 
 from tracker.accounts.names import NoControlCharacters
 from tracker.models import Role
+from tracker.search import MAX_QUERY_LENGTH
 
 #: the order roles are offered in
 ROLE_CHOICES = [SelectChoice(role.value, role.label) for role in Role]
@@ -158,3 +159,27 @@ class FilterField(SelectMultipleField):
 
     def pre_validate(self, form) -> None:
         """Every value left is a known choice (see ``process_formdata``)."""
+
+
+class SearchForm(FlaskForm):
+    """A search by keyword or action code (the roadmap's, or one return's answers), sent with GET
+    so that results can be shared."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(
+        "Search",
+        widget=GovTextInput(),
+        validators=[
+            Length(
+                max=MAX_QUERY_LENGTH,
+                message=f"Search terms must be {MAX_QUERY_LENGTH} characters or fewer",
+            )
+        ],
+    )
+
+    @property
+    def query(self) -> str:
+        """The search terms as typed, without surrounding spaces."""
+        return (self.q.data or "").strip()

@@ -2,3 +2,8 @@
 import { initAll } from "../govuk/govuk-frontend.min.js";
 
 initAll();
+
+// Our own enhancements, loaded only on the pages that have something for them to enhance.
+if (document.querySelector('select[data-module="council-autocomplete"]')) {
+  import("./council-autocomplete.js");
+}

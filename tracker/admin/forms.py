@@ -55,11 +55,17 @@ def _choices(blank: str, pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]
     return [SelectChoice("", blank), *(SelectChoice(value, label) for value, label in pairs)]
 
 
+#: marks a select of the 153 councils for the type-ahead (static/js/council-autocomplete.js);
+#: without JavaScript it stays a plain select
+COUNCIL_AUTOCOMPLETE = {"data-module": "council-autocomplete"}
+
+
 def council_field() -> ChoiceSelectField:
     return ChoiceSelectField(
         "Council",
         description="For council editors, approvers, viewers and panel members",
         message="Select a council",
+        render_kw=COUNCIL_AUTOCOMPLETE,
     )
 
 
@@ -137,7 +143,9 @@ class UserFilterForm(FlaskForm):
         choices=[SelectChoice("", "Any role"), *ROLE_CHOICES],
         validate_choice=False,
     )
-    council = SelectField("Council", widget=GovSelect(), validate_choice=False)
+    council = SelectField(
+        "Council", widget=GovSelect(), validate_choice=False, render_kw=COUNCIL_AUTOCOMPLETE
+    )
     region = SelectField("ADASS region", widget=GovSelect(), validate_choice=False)
     submit = SubmitField("Apply filters", widget=GovSubmitInput())
 
@@ -162,7 +170,9 @@ class AuditFilterForm(FlaskForm):
         widget=GovTextInput(),
         description="Part of the person's name or email address",
     )
-    council = SelectField("Council", widget=GovSelect(), validate_choice=False)
+    council = SelectField(
+        "Council", widget=GovSelect(), validate_choice=False, render_kw=COUNCIL_AUTOCOMPLETE
+    )
     date_from = DayMonthYearField("From", description="For example, 27 3 2026")
     date_to = DayMonthYearField("To", description="For example, 31 3 2026")
     submit = SubmitField("Apply filters", widget=GovSubmitInput())

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased, contains_eager, selectinload
 
+from tracker import search
 from tracker.domain.periods import parse_period_slug, period_slug, target_passed
 from tracker.domain.vocabulary import (
     ENABLERS,
@@ -1052,3 +1053,97 @@ def get_assessments_by_code(return_: Return, codes: Iterable[str]) -> dict[str, 
         .where(Assessment.return_id == return_.id, Action.code.in_(wanted))
     )
     return {code: assessment for code, assessment in rows}
+
+
+# -- searching one return's answers ---------------------------------------------------------------
+
+#: the written answers a search of a return reads, in the order of the form
+SEARCHED_ANSWERS = ("not_applicable_reason", "narrative", "next_steps", "barrier_detail")
+
+
+@dataclass(frozen=True)
+class AnswerHit:
+    """One answer of an assessment that holds a searched term."""
+
+    field: str
+    label: str
+    #: the passage around the match (the whole answer when it is short)
+    text: str
+
+
+@dataclass(frozen=True)
+class ReturnSearchHit:
+    """An action of the return that matches a search, with the answers where the terms are."""
+
+    code: str
+    #: the action's own words, the name a result is given (beside its code)
+    title: str
+    where: str
+    #: the action's code or words hold a term
+    in_action: bool
+    answers: list[AnswerHit]
+
+
+def search_return(return_: Return, query: str) -> list[ReturnSearchHit]:
+    """The return's actions whose code, words or written answers hold every term of the query
+    (each term in any of them, in any case), in roadmap order.
+
+    One query, whatever the number of actions: each term is a LIKE over the lower-cased
+    columns, its own ``%`` and ``_`` escaped, so SQLite and PostgreSQL find the same rows.
+    """
+    terms = search.query_terms(query)
+    if not terms:
+        return []
+    answer_columns = [getattr(Assessment, name) for name in SEARCHED_ANSWERS]
+    searched = [Action.code, Action.text, *answer_columns]
+    conditions = [
+        or_(
+            *(
+                func.lower(column).like(search.like_pattern(term), escape="\\")
+                for column in searched
+            )
+        )
+        for term in terms
+    ]
+    rows = db.session.execute(
+        select(
+            *answer_columns,
+            Action.code,
+            Action.text,
+            ActionArea.position.label("area_position"),
+            ActionArea.title.label("area_title"),
+            Enabler.title.label("enabler_title"),
+        )
+        .join(Action, Assessment.action_id == Action.id)
+        .outerjoin(ActionArea, Action.area_id == ActionArea.id)
+        .outerjoin(Enabler, Action.enabler_id == Enabler.id)
+        .where(Assessment.return_id == return_.id, *conditions)
+        .order_by(
+            Action.enabler_id.is_not(None),
+            ActionArea.position,
+            Enabler.position,
+            _TIMEFRAME_ORDER,
+            Action.position,
+        )
+    )
+    hits = []
+    for row in rows:
+        where = (
+            f"Action {row.code} in area {row.area_position}: {row.area_title}"
+            if row.area_position is not None
+            else f"Action {row.code} in barriers and enablers: {row.enabler_title}"
+        )
+        hits.append(
+            ReturnSearchHit(
+                code=row.code,
+                title=row.text,
+                where=where,
+                in_action=search.matches_any(f"{row.code} {row.text}", terms),
+                answers=[
+                    AnswerHit(name, FIELD_LABELS[name], search.snippet(value, terms))
+                    for name in SEARCHED_ANSWERS
+                    if (value := getattr(row, name)) and search.matches_any(value, terms)
+                ],
+            )
+        )
+    return hits

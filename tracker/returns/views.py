@@ -1,11 +1,13 @@
-"""Routes of a council's returns: the list, a return's overview, each action's assessment, bulk
-edit, one action's history, and the workflow (submit, sign off, send back, reopen).
+"""Routes of a council's returns: the list, a return's overview and a search of its answers, each
+action's assessment, bulk edit, one action's history, and the workflow (submit, sign off, send
+back, reopen).
 
 Who may do what (``council_access`` answers 404 to anyone else):
 
-- read the list, a return, an action and its history: the council's editors, approvers, viewers
-  and panel members, regional members of its region and national administrators. Panel members
-  read submitted and signed-off returns only: a draft is a 404 to them, as if it did not exist.
+- read the list, a return (and search its answers), an action and its history: the council's
+  editors, approvers, viewers and panel members, regional members of its region and national
+  administrators. Panel members read submitted and signed-off returns only: a draft is a 404
+  to them, as if it did not exist.
 - change assessments (one at a time or in bulk) and submit: the council's editors.
 - sign off, send back with comments, reopen with a reason: the council's approver (the DASS).
   Whoever submitted a return (someone both editor and approver) cannot sign it off: the
@@ -29,6 +31,7 @@ from tracker.domain import visibility, workflow
 from tracker.domain.periods import period_slug
 from tracker.domain.workflow import APPROVERS, EDITORS, Step
 from tracker.extensions import db
+from tracker.forms import SearchForm
 from tracker.models import Council, Return, User
 from tracker.permissions import council_access, current_principal
 from tracker.returns import bp, queries, services
@@ -48,6 +51,7 @@ from tracker.returns.services import (
     BulkRefused,
     ReturnError,
 )
+from tracker.search import query_terms as search_terms
 
 bp.add_app_template_global(queries.DIRECTION_NAMES, "DIRECTION_NAMES")
 bp.add_app_template_global(queries.answers, "assessment_answers")
@@ -214,6 +218,22 @@ def overview(council: Council, period_label: str) -> str:
         urls=_urls(council, return_),
         confirm_form=ConfirmForm(),
     )
+
+
+@bp.get("/<period:period_label>/search")
+@council_access(*visibility.READERS)
+def search(council: Council, period_label: str) -> str | tuple[str, int]:
+    """Search the return's own answers: whoever may read its overview, and nobody else."""
+    return_ = _return_or_404(council, period_label)
+    form = SearchForm(request.args)
+    values = {"council": council, "return_": return_, "search_form": form, "hits": None}
+    if not form.query:
+        return render_template("returns/search.html", **values)
+    if not form.validate():
+        return render_template("returns/search.html", form=form, **values), 400
+    values["hits"] = queries.search_return(return_, form.query)
+    values["terms"] = search_terms(form.query)
+    return render_template("returns/search.html", **values)
 
 
 @bp.get("/<period:period_label>/actions/<action_code>")

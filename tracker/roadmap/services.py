@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 
+from tracker import search
 from tracker.domain.vocabulary import ENABLERS, NO_TIMEFRAME, TIMEFRAMES, UNTAGGED
 from tracker.extensions import db
 from tracker.models import (
@@ -374,4 +375,228 @@ def list_enablers(edition: RoadmapEdition) -> list[Enabler]:
             )
             .order_by(Enabler.position)
         )
+    )
+
+
+# --- search --------------------------------------------------------------------------------------
+
+#: the groups of search results, in the order the page lists them
+SEARCH_GROUPS = (
+    ("actions", "Actions"),
+    ("areas", "Areas for action"),
+    ("outcomes", "Outcomes"),
+    ("agenda", "Agenda for action"),
+    ("enablers", "Barriers and enablers"),
+)
+#: results listed per group; the page says how many more there are
+SEARCH_GROUP_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One place in the roadmap that matches a search.
+
+    ``where`` says where it is ("Action A02.S04 in area 2: Assessment and planning"); ``title``
+    is what the link reads (an action's own text, never its code alone); ``text`` is the matched
+    passage to show under it, or empty when the title is all there is.
+    """
+
+    group: str
+    where: str
+    title: str
+    url_endpoint: str
+    url_values: dict[str, str]
+    text: str = ""
+    #: the query is this action's code exactly: listed first
+    is_exact_code: bool = False
+
+
+@dataclass(frozen=True)
+class SearchGroup:
+    key: str
+    label: str
+    hits: list[SearchHit]
+
+    @property
+    def shown(self) -> list[SearchHit]:
+        return self.hits[:SEARCH_GROUP_LIMIT]
+
+    @property
+    def hidden(self) -> int:
+        return max(0, len(self.hits) - SEARCH_GROUP_LIMIT)
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: str
+    terms: list[str]
+    groups: list[SearchGroup]
+    #: the action whose code the query is, if it is one
+    exact: SearchHit | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(len(group.hits) for group in self.groups)
+
+
+def _first_match(texts: Iterable[str], terms: list[str]) -> str:
+    """The first of the texts that holds any term (the passage a result shows), else ''."""
+    for text in texts:
+        if text and search.matches_any(text, terms):
+            return search.snippet(text, terms)
+    return ""
+
+
+def search_roadmap(query: str) -> SearchResults | None:
+    """Everything in the current edition that holds every term of the query, grouped.
+
+    Searched: actions (code, text, source note; listed phases too), areas (title, the shift,
+    practical steps, examples), outcomes, the agenda for action and barriers and enablers: the
+    text the roadmap pages show. An action whose code is the query (in any case) comes first.
+
+    The roadmap is a few hundred short passages, loaded in five queries and matched in Python:
+    its paragraphs are JSON lists, which LIKE cannot search alike on SQLite and PostgreSQL.
+
+    :returns: None if no edition is current.
+    """
+    edition = get_current_edition()
+    if edition is None:
+        return None
+    terms = search.query_terms(query)
+    code = query.strip().upper()
+    groups: dict[str, list[SearchHit]] = {key: [] for key, _label in SEARCH_GROUPS}
+
+    actions = db.session.scalars(
+        select(Action)
+        .outerjoin(ActionArea, Action.area_id == ActionArea.id)
+        .outerjoin(Enabler, Action.enabler_id == Enabler.id)
+        .options(contains_eager(Action.area), contains_eager(Action.enabler))
+        .where(
+            Action.archived_at.is_(None),
+            or_(ActionArea.edition_id == edition.id, Enabler.edition_id == edition.id),
+        )
+        .order_by(
+            Action.enabler_id.is_not(None),
+            ActionArea.position,
+            Enabler.position,
+            _TIMEFRAME_ORDER,
+            Action.position,
+        )
+    ).unique()
+    exact = None
+    for action in actions:
+        if action.area is not None:
+            where = f"Action {action.code} in area {action.area.position}: {action.area.title}"
+        else:
+            title = action.enabler.title if action.enabler else ""
+            where = f"Action {action.code} in barriers and enablers: {title}"
+        is_exact = action.code == code
+        if not (is_exact or search.matches(f"{action.code} {action.text} {action.note}", terms)):
+            continue
+        note = "" if search.matches_any(action.text, terms) else action.note
+        hit = SearchHit(
+            group="actions",
+            where=where,
+            title=action.text,
+            url_endpoint="roadmap.action",
+            url_values={"code": action.code},
+            text=search.snippet(note, terms) if note else "",
+            is_exact_code=is_exact,
+        )
+        if is_exact:
+            exact = hit
+            groups["actions"].insert(0, hit)
+        else:
+            groups["actions"].append(hit)
+
+    for area in db.session.scalars(
+        select(ActionArea)
+        .where(ActionArea.edition_id == edition.id, ActionArea.archived_at.is_(None))
+        .order_by(ActionArea.position)
+    ):
+        passages = [
+            *area.shift,
+            area.practical_intro,
+            *area.practical,
+            area.examples_intro,
+            *area.examples,
+            area.note,
+        ]
+        everything = " ".join([area.code, area.title, area.sidebar_title, *map(str, passages)])
+        if search.matches(everything, terms):
+            groups["areas"].append(
+                SearchHit(
+                    group="areas",
+                    where=f"Area for action {area.position}",
+                    title=area.title,
+                    url_endpoint="roadmap.area",
+                    url_values={"slug": area.slug},
+                    text=_first_match(map(str, passages), terms),
+                )
+            )
+
+    for outcome in list_outcomes(edition):
+        if search.matches(f"{outcome.title} {outcome.description}", terms):
+            groups["outcomes"].append(
+                SearchHit(
+                    group="outcomes",
+                    where=f"Outcome {outcome.number}",
+                    title=outcome.title,
+                    url_endpoint="roadmap.outcomes",
+                    url_values={"_anchor": f"outcome-{outcome.number}"},
+                    text=search.snippet(outcome.description, terms),
+                )
+            )
+
+    for group in list_agenda_groups(edition):
+        if search.matches(group.title, terms):
+            groups["agenda"].append(
+                SearchHit(
+                    group="agenda",
+                    where="Agenda for action",
+                    title=group.title,
+                    url_endpoint="roadmap.agenda",
+                    url_values={"_anchor": group.code},
+                )
+            )
+        for item in group.items:
+            restates = f" (restates action {item.action.code})" if item.action else ""
+            if search.matches(f"{item.text} {item.note}", terms):
+                groups["agenda"].append(
+                    SearchHit(
+                        group="agenda",
+                        where=f"Agenda for action: {group.title}{restates}",
+                        title=item.text,
+                        url_endpoint="roadmap.agenda",
+                        url_values={"_anchor": item.code},
+                    )
+                )
+
+    for enabler in db.session.scalars(
+        select(Enabler)
+        .where(Enabler.edition_id == edition.id, Enabler.archived_at.is_(None))
+        .order_by(Enabler.position)
+    ):
+        paragraphs = [*map(str, enabler.body), enabler.note]
+        if search.matches(" ".join([enabler.title, *paragraphs]), terms):
+            groups["enablers"].append(
+                SearchHit(
+                    group="enablers",
+                    where="Barriers and enablers",
+                    title=enabler.title,
+                    url_endpoint="roadmap.enablers",
+                    url_values={"_anchor": enabler.slug},
+                    text=_first_match(paragraphs, terms),
+                )
+            )
+
+    return SearchResults(
+        query=query,
+        terms=terms,
+        groups=[
+            SearchGroup(key=key, label=label, hits=groups[key])
+            for key, label in SEARCH_GROUPS
+            if groups[key]
+        ],
+        exact=exact,
     )

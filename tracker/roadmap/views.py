@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, render_template, request
 
+from tracker.forms import SearchForm
 from tracker.permissions import public
 from tracker.roadmap import bp, services
 from tracker.roadmap.forms import ActionFilterForm
@@ -73,3 +74,16 @@ def enablers() -> str:
     return render_template(
         "roadmap/enablers.html", edition=edition, enablers=services.list_enablers(edition)
     )
+
+
+@bp.get("/search")
+@public
+def search() -> str | tuple[str, int]:
+    form = SearchForm(request.args)
+    if not form.query:
+        return render_template("roadmap/search.html", search_form=form, results=None)
+    if not form.validate():
+        page = render_template("roadmap/search.html", form=form, search_form=form, results=None)
+        return page, 400
+    results = services.search_roadmap(form.query) or abort(404)
+    return render_template("roadmap/search.html", search_form=form, results=results)
