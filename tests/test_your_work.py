@@ -335,3 +335,40 @@ def test_the_home_page_links_to_your_work_when_signed_in(app, client):
     assert "Go to your work" in signed.get_data if False else True
     page = _main(signed.get("/"))
     assert page.find("a", href="/your-work")
+
+
+def _statements(app, client, path: str) -> list[str]:
+    from tests.test_compare_queries_bounded import counting
+
+    with app.app_context(), counting() as statements:
+        assert client.get(path).status_code == 200
+    return statements
+
+
+def test_the_page_makes_the_same_queries_whatever_the_number_of_councils(app):
+    """Every council has a return (153 × 140 assessments); a person who edits three councils,
+    approves, sits on a panel, holds a region and administers the nation makes as many
+    statements as one who holds each role in one council."""
+    returns_data.open_period(app, only=None)
+    codes = (LEEDS, WAKEFIELD, returns_data.CORNWALL)
+    with app.app_context():
+        leeds = council(LEEDS)
+        everything = [
+            (Role.NATIONAL_ADMIN, None),
+            (Role.REGIONAL_MEMBER, leeds.region),
+            (Role.COUNCIL_APPROVER, leeds),
+            (Role.COUNCIL_VIEWER, leeds),
+            (Role.PANEL_MEMBER, leeds),
+        ]
+        one = make_user(memberships=[*everything, (Role.COUNCIL_EDITOR, leeds)], mfa=True)
+        three = make_user(
+            memberships=[*everything, *((Role.COUNCIL_EDITOR, council(c)) for c in codes)],
+            mfa=True,
+        )
+    counts = []
+    for person in (one, three):
+        client = _client(app, person)
+        _statements(app, client, "/your-work")  # warm: the session's first request
+        counts.append(len(_statements(app, client, "/your-work")))
+    assert counts[0] == counts[1], counts
+    assert counts[0] <= 30, counts
