@@ -185,8 +185,8 @@ def by_state(draft: Leaf | T, submitted: Leaf | T) -> ByState:
 S = SIGN_IN
 OWN = own(200)
 REGION = region(200)
-#: signed in already: the sign-in steps send one home
-HOME = To("pages.index")
+#: signed in already: the sign-in steps send one to "Your work"
+HOME = To("home.your_work")
 TEAM = To("team.index")
 USER = To("admin.user")
 PERIODS = To("admin.periods")
@@ -240,6 +240,9 @@ MATRIX: list[Row] = [
     Row("auth.invitation",          "POST",  404,  404,   404,     404,   404,  404,     404),
     Row("auth.team_invitation",     "GET",   404,  404,   404,     404,   404,  404,     404),
     Row("auth.team_invitation",     "POST",  404,  404,   404,     404,   404,  404,     404),
+    # -- "Your work": where everyone signed in lands; a region's councils behind its counts
+    Row("home.your_work",           "GET",   S,    200,   200,     200,   200,  200,     200),
+    Row("home.region",              "GET",   S,    404,   404,     404,   404,  REGION,  200),
     # -- one's own account
     Row("account.index",            "GET",   S,    200,   200,     200,   200,  200,     200),
     Row("account.change_password",  "GET",   S,    200,   200,     200,   200,  200,     200),

@@ -143,14 +143,14 @@ def test_a_foreign_referer_over_https_is_400(client):
     [
         ("/account", "/account"),
         ("/roadmap/actions?timeframe=short", "/roadmap/actions?timeframe=short"),
-        ("//evil.example/x", "/"),
-        ("/\\evil.example", "/"),
-        ("\\\\evil.example", "/"),
-        ("https://evil.example/", "/"),
-        ("javascript:alert(1)", "/"),
+        ("//evil.example/x", "/your-work"),
+        ("/\\evil.example", "/your-work"),
+        ("\\\\evil.example", "/your-work"),
+        ("https://evil.example/", "/your-work"),
+        ("javascript:alert(1)", "/your-work"),
         ("/%0d%0aSet-Cookie:x=y", "/%0d%0aSet-Cookie:x=y"),
-        ("account", "/"),
-        ("", "/"),
+        ("account", "/your-work"),
+        ("", "/your-work"),
     ],
 )
 def test_next_only_leads_to_paths_on_this_site(app, client, next_path, landing):
@@ -225,7 +225,7 @@ def test_an_approver_with_an_app_gives_a_code_at_every_sign_in(app, client, page
     assert _errors(page(bad)) == ["Enter a correct security code"]
     assert bad.status_code == 422
     good = post_form(client, "/auth/two-factor", {"code": made.totp_code()})
-    assert good.headers["Location"] == "/"
+    assert good.headers["Location"] == "/your-work"
     assert client.get("/account").status_code == 200
 
 

@@ -456,7 +456,8 @@ def served(expected: object) -> bool:
     home or to sign in before the form is read)."""
     if expected in DENIED:
         return False
-    return not (isinstance(expected, To) and expected.endpoint in {"pages.index", "auth.sign_in"})
+    sent_away = {"home.your_work", "auth.sign_in"}
+    return not (isinstance(expected, To) and expected.endpoint in sent_away)
 
 
 def who_may_post(endpoint: str) -> tuple[str, str, str] | None:

@@ -83,6 +83,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from tracker.auth.account import bp as account_bp
     from tracker.compare import bp as compare_bp
     from tracker.councils import bp as councils_bp
+    from tracker.home import bp as home_bp
     from tracker.pages import bp as pages_bp
     from tracker.panels import bp as panels_bp
     from tracker.reports import bp as reports_bp
@@ -91,6 +92,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from tracker.team import bp as team_bp
 
     app.register_blueprint(pages_bp)
+    app.register_blueprint(home_bp)
     app.register_blueprint(roadmap_bp)
     app.register_blueprint(councils_bp)
     app.register_blueprint(auth_bp)

@@ -58,7 +58,8 @@ def _next() -> str | None:
 
 
 def _landing() -> str:
-    return _next() or url_for("pages.index")
+    # Each person lands on what is theirs ("Your work"), unless they were on their way somewhere.
+    return _next() or url_for("home.your_work")
 
 
 def _account_hash(email: str) -> str:

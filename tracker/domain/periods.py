@@ -108,6 +108,25 @@ def days_from(day: date, today: date) -> str:
     return f"{days:,} days from now" if days > 0 else f"{-days:,} days ago"
 
 
+def days_left(day: date, today: date) -> str:
+    """How long until a due ``day`` in words: "55 days left", "1 day left", "due today",
+    "1 day late", "3 days late"."""
+    days = (day - today).days
+    if days == 0:
+        return "due today"
+    if days > 0:
+        return f"{days:,} day{'s' if days != 1 else ''} left"
+    return f"{-days:,} day{'s' if days != -1 else ''} late"
+
+
+def days_waited(since: date, today: date) -> str:
+    """How long something has waited since ``since``: "since today", "1 day", "12 days"."""
+    days = max((today - since).days, 0)
+    if days == 0:
+        return "since today"
+    return f"{days:,} day{'s' if days != 1 else ''}"
+
+
 def label_to_url(label: str) -> str:
     """``"2025-26 Q3"`` → ``"2025-26-Q3"``: the period as it appears in URLs."""
     return label.replace(" ", "-")

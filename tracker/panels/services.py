@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -666,21 +667,79 @@ def list_awaiting(council: Council, *, shows_real_names: bool = False) -> list[A
     ]
 
 
+def _awaiting():
+    """SQL: the comment waits for an answer (needs the outer join to its answer)."""
+    return and_(
+        CommentAnswer.id.is_(None), Comment.withdrawn_at.is_(None), Comment.hidden_at.is_(None)
+    )
+
+
 def count_awaiting(council: Council) -> int:
     """How many of ``council``'s comments wait for an answer."""
     return (
         db.session.scalar(
             select(func.count(Comment.id))
             .outerjoin(CommentAnswer, CommentAnswer.comment_id == Comment.id)
-            .where(
-                Comment.council_id == council.id,
-                CommentAnswer.id.is_(None),
-                Comment.withdrawn_at.is_(None),
-                Comment.hidden_at.is_(None),
-            )
+            .where(Comment.council_id == council.id, _awaiting())
         )
         or 0
     )
+
+
+@dataclass(frozen=True)
+class AwaitingCount:
+    """How many of a council's comments wait for an answer, and since when the oldest has."""
+
+    count: int
+    oldest_at: datetime
+
+
+def count_awaiting_by_council(council_ids: Iterable[int]) -> dict[int, AwaitingCount]:
+    """Council id → its comments awaiting an answer (as :func:`count_awaiting`) and when the
+    oldest was written; councils with none are absent. One grouped query."""
+    ids = sorted(set(council_ids))
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Comment.council_id, func.count(Comment.id), func.min(Comment.created_at))
+        .outerjoin(CommentAnswer, CommentAnswer.comment_id == Comment.id)
+        .where(Comment.council_id.in_(ids), _awaiting())
+        .group_by(Comment.council_id)
+    )
+    return {council_id: AwaitingCount(int(n), oldest) for council_id, n, oldest in rows}
+
+
+@dataclass(frozen=True)
+class MyCommentCounts:
+    """A member's own comments in one council (not withdrawn), and how many have an answer."""
+
+    written: int
+    answered: int
+
+
+def count_my_comments(user: User, council_ids: Iterable[int]) -> dict[int, MyCommentCounts]:
+    """Council id → the member's comments there that they have not withdrawn, and how many of
+    those the council has answered. One grouped query; councils with none are absent."""
+    ids = sorted(set(council_ids))
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(
+            Comment.council_id,
+            func.count(Comment.id),
+            func.count(CommentAnswer.id),
+        )
+        .join(PanelProfile, PanelProfile.id == Comment.profile_id)
+        .outerjoin(CommentAnswer, CommentAnswer.comment_id == Comment.id)
+        .where(
+            PanelProfile.user_id == user.id,
+            PanelProfile.council_id == Comment.council_id,
+            Comment.council_id.in_(ids),
+            Comment.withdrawn_at.is_(None),
+        )
+        .group_by(Comment.council_id)
+    )
+    return {council_id: MyCommentCounts(int(n), int(a)) for council_id, n, a in rows}
 
 
 def count_thread(return_: Return, action: Action) -> int:

@@ -206,6 +206,42 @@ def list_council_returns(council: Council, *, include_drafts: bool) -> list[Retu
     ]
 
 
+@dataclass(frozen=True)
+class ReturnCounts:
+    """One return's actions by review state, and how many are incomplete."""
+
+    reviews: ReviewCounts
+    #: assessments that still need a stage, a RAG rating or a reason (``why_incomplete``)
+    incomplete: int
+
+    @property
+    def refusal(self) -> str | None:
+        """Why the return cannot be submitted yet, or None (``submission_refusal``)."""
+        return submission_refusal(self.reviews.not_reviewed, self.incomplete)
+
+
+def count_by_return(return_ids: Iterable[int]) -> dict[int, ReturnCounts]:
+    """Return id → its actions by review state and how many are incomplete: the overview's
+    figures for many returns in one grouped query (a return without assessments is absent)."""
+    ids = sorted(set(return_ids))
+    if not ids:
+        return {}
+    state = _review_state()
+    rows = db.session.execute(
+        select(
+            Assessment.return_id,
+            *(_count_where(state == s.value) for s in ReviewState),
+            func.sum(case((complete_condition(), 0), else_=1)),
+        )
+        .where(Assessment.return_id.in_(ids))
+        .group_by(Assessment.return_id)
+    )
+    return {
+        return_id: ReturnCounts(ReviewCounts(*(int(n) for n in counts)), int(incomplete or 0))
+        for return_id, *counts, incomplete in rows
+    }
+
+
 def latest_return_slug(council: Council, *, include_drafts: bool) -> str | None:
     """The URL form of the council's newest period with a return this person may read."""
     query = (
@@ -552,6 +588,11 @@ def return_history(return_: Return) -> list[HistoryEntry]:
         note = str((after or {}).get(note_key) or "") if note_key else ""
         entries.append(HistoryEntry(at=at, what=what, by=name or "", note=note))
     return entries
+
+
+def get_workflow_note(return_: Return) -> WorkflowNote | None:
+    """Why a draft is a draft again: sent back or reopened (None for anything else)."""
+    return _workflow_note(return_)
 
 
 def list_action_rows(return_: Return, filters: OverviewFilters) -> list[ActionRow]:
