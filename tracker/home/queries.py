@@ -275,7 +275,9 @@ def get_your_work(principal: Principal, *, today: date) -> YourWork:
                 steps=workflow.allowed_steps(principal, return_) if return_ else frozenset(),
                 note=(
                     returns.get_workflow_note(return_)
-                    if return_ and (return_.returned_comment or return_.reopen_reason)
+                    if return_
+                    and visibility.may_read_workflow_notes(principal, councils[council_id], return_)
+                    and (return_.returned_comment or return_.reopen_reason)
                     else None
                 ),
                 awaiting=waiting,
