@@ -87,6 +87,10 @@ TREND_QUARTERS = 8
 # -- small shared pieces ----------------------------------------------------------------------
 
 
+#: the most characters of an area's title a chart axis shows
+SHORT_LABEL_LENGTH = 30
+
+
 @dataclass(frozen=True)
 class AreaRef:
     """An area for action (or the group of barrier-and-enabler actions), as the charts name it."""
@@ -101,7 +105,18 @@ class AreaRef:
 
     @property
     def short_label(self) -> str:
-        return "Enablers" if self.key == ENABLERS_KEY else f"Area {self.position}"
+        """The label on a chart's axis: the number and the title's first words, never a bare
+        "Area 1" (the data table under the chart gives the full title)."""
+        if self.key == ENABLERS_KEY:
+            return "Barriers and enablers"
+        words, kept = self.title.split(), []
+        for word in words:
+            if len(" ".join([*kept, word])) > SHORT_LABEL_LENGTH:
+                break
+            kept.append(word)
+        text = " ".join(kept or words[:1])
+        ellipsis = "…" if len(kept) < len(words) else ""
+        return f"{self.position}. {text.rstrip(',;:')}{ellipsis}"
 
 
 @dataclass(frozen=True)
