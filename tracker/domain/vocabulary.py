@@ -160,11 +160,15 @@ def tag_labels(action) -> list[str]:
     elif funding:
         labels.append(f"{FUNDING_NAMES[action.funding_level]} ({funding})")
     if action.legislative_level:
-        labels.append(
-            f"{LEGISLATIVE_NAMES[action.legislative_level]} "
-            f"({LEGISLATIVE_SYMBOLS[action.legislative_level]})"
-        )
+        labels.append(legislative_label(action.legislative_level))
     return labels
+
+
+def legislative_label(level: int | None) -> str:
+    """``"Primary legislation changes (++)"``: the roadmap's legislative tag; empty for none."""
+    if not level:
+        return ""
+    return f"{LEGISLATIVE_NAMES[level]} ({LEGISLATIVE_SYMBOLS[level]})"
 
 
 def money(amount: int | None) -> str:

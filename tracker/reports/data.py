@@ -19,17 +19,16 @@ from tracker.compare import charts as compare_charts
 from tracker.compare import services as compare_services
 from tracker.compare.charts import Chart
 from tracker.compare.services import RegionComparison
-from tracker.domain.periods import parse_period_slug
+from tracker.domain.periods import months, parse_period_slug, target_passed
 from tracker.domain.principal import Principal
 from tracker.domain.vocabulary import (
     LEAD_NAMES,
     NOT_ASSESSED,
     RAG_NAMES,
-    RAG_SCALE,
     RETURN_STATUS_NAMES,
-    STAGE_KEYS,
     STAGE_LABELS,
     STAGE_NAMES,
+    STAGE_ORDER,
     TIMEFRAME_NAMES,
     tag_labels,
 )
@@ -44,9 +43,11 @@ from tracker.models import (
     Region,
     Return,
     ReturnStatus,
+    Stage,
     User,
     assessment_evidence,
 )
+from tracker.reports import paper
 from tracker.returns.queries import (
     DIRECTION_NAMES,
     IMPROVED,
@@ -54,6 +55,7 @@ from tracker.returns.queries import (
     WORSENED,
     action_rows,
     display_names,
+    kinds_of,
     previous_return,
 )
 from tracker.returns.services import BARRIERS
@@ -90,6 +92,30 @@ class ActionDetail:
     evidence: list[str]
     is_red: bool
     is_worsened: bool
+    #: the target period has passed and the target stage is not reached
+    is_past_target: bool = False
+    #: the stored values behind the words, for the paper's sums and groupings
+    stage_code: str | None = None
+    previous_stage_code: str | None = None
+    spend_types: str = ""
+    funding_level: int | None = None
+    legislative_level: int | None = None
+    amount_pounds: int | None = None
+    funding_source: str = ""
+    barrier_codes: list[str] = field(default_factory=list)
+
+    @property
+    def exception_reasons(self) -> list[str]:
+        """Why the action is in the exception report: "Red", "Worse than last quarter (was
+        …)", "Target date passed"."""
+        reasons = []
+        if self.is_red:
+            reasons.append("Red")
+        if self.is_worsened:
+            reasons.append(f"Worse than last quarter (was {self.previous})")
+        if self.is_past_target:
+            reasons.append(f"Target date passed ({self.target})")
+        return reasons
 
     @property
     def arrow(self) -> str:
@@ -136,6 +162,9 @@ class CoProduction:
 
 @dataclass
 class CouncilReport:
+    """The council's quarterly board paper: one model that the PDF and the Word document both
+    print, in the order of a council committee report (``docs/reports.md``)."""
+
     council: Council
     period: Period
     return_: Return
@@ -148,12 +177,37 @@ class CouncilReport:
     rags: dict[str, int]
     directions: dict[str, int]
     areas: list[AreaSummary]
+    #: Red, worse than last quarter, or past the target date
     exceptions: list[ActionDetail]
     actions: list[ActionDetail]
     coproduction: CoProduction
+    #: the headline figures in sentences, with denominators and change
     summary: list[str]
     charts: list[Chart] = field(default_factory=list)
     generated_at: datetime | None = None
+    #: the quarter as its months: "October to December 2026"
+    quarter: str = ""
+    #: the Director's own words and recommendations, written at sign-off (never invented)
+    director_summary: str = ""
+    recommendations: list[str] = field(default_factory=list)
+    #: the actions by kind: "114 roadmap actions and 26 actions on barriers and enablers"
+    kinds: str = ""
+    area_progress: list[paper.AreaProgress] = field(default_factory=list)
+    financial: paper.Financial | None = None
+    risks: paper.Risks | None = None
+    trend: list[paper.TrendRow] = field(default_factory=list)
+    #: what the paper compares with: "last quarter" and "a year ago" (None when there is none)
+    last_year_period: Period | None = None
+
+    @property
+    def author(self) -> str:
+        """Who the paper is from: the Director who signed it off."""
+        return self.signed_off_by or ""
+
+    @property
+    def dated(self) -> datetime | None:
+        """The paper's date: its sign-off, or when it was produced."""
+        return self.return_.signed_off_at if self.is_signed_off else self.generated_at
 
     @property
     def is_signed_off(self) -> bool:
@@ -264,13 +318,6 @@ def _target(assessment: Assessment) -> str:
     return " ".join(parts)
 
 
-def _sentence_counts(counts: dict[str, int], names: dict[str, str], order: tuple[str, ...]) -> str:
-    parts = [f"{counts[key]} {names[key]}" for key in order if counts.get(key)]
-    if not parts:
-        return "none"
-    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
-
-
 def build_council_report(return_: Return, *, include_draft_history: bool) -> CouncilReport:
     """Every figure of a council's quarterly board report for one return.
 
@@ -332,6 +379,15 @@ def build_council_report(return_: Return, *, include_draft_history: bool) -> Cou
                 evidence=evidence.get(assessment.id, []),
                 is_red=row.rag == "red",
                 is_worsened=row.direction == WORSENED,
+                is_past_target=_past_target(row.stage, assessment, period),
+                stage_code=row.stage,
+                previous_stage_code=row.previous_stage,
+                spend_types=action.spend_types or "",
+                funding_level=action.funding_level,
+                legislative_level=action.legislative_level,
+                amount_pounds=assessment.amount_pounds,
+                funding_source=assessment.funding_source or "",
+                barrier_codes=list(assessment.barriers or []),
             )
         )
 
@@ -345,7 +401,11 @@ def build_council_report(return_: Return, *, include_draft_history: bool) -> Cou
         )
         for label, entry in sorted(area_counts.items(), key=lambda kv: _area_sort(kv[0]))
     ]
-    exceptions = [d for d in details if d.is_red or d.is_worsened]
+    exceptions = [d for d in details if d.is_red or d.is_worsened or d.is_past_target]
+    last_year = paper.same_quarter_last_year(return_)
+    by_kind = paper.stage_counts_by_kind(
+        [r.id for r in (return_, previous, last_year) if r is not None]
+    )
     report = CouncilReport(
         council=council,
         period=period,
@@ -362,50 +422,41 @@ def build_council_report(return_: Return, *, include_draft_history: bool) -> Cou
         exceptions=exceptions,
         actions=details,
         coproduction=_coproduction(council, period),
-        summary=[],
+        summary=paper.progress_sentences(
+            by_kind[return_.id],
+            by_kind[previous.id] if previous else None,
+            by_kind[last_year.id] if last_year else None,
+        ),
+        quarter=months(period.label),
+        director_summary=return_.director_summary or "",
+        recommendations=list(return_.board_recommendations or []),
+        kinds=kinds_of(rows),
+        area_progress=paper.area_progress(details, has_previous=previous is not None),
+        financial=paper.financial(details),
+        risks=paper.risks(details),
+        trend=paper.trend(return_),
+        last_year_period=last_year.period if last_year else None,
     )
-    report.summary = executive_summary(report)
+    titles = {d.code: d.text for d in details}
+    for item in report.coproduction.you_said_we_did:
+        item["action"] = titles.get(item["action_code"], "")
     report.charts = council_charts(return_)
     return report
+
+
+def _past_target(stage: str | None, assessment: Assessment, period: Period) -> bool:
+    """The target period ended before this quarter and the target stage is not reached."""
+    if not target_passed(assessment.target_period, period.year, period.quarter):
+        return False
+    if stage in (None, Stage.NOT_APPLICABLE):
+        return stage is None
+    target = assessment.target_stage
+    return target is None or STAGE_ORDER.get(stage, 0) < STAGE_ORDER.get(target, 0)
 
 
 def _area_sort(label: str) -> tuple[int, str]:
     number = label.split(".", 1)[0]
     return (int(number), label) if number.isdigit() else (10_000, label)
-
-
-def executive_summary(report: CouncilReport) -> list[str]:
-    """The executive summary, written from the figures: a few plain sentences."""
-    lines = [
-        f"{report.council.name} assessed {report.total - report.stages.get(NOT_ASSESSED, 0)} of "
-        f"{report.total} roadmap actions for {report.period.label}: "
-        f"{_sentence_counts(report.stages, STAGE_LABELS, STAGE_KEYS)}.",
-    ]
-    rated = sum(report.rags.values())
-    if rated:
-        lines.append(
-            f"Of the {rated} actions in planning or being implemented, "
-            f"{_sentence_counts(report.rags, RAG_NAMES, RAG_SCALE)}."
-        )
-    if report.previous_period:
-        d = report.directions
-        lines.append(
-            f"Since {report.previous_period.label}, {d.get(IMPROVED, 0)} actions improved, "
-            f"{d.get(UNCHANGED, 0)} were unchanged and {d.get(WORSENED, 0)} worsened."
-        )
-    else:
-        lines.append("There is no earlier quarter to compare with.")
-    reds = [a for a in report.exceptions if a.is_red]
-    worse = [a for a in report.exceptions if a.is_worsened]
-    if reds or worse:
-        headline = ", ".join(a.code for a in (reds + [w for w in worse if not w.is_red])[:5])
-        lines.append(
-            f"The exception report lists {len(reds)} Red and {len(worse)} worsened actions"
-            f" (headline: {headline})."
-        )
-    else:
-        lines.append("No action is Red and none worsened: there are no exceptions to report.")
-    return lines
 
 
 def council_charts(return_: Return) -> list[Chart]:
