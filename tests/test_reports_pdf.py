@@ -24,13 +24,14 @@ from tests.returns_data import (
     confirm_unchanged,
     get_return,
     open_period,
-    sign_off,
     submit,
 )
+from tracker.domain.periods import months
 from tracker.extensions import db
-from tracker.models import Action, Assessment, Period, Region, Return
-from tracker.reports import data, render
+from tracker.models import Action, Assessment, Period, Region, Return, Role
+from tracker.reports import data, paper, render
 from tracker.reports.pdf import RefusedURL, StaticOnlyFetcher, collector_paused
+from tracker.returns import services
 
 HOSTILE = (
     '<img src="file:///etc/passwd"><script>alert(1)</script>'
@@ -115,43 +116,84 @@ def table_value(text: str, label: str) -> int:
     return int(match.group(1))
 
 
-def test_council_report_figures_match_the_database(leeds_quarter):
+def roadmap_stage_count(app, stage: str, label: str = LABEL) -> int:
+    """Leeds's roadmap actions (not the barriers and enablers) at ``stage``, from the database."""
+    with app.app_context():
+        return db.session.scalar(
+            select(func.count())
+            .select_from(Assessment)
+            .join(Action, Action.id == Assessment.action_id)
+            .where(
+                Assessment.return_id == get_return(LEEDS, label).id,
+                Action.area_id.is_not(None),
+                Assessment.stage == stage,
+            )
+        )
+
+
+def titled(app, code: str) -> str:
+    """How the paper names an action: its title, with the code beside it."""
+    with app.app_context():
+        text = db.session.scalar(select(Action.text).where(Action.code == code))
+    return f"{' '.join(text.split())} ({code})"
+
+
+def test_the_board_paper_figures_match_the_database(leeds_quarter):
     app = leeds_quarter
-    text = pdf_text(leeds_pdf(app))
+    summary = " ".join(pdf_text(leeds_pdf(app)).split())
     stages, rags = db_counts(app)
     assert stages == {"embedded": 133, "implementing": 3, "planning": 4}
-    for stage, name in (
-        ("embedded", "Embedded"),
-        ("implementing", "Implementing"),
-        ("planning", "Planning"),
-        ("not_started", "Not started"),
-    ):
-        assert table_value(text, name) == stages.get(stage, 0), name
-    assert table_value(text, "All actions") == sum(stages.values())
-    assert table_value(text, "Red") == rags["red"] == 3
-    assert table_value(text, "Amber") == rags["amber"] == 4
-    assert table_value(text, "Green") == 0
-    summary = " ".join(text.split())
-    assert f"assessed 140 of 140 roadmap actions for {LABEL}" in summary
+    assert rags == {"red": 3, "amber": 4}
+    # Progress in sentences, with denominators and the change since last quarter.
+    embedded = roadmap_stage_count(app, "embedded")
+    before = roadmap_stage_count(app, "embedded", PREVIOUS_LABEL)
+    with app.app_context():
+        roadmap = db.session.scalar(
+            select(func.count())
+            .select_from(Action)
+            .where(
+                Action.area_id.is_not(None),
+                Action.parent_id.is_(None),
+                Action.archived_at.is_(None),
+            )
+        )
+    assert (embedded, before, roadmap) == (107, 114, 114)
     assert (
-        f"Since {PREVIOUS_LABEL}, 0 actions improved, 133 were unchanged and 7 worsened" in summary
+        f"{embedded} of {roadmap} roadmap actions ({round(100 * embedded / roadmap)}%) are "
+        f"embedded, down from {before} last quarter." in summary
     )
-    assert "The exception report lists 3 Red and 7 worsened actions" in summary
-    # every Red action is in the exception report with its narrative and next steps
-    exceptions = summary[summary.index("Exception report Every action") :]
-    for code in codes(app, 3):
-        assert code in exceptions
+    assert f"3 of {roadmap} (3%) are being implemented, up from 0 last quarter." in summary
+    assert "Of the 26 actions on barriers and enablers, 26 (100%) are embedded" in summary
+    assert f"covers {roadmap} roadmap actions and 26 actions on barriers and enablers" in summary
+    # Exceptions by title, the code beside it, each with its narrative and next steps.
+    exceptions = summary[summary.index("Exceptions 7 actions: every action rated Red") :]
+    exceptions = exceptions[: exceptions.index("Financial implications ")]
+    for code in codes(app, 7):
+        assert titled(app, code) in exceptions
+    assert "Why listed: Red; Worse than last quarter (was Embedded)" in exceptions
     assert "Blocked by recruitment." in exceptions and "Escalate to the ICB board." in exceptions
-    # the area-by-area detail: the facts on one line, then the narratives with their labels
+    # Risks: the barriers recorded, grouped.
+    risks = summary[summary.index("Risks and barriers 3 actions have a barrier") :]
+    assert risks.startswith("Risks and barriers 3 actions have a barrier recorded against them.")
+    assert "Workforce: 3 actions" in risks
+    # A submitted return has no Director's words yet: a prompt, never invented text.
+    assert "The Director writes this summary when signing off the return." in summary
+    assert "The co-production panel made no comments on this return." in summary
+    # The trend names each quarter by its months.
+    trend = summary[summary.index("Trend Roadmap actions by stage") :]
+    assert months(PREVIOUS_LABEL) in trend and months(LABEL) in trend
+    # The appendix: the facts on one line, then the narratives with their labels.
     first = codes(app, 1)[0]
-    detail = summary[summary.rindex("Area by area ") :]
-    block = detail[detail.index(f"{first}:") :]
+    detail = summary[summary.rindex("Appendix: every action ") :]
+    block = detail[detail.index(titled(app, first)) :]
     block = block[: block.index("Barriers: Workforce") + len("Barriers: Workforce")]
     assert block.endswith(
         "Stage: Implementing, Red · Since last quarter: ↓ Worsened (was Embedded) "
         "Progress: Blocked by recruitment. Next steps: Escalate to the ICB board. "
         "Barriers: Workforce"
     ), block
+    # No codes-only headline, no UTC, no hyphenated headings.
+    assert "UTC" not in summary and "Implement-" not in summary
     # the submitted, not signed-off return is marked as a draft on its cover
     assert "Draft: this return has not been signed off" in summary
 
@@ -163,35 +205,17 @@ def test_the_pdf_is_tagged_bookmarked_and_numbered(leeds_quarter):
     assert "/StructTreeRoot" in root
     assert bool(root["/MarkInfo"]["/Marked"]) is True
     assert str(root["/Lang"]).lower() == "en-gb"
-    assert reader.metadata.title.startswith(f"Quarterly board report {LABEL}")
+    assert reader.metadata.title.startswith(f"Quarterly board paper: {months(LABEL)}")
     outline = list(_titles(reader.outline))
-    assert outline[0] == f"Quarterly board report: {LABEL}"
-    for heading in (
-        "Contents",
-        "Executive summary",
-        "Summary by area",
-        "Charts",
-        "Exception report",
-        "Co-production",
-        "Area by area",
-        "Key to the tags and scales",
-    ):
-        assert heading in outline
+    assert outline[0] == f"Quarterly board paper: {months(LABEL)}"
+    for heading in ("Contents", *paper.HEADINGS.values()):
+        assert heading in outline, heading
     pages = len(reader.pages)
     text = pdf_text(content)
     assert f"Page 1 of {pages}" in text and f"Page {pages} of {pages}" in text
     # reading order: the sections come out in the order of the contents
-    body = text[text.index("Executive summary\n") :]
-    positions = [
-        body.index(h)
-        for h in (
-            "Executive summary",
-            "Summary by area\n",
-            "Exception report\n",
-            "Area by area\n",
-            "Key to the tags and scales\n",
-        )
-    ]
+    body = text[text.index("Summary from the Director\n") :]
+    positions = [body.index(heading + "\n") for heading in paper.HEADINGS.values()]
     assert positions == sorted(positions)
     # each chart has alt text: its figure element carries /Alt
     alts = [
@@ -202,7 +226,7 @@ def test_the_pdf_is_tagged_bookmarked_and_numbered(leeds_quarter):
     with leeds_quarter.app_context():
         report = data.build_council_report(get_return(LEEDS), include_draft_history=True)
         summaries = [chart.summary for chart in report.charts]
-    assert len(summaries) == 7  # the council dashboard's charts
+    assert [c.id for c in report.charts] == ["stage-mix", "rag-mix", "trend"]  # no funding yet
     assert set(summaries) <= set(alts)
 
 
@@ -229,13 +253,31 @@ def _struct_elements(node, depth=0):
             yield from _struct_elements(kid, depth + 1)
 
 
-def test_signed_off_report_has_no_draft_mark_and_names_the_approver(leeds_quarter):
+def test_a_signed_off_paper_leads_with_the_directors_words(leeds_quarter):
     app = leeds_quarter
-    sign_off(app, LEEDS)
+    with app.app_context():
+        from tests.access_matrix import make_person
+
+        director = make_person("dana@example.org", Role.COUNCIL_APPROVER, council=council(LEEDS))
+        services.sign_off_return(
+            get_return(LEEDS),
+            actor=director,
+            summary="A difficult quarter for recruitment.\nCarers' work moved on.",
+            recommendations=["Note the three Red actions", "Agree the recruitment plan"],
+        )
+        db.session.commit()
     summary = " ".join(pdf_text(leeds_pdf(app)).split())
     assert "Draft: this return has not been signed off" not in summary
-    assert re.search(r"Signed off By Set-up Person on \d+ \w+ \d{4}", summary)
-    assert "Return status Signed off" in summary
+    assert "Return Signed off" in summary
+    assert re.search(r"Signed off On \d+ \w+ \d{4} at \d\d:\d\d", summary)
+    director_part = summary[summary.index("Summary from the Director A difficult") :]
+    assert director_part.startswith(
+        "Summary from the Director A difficult quarter for recruitment. Carers' work moved on."
+    )
+    assert (
+        "What the board is asked to do The board is asked to: 1. Note the three Red actions "
+        "2. Agree the recruitment plan" in summary
+    )
 
 
 def test_hostile_narrative_and_evidence_titles_come_out_inert(app):
@@ -477,6 +519,7 @@ def test_coproduction_figures_match_the_panels_and_show_display_names_only(app):
         editor = make_person("e@example.org", Role.COUNCIL_EDITOR, council=leeds)
         return_ = get_return(LEEDS)
         action = return_.assessments[0].action
+        action_title = f"{' '.join(action.text.split())} ({action.code})"
         first = panels.add_comment(return_, action, "Ramps at the day centre", actor=member)
         panels.add_comment(return_, action, "Still waiting", actor=member)
         panels.answer_comment(
@@ -488,10 +531,12 @@ def test_coproduction_figures_match_the_panels_and_show_display_names_only(app):
     text = " ".join(pdf_text(leeds_pdf(app)).split())
     assert (
         f"The co-production panel made {totals.received} comments on this return: "
-        f"{totals.answered} answered, {totals.open} open." in text
+        f"{totals.answered} answered and {totals.open} awaiting an answer." in text
     )
     assert (totals.received, totals.answered, totals.open) == (2, 1, 1)
     assert "Ramps at the day centre" in text and "Ramps fitted" in text
+    # the answer names the action by its title, the code beside it
+    assert action_title in text
     assert name in text and "Canary Real" not in text
 
 

@@ -26,7 +26,7 @@ def test_viewer_previews_a_draft_board_report_with_one_h1(app, page):
     assert response.status_code == 200
     html = page(response)
     assert len(html.find_all("h1")) == 1
-    assert html.h1.get_text(strip=True) == "Quarterly board report: 2025-26 Q3"
+    assert html.h1.get_text(strip=True) == "Quarterly board paper: October to December 2025"
     assert html.title.get_text(strip=True) == "Board report 2025-26 Q3 – Leeds – Roadmap Tracker"
     assert "Draft: this return has not been signed off" in html.get_text()
     assert html.find("a", href=f"{REPORT}/board-report.pdf")
@@ -97,7 +97,7 @@ def test_a_busy_renderer_answers_503_with_retry_after(app, monkeypatch):
 
 def test_chart_images_are_svg(app):
     open_period(app)
-    response = client_for(app, Role.COUNCIL_VIEWER).get(f"{REPORT}/chart.svg?chart=rag-mix")
+    response = client_for(app, Role.COUNCIL_VIEWER).get(f"{REPORT}/chart.svg?chart=stage-mix")
     assert response.status_code == 200
     assert response.mimetype == "image/svg+xml"
     assert response.data.startswith(b"<svg")
@@ -109,7 +109,7 @@ def test_chart_images_are_svg(app):
 
 def test_a_chart_opened_on_its_own_keeps_the_policy_that_lets_its_styles_apply(app, quick_reports):
     open_period(app)
-    response = client_for(app, Role.COUNCIL_VIEWER).get(f"{REPORT}/chart.svg?chart=rag-mix")
+    response = client_for(app, Role.COUNCIL_VIEWER).get(f"{REPORT}/chart.svg?chart=stage-mix")
     assert response.status_code == 200
     policy = response.headers["Content-Security-Policy"]
     assert "style-src 'unsafe-inline'" in policy

@@ -199,6 +199,10 @@ class CouncilReport:
     #: what the paper compares with: "last quarter" and "a year ago" (None when there is none)
     last_year_period: Period | None = None
 
+    def chart(self, chart_id: str) -> Chart | None:
+        """The paper's chart with this id, or None when it has nothing to show."""
+        return next((c for c in self.charts if c.id == chart_id), None)
+
     @property
     def author(self) -> str:
         """Who the paper is from: the Director who signed it off."""
@@ -459,13 +463,34 @@ def _area_sort(label: str) -> tuple[int, str]:
     return (int(number), label) if number.isdigit() else (10_000, label)
 
 
+#: the dashboard's charts that the board paper prints, each in its own section
+PAPER_CHARTS = (
+    compare_charts.stage_mix_by_area,
+    compare_charts.rag_by_area,
+    compare_charts.trend,
+    compare_charts.funding_by_spend_type,
+)
+
+
 def council_charts(return_: Return) -> list[Chart]:
-    """The council report's charts: the council dashboard's figures, from the same
-    data (the council's own draft included when the report is of a draft)."""
+    """The board paper's charts: the council dashboard's figures, from the same data (the
+    council's own draft included when the paper is of a draft). Only the charts with something
+    to show: the paper says in a sentence why any other is missing."""
     dashboard = compare_services.council_dashboard(
         return_.council, return_.period, include_draft=return_.status == ReturnStatus.DRAFT
     )
-    return compare_charts.council_charts(dashboard)
+    return [chart for draw in PAPER_CHARTS if _has_data(chart := draw(dashboard))]
+
+
+def _has_data(chart: Chart) -> bool:
+    """True when some figure in the chart's table ("3", "£1,200", "45%") is not zero."""
+    table = chart.table
+    return any(
+        any(ch in "123456789" for ch in str(row[index]))
+        for row in table.rows
+        for index in table.numeric
+        if index < len(row)
+    )
 
 
 # -- the regional pack ----------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from tracker.domain.vocabulary import (
     STAGE_KEYS,
     STAGE_LABELS,
 )
-from tracker.reports import charts, pdf
+from tracker.reports import charts, paper, pdf
 from tracker.reports.data import (
     ARROWS,
     CouncilReport,
@@ -69,6 +69,7 @@ def _common() -> dict[str, Any]:
         "ARROWS": ARROWS,
         "DIRECTION_NAMES": DIRECTION_NAMES,
         "tag_key": tag_key(),
+        "paper": paper,
     }
 
 
@@ -101,7 +102,7 @@ def chart_svg(chart: Chart) -> str:
 
 
 def council_title(report: CouncilReport) -> str:
-    return f"Quarterly board report {report.period.label} – {report.council.name}"
+    return f"Quarterly board paper: {report.quarter} – {report.council.name}"
 
 
 def region_title(pack: RegionPack) -> str:
