@@ -27,7 +27,10 @@ def test_viewer_previews_a_draft_board_report_with_one_h1(app, page):
     html = page(response)
     assert len(html.find_all("h1")) == 1
     assert html.h1.get_text(strip=True) == "Quarterly board paper: October to December 2025"
-    assert html.title.get_text(strip=True) == "Board report 2025-26 Q3 – Leeds – Roadmap Tracker"
+    assert (
+        html.title.get_text(strip=True)
+        == "Board paper: October to December 2025 – Leeds – Roadmap Tracker"
+    )
     assert "Draft: this return has not been signed off" in html.get_text()
     assert html.find("a", href=f"{REPORT}/board-report.pdf")
 
