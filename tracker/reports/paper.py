@@ -357,12 +357,16 @@ class Risks:
 
     @property
     def count(self) -> int:
-        return len({d.code for g in self.groups for d in g.actions})
+        """Actions with any barrier recorded, national ones included."""
+        held = {d.code for g in self.groups for d in g.actions}
+        return len(held | {d.code for d, _tag in self.national})
 
 
 def risks(details: Sequence[ActionDetail]) -> Risks:
     groups = []
     for code, name in BARRIERS.items():
+        if code == NATIONAL_BARRIER:  # its own list below, with the legislative tags
+            continue
         held = [d for d in details if code in d.barrier_codes]
         if held:
             groups.append(BarrierGroup(name=name, actions=held))
