@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import select
 
@@ -235,3 +237,58 @@ def test_a_draft_is_never_prepared_in_the_background(app):
         from tests.returns_data import get_return
 
         assert jobs.enqueue_council_report(get_return(LEEDS)) is None
+
+
+def _slow_renders(monkeypatch, seconds: float) -> None:
+    """Make every PDF layout take ``seconds`` longer (after count_pdf_renders: still counted)."""
+    real = pdf.html_to_pdf
+
+    def slow(*args, **kwargs):
+        time.sleep(seconds)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pdf, "html_to_pdf", slow)
+
+
+def test_a_download_during_the_preparation_waits_for_it_and_renders_once(
+    app, monkeypatch, tmp_path
+):
+    from tests.access_matrix import post
+
+    app.config.update(REPORT_PDF_CACHE=True, REPORT_FOLDER=str(tmp_path / "reports"))
+    calls = count_pdf_renders(monkeypatch)
+    _slow_renders(monkeypatch, 1.5)
+    open_period(app)
+    assess_all(app, LEEDS)
+    submit(app, LEEDS)
+    approver = client_for(app, Role.COUNCIL_APPROVER)
+    assert post(approver, f"/councils/{LEEDS}/returns/{SLUG}/sign-off").status_code == 302
+    # The preparation is marked on disk (where every web worker sees it) from the moment it is
+    # queued; the download comes while it is still laying the report out.
+    assert list((tmp_path / "reports" / "cache").glob("*.preparing"))
+    download = approver.get(f"{REPORT}/board-report.pdf")
+    jobs.wait_for_jobs(app)
+    assert download.status_code == 200
+    assert len(calls) == 1  # laid out once, by the preparation
+    kept = list((tmp_path / "reports" / "cache").glob("*.pdf"))
+    assert len(kept) == 1 and download.data == kept[0].read_bytes()
+    assert not list((tmp_path / "reports" / "cache").glob("*.preparing"))
+
+
+def test_a_preparation_that_never_ends_delays_a_download_only_so_long(app, monkeypatch, tmp_path):
+    app.config.update(
+        REPORT_PDF_CACHE=True, REPORT_FOLDER=str(tmp_path / "reports"), REPORT_PREPARE_WAIT=0.5
+    )
+    calls = count_pdf_renders(monkeypatch)
+    open_period(app)
+    assess_all(app, LEEDS)
+    submit(app, LEEDS)
+    with app.app_context():
+        from tests.returns_data import get_return
+
+        jobs._mark_preparing(get_return(LEEDS).id)  # as if another worker's job had stalled
+    started = time.monotonic()
+    download = client_for(app, Role.COUNCIL_APPROVER).get(f"{REPORT}/board-report.pdf")
+    assert download.status_code == 200
+    assert time.monotonic() - started >= 0.5
+    assert len(calls) == 1  # it gave up waiting and laid the report out itself

@@ -169,6 +169,9 @@ def council_report_pdf(council: Council, period_label: str) -> Response | tuple:
     limited = _rate_limited(actor)
     if limited is not None:
         return limited
+    # Being prepared in the background (after submission or sign-off)? Wait for that file
+    # rather than lay the same report out twice.
+    jobs.wait_for_preparation(return_.id)
     report = _council_report(council, return_)
     try:
         content = render.council_pdf(report)
