@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from tests.access_matrix import council, make_member, signed_in_client
 from tests.helpers import count_pdf_renders
-from tests.returns_data import LEEDS, SLUG, assess_all, open_period, submit
+from tests.returns_data import LEEDS, SLUG, WAKEFIELD, assess_all, open_period, submit
 from tracker.extensions import db
 from tracker.models import AuditEvent, ReportJob, Role
 from tracker.reports import jobs, pdf
@@ -292,3 +292,28 @@ def test_a_preparation_that_never_ends_delays_a_download_only_so_long(app, monke
     assert download.status_code == 200
     assert time.monotonic() - started >= 0.5
     assert len(calls) == 1  # it gave up waiting and laid the report out itself
+
+
+def test_the_pack_page_opens_on_the_latest_quarter_with_enough_returns_to_show(app, page):
+    from tests.returns_data import PREVIOUS_LABEL, close_period
+
+    bradford = "E08000032"
+    three = (LEEDS, WAKEFIELD, bradford)
+    open_period(app, PREVIOUS_LABEL, only=three)
+    for gss_code in three:
+        assess_all(app, gss_code, label=PREVIOUS_LABEL)
+        submit(app, gss_code, PREVIOUS_LABEL)
+    close_period(app, PREVIOUS_LABEL)
+    open_period(app, only=three)
+    assess_all(app, LEEDS)
+    submit(app, LEEDS)  # one council in 2025-26 Q3: too few for the regional figures
+    client = client_for(app, Role.REGIONAL_MEMBER)
+    html = page(client.get("/regions/yorkshire-and-the-humber/reports"))
+    assert html.h1.get_text(strip=True) == "Regional comparison pack: 2025-26 Q2"
+    # A quarter asked for by name is still the one shown.
+    assert page(client.get(PACK)).h1.get_text(strip=True) == "Regional comparison pack: 2025-26 Q3"
+    for gss_code in (WAKEFIELD, bradford):
+        assess_all(app, gss_code)
+        submit(app, gss_code)
+    html = page(client.get("/regions/yorkshire-and-the-humber/reports"))
+    assert html.h1.get_text(strip=True) == "Regional comparison pack: 2025-26 Q3"

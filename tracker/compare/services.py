@@ -236,6 +236,23 @@ def default_period(periods: Sequence[Period]) -> Period | None:
     return periods[0] if periods else None
 
 
+def region_default_period(region: Region) -> Period | None:
+    """The quarter a region's pack opens on when none is asked for: the newest in which at least
+    ``visibility.MIN_COUNCILS`` councils of the region have a submitted or signed-off return (so
+    that its regional figures may be shown), else the newest with any. One query."""
+    councils = func.count(func.distinct(Return.council_id))
+    rows = db.session.execute(
+        select(Period, councils)
+        .join(Return, Return.period_id == Period.id)
+        .join(Council, Council.id == Return.council_id)
+        .where(_shared(), Council.region_id == region.id, Council.is_active)
+        .group_by(Period.id)
+        .order_by(Period.year.desc(), Period.quarter.desc())
+    ).all()
+    enough = next((p for p, n in rows if n >= visibility.MIN_COUNCILS), None)
+    return enough or (rows[0][0] if rows else None)
+
+
 def find_period(periods: Sequence[Period], slug: str | None) -> Period | None:
     """The period among ``periods`` whose URL form (``2025-26-Q3``) is ``slug``, or None."""
     if not slug:

@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from tracker import throttle
 from tracker.audit import record
+from tracker.compare import services as compare_services
 from tracker.domain import visibility
 from tracker.domain.periods import period_slug
 from tracker.extensions import db
@@ -229,10 +230,17 @@ def _pack_urls(region: Region, period: Period) -> dict[str, str]:
     }
 
 
+@bp.get("/regions/<region_slug>/reports", defaults={"period_label": None})
 @bp.get("/regions/<region_slug>/reports/<period:period_label>")
 @region_access(*PACK_READERS)
-def region_pack(region: Region, period_label: str) -> str:
-    period = _period_or_404(period_label)
+def region_pack(region: Region, period_label: str | None) -> str | Response:
+    if period_label is None:
+        # No quarter asked for: the newest with enough shared returns to show regional figures.
+        period = compare_services.region_default_period(region)
+        if period is None:
+            return redirect(url_for("compare.region", region_slug=region.slug))
+    else:
+        period = _period_or_404(period_label)
     actor = _actor()
     pack = data.build_region_pack(region, period, viewer=current_principal())
     urls = _pack_urls(region, period)
