@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -160,11 +161,15 @@ def _admin_with_running_job(app, **values):
 
 
 def test_a_running_job_shows_its_progress_after_a_refresh(app, page):
-    client = _admin_with_running_job(
-        app, progress_done=2, progress_total=4, message="Drew chart 1 of 2"
-    )
+    client = _admin_with_running_job(app, progress_done=1, message=jobs.STEPS[1])
     html = page(client.get(PACK))
-    assert "Generating the pack: step 2 of 4 (50%)" in html.get_text()
+    banner = " ".join(html.find(attrs={"data-pack-status-url": True}).get_text().split())
+    # The step count is fixed from the start (3 steps), and says what is happening now.
+    assert "Step 2 of 3: drawing the charts (33% done)" in banner
+    # Without JavaScript the page does not refresh itself, and says so; the script (which
+    # does follow the job) replaces those words.
+    assert "Refresh this page to see how far it has got." in banner
+    assert "Drew chart" not in banner
     assert html.find("form") is None or not html.find("button", string="Generate the PDF pack")
     # The page follows the job without a refresh: its script asks the status URL.
     assert html.find("script", src="/static/js/pack-progress.js")
@@ -175,11 +180,20 @@ def test_a_running_job_shows_its_progress_after_a_refresh(app, page):
     assert status.get_json() == {
         "status": "running",
         "finished": False,
-        "done": 2,
-        "total": 4,
-        "percent": 50,
-        "message": "Drew chart 1 of 2",
+        "done": 1,
+        "total": 3,
+        "percent": 33,
+        "message": "Drawing the charts",
     }
+    script = (Path(app.static_folder) / "js" / "pack-progress.js").read_text()
+    assert "Refresh to see progress" not in script and "This page updates itself" in script
+
+
+def test_a_new_job_counts_the_same_steps_from_the_start(app):
+    client = _admin_with_running_job(app)
+    status = client.get(f"{PACK}/pack/status").get_json()
+    assert (status["done"], status["total"]) == (0, len(jobs.STEPS))
+
     # Another person's job is theirs alone; a council's own staff do not reach the pack at all.
     other = client_for(app, Role.REGIONAL_MEMBER).get(f"{PACK}/pack/status")
     assert other.get_json() == {"status": "none", "finished": True}

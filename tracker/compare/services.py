@@ -1027,6 +1027,66 @@ def _distribution(period: Period, *, region_id: int | None) -> list[ActionDistri
     return list(found.values())
 
 
+@dataclass(frozen=True)
+class RegionTrendPoint:
+    """One quarter of a region's trend, pooled over its reporting councils' actions; the
+    shares are None when the quarter's aggregates may not be shown (``reason`` says why)."""
+
+    period: Period
+    councils_reporting: int
+    councils_in_region: int
+    #: actions at Implementing or Embedded, of the applicable actions (all but Not applicable)
+    advanced: Share | None
+    #: Red ratings, of all RAG ratings given
+    red: Share | None
+    reason: str | None
+
+
+def pooled_stages(comparison: RegionComparison) -> Counter[str]:
+    """Every reporting council's actions by stage, added up ("none": not assessed); empty when
+    the comparison's aggregates may not be shown."""
+    total: Counter[str] = Counter()
+    for item in comparison.distribution:
+        total.update(item.stages)
+    return total
+
+
+def _trend_point(comparison: RegionComparison) -> RegionTrendPoint:
+    reason = comparison.aggregate_reason
+    advanced = red = None
+    if reason is None:
+        stages = pooled_stages(comparison)
+        advanced = Share(
+            sum(stages[s.value] for s in ADVANCED_STAGES),
+            sum(stages.values()) - stages[Stage.NOT_APPLICABLE.value],
+        )
+        rags: Counter[str] = Counter()
+        for counts in comparison.rag_totals.values():
+            rags.update(counts or {})
+        red = Share(rags["red"], sum(rags.values()))
+    return RegionTrendPoint(
+        period=comparison.period,
+        councils_reporting=comparison.councils_reporting,
+        councils_in_region=comparison.councils_in_region,
+        advanced=advanced,
+        red=red,
+        reason=reason,
+    )
+
+
+def region_trend(
+    region: Region, period: Period, *, viewer: Principal | None, quarters: int = TREND_QUARTERS
+) -> list[RegionTrendPoint]:
+    """The region over its last ``quarters`` quarters up to ``period`` (oldest first), each from
+    :func:`region_comparison` for ``viewer``: the same returns, suppression and three-council
+    rule as the region page."""
+    key = _period_key(period)
+    earlier = [p for p in list_periods(region=region) if _period_key(p) <= key][:quarters]
+    if period not in earlier:
+        earlier = [period, *earlier][:quarters]
+    return [_trend_point(region_comparison(region, p, viewer=viewer)) for p in reversed(earlier)]
+
+
 # -- the national view ------------------------------------------------------------------------
 
 

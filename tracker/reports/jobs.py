@@ -34,6 +34,9 @@ RENDER_WAIT_SECONDS = 120
 #: seconds; RQ gives a job 10 minutes (``job_timeout``).
 STALE_AFTER = timedelta(minutes=15)
 INTERRUPTED = "The pack was interrupted before it was finished. Generate it again."
+#: what a pack job does, in order: the page says "Step 2 of 3: drawing the charts". The number
+#: of steps is known from the start, so the count never jumps.
+STEPS = ("Reading the councils' returns", "Drawing the charts", "Laying out the PDF")
 #: a download that finds the board report being prepared waits this long for it, then lays it
 #: out itself (``REPORT_PREPARE_WAIT`` overrides it)
 PREPARE_WAIT_SECONDS = 60.0
@@ -50,7 +53,7 @@ def create_job(region: Region, period: Period, actor: User) -> ReportJob:
         requested_by_id=actor.id,
         status=ReportJobStatus.QUEUED,
         progress_done=0,
-        progress_total=0,
+        progress_total=len(STEPS),
         message="Waiting to start",
     )
     db.session.add(job)
@@ -110,18 +113,18 @@ def run_job(job_id: int) -> None:
     if job is None or job.status != ReportJobStatus.QUEUED:
         return
     job.status, job.started_at = ReportJobStatus.RUNNING, utcnow()
-    _step(job, 0, 1, "Reading the returns")
+    total = len(STEPS)
+    _step(job, 0, total, STEPS[0])
     try:
         region = db.session.get(Region, job.region_id)
         period = db.session.get(Period, job.period_id)
         requester = db.session.get(User, job.requested_by_id)
         assert region is not None and period is not None and requester is not None
         pack = data.build_region_pack(region, period, viewer=load_principal(requester))
-        total = 1 + len(pack.charts) + 1
-        _step(job, 1, total, f"Read {len(pack.shared)} councils' returns")
-        for index, chart in enumerate(pack.charts, start=1):
+        _step(job, 1, total, STEPS[1])
+        for chart in pack.charts:
             render.svg_data_uri(chart)  # cached: the PDF step reuses it
-            _step(job, 1 + index, total, f"Drew chart {index} of {len(pack.charts)}")
+        _step(job, 2, total, STEPS[2])
         content = render.region_pdf(pack, wait=RENDER_WAIT_SECONDS)
         name = f"{secrets.token_hex(16)}.pdf"
         (folder() / name).write_bytes(content)
