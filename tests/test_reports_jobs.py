@@ -32,7 +32,8 @@ def test_a_job_records_its_steps_and_keeps_its_pdf(app):
         jobs.run_job(job_id)
         job = db.session.get(ReportJob, job_id)
         assert job.status == "done"
-        assert job.progress_done == job.progress_total == 4  # data, 2 charts, the PDF
+        assert job.progress_done == job.progress_total == len(jobs.STEPS)
+        assert job.message == "Ready to download"
         assert jobs.read_file(job).startswith(b"%PDF")
         assert job.started_at <= job.finished_at
 

@@ -28,7 +28,7 @@ from tests.returns_data import (
 )
 from tracker.domain.periods import months
 from tracker.extensions import db
-from tracker.models import Action, Assessment, Period, Region, Return, Role
+from tracker.models import Action, ActionArea, Assessment, Period, Region, Return, Role
 from tracker.reports import data, paper, render
 from tracker.reports.pdf import RefusedURL, StaticOnlyFetcher, collector_paused
 from tracker.returns import services
@@ -45,6 +45,7 @@ RED = {
     "barriers": ["workforce"],
 }
 AMBER = {"stage": "planning", "rag": "amber", "narrative": "Waiting for the business case."}
+EMBEDDED = {"stage": "embedded"}
 
 
 def pdf_text(content: bytes) -> str:
@@ -422,7 +423,7 @@ def test_region_pack_shows_submitted_returns_only(app):
         )
         active = sum(1 for c in region.councils if c.is_active)
     text = " ".join(pdf_text(content).split())
-    assert f"{shared} of {active} councils have submitted or signed off their return" in text
+    assert f"{shared} of {active} councils has submitted or signed off their return" in text
     assert shared == 1
     leeds_row = re.search(r"Leeds Submitted ((?:\d+ ){8}\d+)", text)
     assert leeds_row, text[-2000:]
@@ -438,7 +439,9 @@ def test_region_pack_shows_submitted_returns_only(app):
     ]
     landscape = [page for shape, page in shapes if shape == "landscape"]
     assert landscape and shapes[0][0] == "portrait" and shapes[-1][0] == "portrait"
-    assert all("Data: councils by area" in page.extract_text() for page in landscape[:1])
+    # the heatmap's section, chart and table, is on them
+    assert "Councils side by side" in landscape[0].extract_text()
+    assert any("Data: councils by area" in page.extract_text() for page in landscape)
 
 
 def test_chart_tables_align_numbers_right_and_size_text_columns_by_content(app):
@@ -460,12 +463,18 @@ def test_chart_tables_align_numbers_right_and_size_text_columns_by_content(app):
         soup = BeautifulSoup(html, "html.parser")
         return soup.find("caption", string=caption).find_parent("table")
 
-    # the distribution: Action, Area (text), then stage counts and councils (numbers)
-    distribution = table(pack_html, "Data: each action across the region's councils")
-    assert "report-table--fixed" not in distribution["class"]
+    # the distribution: the area's name, then counts and a share (numbers, right, fixed widths)
+    distribution = table(
+        pack_html, "Data: stage of each area's actions across the region's councils"
+    )
+    assert "report-table--fixed" in distribution["class"]
     cells = distribution.find("tbody").find("tr").find_all(["th", "td"])
-    assert "govuk-table__cell--numeric" not in cells[1]["class"]  # the area's name
-    assert all("govuk-table__cell--numeric" in cell["class"] for cell in cells[2:])
+    assert cells[0].get_text().startswith("1. ")  # the area's name, not "Area 1"
+    assert all("govuk-table__cell--numeric" in cell["class"] for cell in cells[1:])
+    # the heatmap's table: the councils' cells are text ("57% (4 of 7). Red 1 …"), sized by
+    # their content
+    heatmap = table(pack_html, "Data: councils by area")
+    assert "report-table--fixed" not in heatmap["class"]
     # a table of numbers only keeps its fixed column widths
     stages = table(report_html, "Data: stage of each area's actions")
     assert "report-table--fixed" in stages["class"]
@@ -555,3 +564,73 @@ def test_a_council_that_does_not_share_is_never_named_in_the_pack_pdf(app):
         text = " ".join(pdf_text(render.region_pdf(pack)).split())
     assert "Wakefield" not in text
     assert "1 council that does not share by name" in text
+
+
+def test_region_pack_names_areas_counts_with_denominators_and_shows_the_trend(app):
+    from tests.returns_data import close_period
+
+    bradford = "E08000032"
+    three = (LEEDS, WAKEFIELD, bradford)
+    open_period(app, PREVIOUS_LABEL, only=three)
+    for gss_code in three:
+        assess(app, gss_code, None, AMBER, label=PREVIOUS_LABEL)
+        submit(app, gss_code, PREVIOUS_LABEL)
+    close_period(app, PREVIOUS_LABEL)
+    open_period(app, only=three)
+    for gss_code, values in ((LEEDS, EMBEDDED), (WAKEFIELD, EMBEDDED), (bradford, AMBER)):
+        assess(app, gss_code, None, values)
+        submit(app, gss_code)
+    with app.app_context():
+        region = council(LEEDS).region
+        period = db.session.scalar(select(Period).where(Period.label == LABEL))
+        pack = data.build_region_pack(region, period, viewer=None)
+        text = " ".join(pdf_text(render.region_pdf(pack)).split())
+        areas = db.session.scalars(select(ActionArea).order_by(ActionArea.position)).all()
+        top = max(pack.actions, key=lambda a: (a.embedded / a.councils, a.code))
+        embedded = db.session.scalar(
+            select(func.count(Assessment.id))
+            .join(Action, Assessment.action_id == Action.id)
+            .where(
+                Action.code == top.code,
+                Assessment.return_id.in_(select(Return.id).where(Return.period_id == period.id)),
+                Assessment.stage == "embedded",
+            )
+        )
+        reporting = db.session.scalar(
+            select(func.count(Return.id)).where(
+                Return.period_id == period.id, Return.status != "draft"
+            )
+        )
+    # Every area is named, on the charts' tables and in the sentences; never "Area 1".
+    for area in areas:
+        assert f"{area.position}. {area.title}" in text
+    assert "Area 1" not in text and "Area 10" not in text
+    # British Red Cross style sentences: counts with their denominators and percentages,
+    # matching the database.
+    assert (embedded, reporting) == (2, 3)
+    assert f"{embedded} of {reporting} councils (67%) have embedded {top.code}" in text
+    assert "3 of 3 councils (100%) in Yorkshire and the Humber have submitted" in text
+    assert re.search(r"Across those councils, [\d,]+ of [\d,]+ applicable actions \(\d+%\)", text)
+    # The trend: both quarters, the change between them said in words.
+    assert "Trend over the quarters" in text and "The region quarter by quarter" in text
+    assert f"on {PREVIOUS_LABEL} (0%)" in text  # all Planning last quarter: 0% advanced
+    # Times in UK time, never labelled "(UTC)"; no hyphenated headings; correct plurals.
+    assert "(UTC)" not in text
+    assert "Each action across the region's councils" not in text  # the 140-bar chart is gone
+    assert "1 councils" not in text and "1 comments" not in text
+
+
+def test_a_pack_with_too_few_councils_says_why_once_instead_of_drawing(app):
+    open_period(app)
+    assess(app, LEEDS, None, EMBEDDED)
+    submit(app, LEEDS)
+    with app.app_context():
+        region = council(LEEDS).region
+        period = db.session.scalar(select(Period).where(Period.label == LABEL))
+        pack = data.build_region_pack(region, period, viewer=None)
+        html = render.region_html(pack, chart_src=str)
+    assert [c.id for c in pack.charts] == ["heatmap"]  # Leeds is named; no aggregate is drawn
+    text = " ".join(BeautifulSoup(html, "html.parser").get_text().split())
+    assert "Regional figures are not shown for this quarter: fewer than 3 councils" in text
+    assert "no trend to show" in text
+    assert "Regional median" not in text

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
 from tests.access_matrix import council, make_member, signed_in_client
 from tests.helpers import count_pdf_renders
-from tests.returns_data import LEEDS, SLUG, assess_all, open_period, submit
+from tests.returns_data import LEEDS, SLUG, WAKEFIELD, assess_all, open_period, submit
 from tracker.extensions import db
 from tracker.models import AuditEvent, ReportJob, Role
 from tracker.reports import jobs, pdf
@@ -161,11 +164,15 @@ def _admin_with_running_job(app, **values):
 
 
 def test_a_running_job_shows_its_progress_after_a_refresh(app, page):
-    client = _admin_with_running_job(
-        app, progress_done=2, progress_total=4, message="Drew chart 1 of 2"
-    )
+    client = _admin_with_running_job(app, progress_done=1, message=jobs.STEPS[1])
     html = page(client.get(PACK))
-    assert "Generating the pack: step 2 of 4 (50%)" in html.get_text()
+    banner = " ".join(html.find(attrs={"data-pack-status-url": True}).get_text().split())
+    # The step count is fixed from the start (3 steps), and says what is happening now.
+    assert "Step 2 of 3: drawing the charts (33% done)" in banner
+    # Without JavaScript the page does not refresh itself, and says so; the script (which
+    # does follow the job) replaces those words.
+    assert "Refresh this page to see how far it has got." in banner
+    assert "Drew chart" not in banner
     assert html.find("form") is None or not html.find("button", string="Generate the PDF pack")
     # The page follows the job without a refresh: its script asks the status URL.
     assert html.find("script", src="/static/js/pack-progress.js")
@@ -176,11 +183,20 @@ def test_a_running_job_shows_its_progress_after_a_refresh(app, page):
     assert status.get_json() == {
         "status": "running",
         "finished": False,
-        "done": 2,
-        "total": 4,
-        "percent": 50,
-        "message": "Drew chart 1 of 2",
+        "done": 1,
+        "total": 3,
+        "percent": 33,
+        "message": "Drawing the charts",
     }
+    script = (Path(app.static_folder) / "js" / "pack-progress.js").read_text()
+    assert "Refresh to see progress" not in script and "This page updates itself" in script
+
+
+def test_a_new_job_counts_the_same_steps_from_the_start(app):
+    client = _admin_with_running_job(app)
+    status = client.get(f"{PACK}/pack/status").get_json()
+    assert (status["done"], status["total"]) == (0, len(jobs.STEPS))
+
     # Another person's job is theirs alone; a council's own staff do not reach the pack at all.
     other = client_for(app, Role.REGIONAL_MEMBER).get(f"{PACK}/pack/status")
     assert other.get_json() == {"status": "none", "finished": True}
@@ -238,3 +254,83 @@ def test_a_draft_is_never_prepared_in_the_background(app):
         from tests.returns_data import get_return
 
         assert jobs.enqueue_council_report(get_return(LEEDS)) is None
+
+
+def _slow_renders(monkeypatch, seconds: float) -> None:
+    """Make every PDF layout take ``seconds`` longer (after count_pdf_renders: still counted)."""
+    real = pdf.html_to_pdf
+
+    def slow(*args, **kwargs):
+        time.sleep(seconds)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pdf, "html_to_pdf", slow)
+
+
+def test_a_download_during_the_preparation_waits_for_it_and_renders_once(
+    app, monkeypatch, tmp_path
+):
+    from tests.access_matrix import post
+
+    app.config.update(REPORT_PDF_CACHE=True, REPORT_FOLDER=str(tmp_path / "reports"))
+    calls = count_pdf_renders(monkeypatch)
+    _slow_renders(monkeypatch, 1.5)
+    open_period(app)
+    assess_all(app, LEEDS)
+    submit(app, LEEDS)
+    approver = client_for(app, Role.COUNCIL_APPROVER)
+    assert post(approver, f"/councils/{LEEDS}/returns/{SLUG}/sign-off").status_code == 302
+    # The preparation is marked on disk (where every web worker sees it) from the moment it is
+    # queued; the download comes while it is still laying the report out.
+    assert list((tmp_path / "reports" / "cache").glob("*.preparing"))
+    download = approver.get(f"{REPORT}/board-report.pdf")
+    jobs.wait_for_jobs(app)
+    assert download.status_code == 200
+    assert len(calls) == 1  # laid out once, by the preparation
+    kept = list((tmp_path / "reports" / "cache").glob("*.pdf"))
+    assert len(kept) == 1 and download.data == kept[0].read_bytes()
+    assert not list((tmp_path / "reports" / "cache").glob("*.preparing"))
+
+
+def test_a_preparation_that_never_ends_delays_a_download_only_so_long(app, monkeypatch, tmp_path):
+    app.config.update(
+        REPORT_PDF_CACHE=True, REPORT_FOLDER=str(tmp_path / "reports"), REPORT_PREPARE_WAIT=0.5
+    )
+    calls = count_pdf_renders(monkeypatch)
+    open_period(app)
+    assess_all(app, LEEDS)
+    submit(app, LEEDS)
+    with app.app_context():
+        from tests.returns_data import get_return
+
+        jobs._mark_preparing(get_return(LEEDS).id)  # as if another worker's job had stalled
+    started = time.monotonic()
+    download = client_for(app, Role.COUNCIL_APPROVER).get(f"{REPORT}/board-report.pdf")
+    assert download.status_code == 200
+    assert time.monotonic() - started >= 0.5
+    assert len(calls) == 1  # it gave up waiting and laid the report out itself
+
+
+def test_the_pack_page_opens_on_the_latest_quarter_with_enough_returns_to_show(app, page):
+    from tests.returns_data import PREVIOUS_LABEL, close_period
+
+    bradford = "E08000032"
+    three = (LEEDS, WAKEFIELD, bradford)
+    open_period(app, PREVIOUS_LABEL, only=three)
+    for gss_code in three:
+        assess_all(app, gss_code, label=PREVIOUS_LABEL)
+        submit(app, gss_code, PREVIOUS_LABEL)
+    close_period(app, PREVIOUS_LABEL)
+    open_period(app, only=three)
+    assess_all(app, LEEDS)
+    submit(app, LEEDS)  # one council in 2025-26 Q3: too few for the regional figures
+    client = client_for(app, Role.REGIONAL_MEMBER)
+    html = page(client.get("/regions/yorkshire-and-the-humber/reports"))
+    assert html.h1.get_text(strip=True) == "Regional comparison pack: 2025-26 Q2"
+    # A quarter asked for by name is still the one shown.
+    assert page(client.get(PACK)).h1.get_text(strip=True) == "Regional comparison pack: 2025-26 Q3"
+    for gss_code in (WAKEFIELD, bradford):
+        assess_all(app, gss_code)
+        submit(app, gss_code)
+    html = page(client.get("/regions/yorkshire-and-the-humber/reports"))
+    assert html.h1.get_text(strip=True) == "Regional comparison pack: 2025-26 Q3"

@@ -1,27 +1,40 @@
-// Follow a regional pack being generated in the background: ask the server every few seconds how
-// far it has got, show the step on the page, and reload the page when it has finished (the page
-// then offers the download, or says why it failed). Without JavaScript, refreshing the page
-// shows the same progress: the job's state is kept on the server.
+// Follow a regional pack being generated in the background: ask the server every two seconds how
+// far it has got, show the step on the page ("Step 2 of 3: drawing the charts") and reload the
+// page when the job has ended (the page then offers the download, or says why it failed).
+// Without JavaScript, the page asks the reader to refresh it: the job's state is kept on the
+// server. With it, the page says that it updates itself, which is then true.
 const box = document.querySelector("[data-pack-status-url]");
 
 if (box) {
   const url = box.dataset.packStatusUrl;
-  const parts = {
-    done: box.querySelector("[data-pack-done]"),
-    total: box.querySelector("[data-pack-total]"),
-    percent: box.querySelector("[data-pack-percent]"),
-    message: box.querySelector("[data-pack-message]"),
-  };
+  const step = box.querySelector("[data-pack-step]");
+  const follow = box.querySelector("[data-pack-follow]");
   const every = 2000;
   // Give up following after an hour; the server marks a lost job failed after 15 minutes.
   const stopAt = Date.now() + 60 * 60 * 1000;
 
-  const show = (job) => {
-    parts.done.textContent = String(job.done);
-    parts.total.textContent = job.total ? String(job.total) : "?";
-    parts.percent.textContent = String(job.percent);
-    parts.message.textContent = job.message;
+  // The same words as the page's template (templates/reports/region.html).
+  const describe = (job) => {
+    const done = `(${job.percent}% done)`;
+    if (job.status === "queued" || !job.total) {
+      return `Waiting to start ${done}`;
+    }
+    const current = Math.min(job.done + 1, job.total);
+    return `Step ${current} of ${job.total}: ${job.message.toLowerCase()} ${done}`;
   };
+
+  const show = (job) => {
+    const text = describe(job);
+    // Only a real change is announced to screen readers (the heading is a polite live region).
+    if (step.textContent !== text) {
+      step.textContent = text;
+    }
+  };
+
+  if (follow) {
+    follow.textContent =
+      "This page updates itself every few seconds; the download appears here when the pack is ready.";
+  }
 
   const poll = async () => {
     try {
@@ -33,6 +46,9 @@ if (box) {
       if (response.ok) {
         const job = await response.json();
         if (job.finished) {
+          if (follow) {
+            follow.textContent = "Finished: loading the download…";
+          }
           window.location.reload();
           return;
         }
@@ -43,6 +59,8 @@ if (box) {
     }
     if (Date.now() < stopAt) {
       window.setTimeout(poll, every);
+    } else if (follow) {
+      follow.textContent = "This page has stopped checking. Refresh it to see how far the pack has got.";
     }
   };
 

@@ -14,6 +14,7 @@ near-black text (#0b0c0c) to keep a contrast above 4.5:1 on every one of them.
 from __future__ import annotations
 
 import json
+import textwrap
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from tracker.compare.services import (
     CouncilDashboard,
     NationalView,
     RegionComparison,
+    RegionTrendPoint,
     Share,
 )
 from tracker.domain.vocabulary import (
@@ -173,6 +175,8 @@ def _tiles(
     rows: list[str],
     *,
     height: int,
+    width: int | None = None,
+    tick_size: int | None = None,
 ) -> go.Figure:
     """A heatmap drawn as SVG rectangles with their numbers on them.
 
@@ -217,6 +221,7 @@ def _tiles(
         height=height,
         showlegend=False,
         shapes=shapes,
+        **({"width": width} if width else {}),
         xaxis={
             "tickvals": list(range(len(columns))),
             "ticktext": columns,
@@ -224,6 +229,7 @@ def _tiles(
             "showgrid": False,
             "zeroline": False,
             "range": [-0.5, len(columns) - 0.5],
+            **({"tickfont": {"size": tick_size}, "tickangle": 0} if tick_size else {}),
         },
         yaxis={
             "tickvals": list(range(len(rows))),
@@ -635,8 +641,18 @@ def council_charts(dashboard: CouncilDashboard) -> list[Chart]:
 # -- the regional comparison ------------------------------------------------------------------
 
 
-def region_heatmap(comparison: RegionComparison) -> Chart:
-    """Councils × areas: the share at Implementing or Embedded, number in every cell."""
+def _wrapped(label: str, width: int) -> str:
+    """A long label (an area's name) broken into lines for an axis (plotly's ``<br>``)."""
+    return "<br>".join(textwrap.wrap(label, width)) or label
+
+
+def region_heatmap(comparison: RegionComparison, *, width: int | None = None) -> Chart:
+    """Councils × areas: the share at Implementing or Embedded, number in every cell. The
+    columns carry the areas' names ("1. Reimagine care and support …"), not their numbers.
+
+    :param width: the figure's width in pixels (the pack draws it for a landscape page); None
+        lets the page size it.
+    """
     areas = comparison.areas
     rows = [r for r in comparison.rows if r.has_return]
     names = [r.council.short_name for r in rows]
@@ -651,7 +667,13 @@ def region_heatmap(comparison: RegionComparison) -> Chart:
         z.append([m.percent for m in medians])
         text.append([f"{m.percent}%" if m.percent is not None else "–" for m in medians])
     figure = _tiles(
-        z, text, [a.short_label for a in areas], names, height=160 + 34 * max(len(names), 1)
+        z,
+        text,
+        [_wrapped(a.label, 15) for a in areas],
+        names,
+        height=220 + 28 * max(len(names), 1),
+        width=width,
+        tick_size=11,
     )
     named, unnamed = len(rows), comparison.unnamed_reporting
     summary = (
@@ -668,36 +690,31 @@ def region_heatmap(comparison: RegionComparison) -> Chart:
     table_rows, shades = [], []
     for row in comparison.rows:
         if not row.has_return:
-            table_rows.append(
-                [row.council.short_name, *("Not submitted" for _a in areas), "Not submitted"]
-            )
-            shades.append(["", *("tracker-shade--none" for _a in areas), "tracker-shade--none"])
+            # Said once, in the row's first cell: not in every area's.
+            table_rows.append([row.council.short_name, "Not submitted", *("" for _a in areas)])
+            shades.append(["", *("" for _a in areas), ""])
             continue
         cells = [row.cell(a.key) for a in areas]
         table_rows.append(
             [
                 row.council.short_name,
-                *(f"{_pct(c.share)} ({c.advanced} of {c.applicable}). {c.rag_text}" for c in cells),
                 f"{_pct(row.overall)} ({row.overall.part} of {row.overall.whole})",
+                *(f"{_pct(c.share)} ({c.advanced} of {c.applicable}). {c.rag_text}" for c in cells),
             ]
         )
         shades.append(
-            ["", *(shade_class(c.share.percent) for c in cells), shade_class(row.overall.percent)]
+            ["", shade_class(row.overall.percent), *(shade_class(c.share.percent) for c in cells)]
         )
     if comparison.aggregate_reason is None:
         medians = [comparison.medians[a.key] for a in areas]
         table_rows.append(
             [
                 "Regional median",
-                *(
-                    f"{_pct(Share(0, 0)) if m.percent is None else str(m.percent) + '%'}"
-                    f" (of {m.councils} councils)"
-                    for m in medians
-                ),
-                "",
+                f"Of {comparison.councils_reporting} councils",
+                *("–" if m.percent is None else f"{m.percent}%" for m in medians),
             ]
         )
-        shades.append(["", *(shade_class(m.percent) for m in medians), ""])
+        shades.append(["", "", *(shade_class(m.percent) for m in medians)])
     return Chart(
         id="heatmap",
         title="Councils by area",
@@ -706,53 +723,176 @@ def region_heatmap(comparison: RegionComparison) -> Chart:
         table=Table(
             caption="Share of each council's actions at Implementing or Embedded, and RAG mix, "
             "by area",
-            head=["Council", *(a.label for a in areas), "All areas"],
+            head=["Council", "All areas", *(a.label for a in areas)],
             rows=table_rows,
             shades=shades,
         ),
     )
 
 
-def action_distribution(comparison: RegionComparison) -> Chart:
-    """Stacked bars: for each action, how many councils are at each stage."""
-    items = comparison.distribution
-    codes = [d.code for d in items]
+def action_distribution(comparison: RegionComparison, *, width: int | None = None) -> Chart:
+    """Stacked bars, one per area (named): the stage of the area's actions over every reporting
+    council, as shares of them. Replaces a bar per action (140 of them), which nobody could
+    read; the pack lists the actions furthest on and least far on by title instead."""
+    by_area: dict[str, Counter[str]] = {}
+    for item in comparison.distribution:
+        by_area.setdefault(item.area, Counter()).update(item.stages)
+    labels = list(by_area)
+    keys = [*STAGE_KEYS, "none"]
+    names = {**STAGE_LABELS, "none": "Not assessed"}
+    totals = [sum(c.values()) for c in by_area.values()]
     traces = []
-    for key in STAGE_KEYS:
-        values = [d.stages[key] for d in items]
-        if not any(values):
+    for key in keys:
+        counts = [by_area[label][key] for label in labels]
+        if not any(counts):
             continue
-        traces.append(_bar(STAGE_LABELS[key], values, codes, STAGE_STYLE[key], orientation="h"))
+        shares = [round(100 * n / t) if t else 0 for n, t in zip(counts, totals, strict=True)]
+        traces.append(
+            _bar(
+                names[key],
+                shares,
+                [_wrapped(label, 30) for label in labels],
+                STAGE_STYLE[key],
+                orientation="h",
+                text=[f"{v}%" if v >= 5 else "" for v in shares],
+                textposition="inside",
+                insidetextanchor="middle",
+            )
+        )
     figure = _figure(
         traces,
-        height=140 + 18 * max(len(items), 1),
+        height=160 + 52 * max(len(labels), 1),
         barmode="stack",
-        yaxis={"autorange": "reversed", "tickfont": {"size": 11}},
-        xaxis={"title": {"text": "Councils"}, "side": "top"},
+        yaxis={"autorange": "reversed", "tickfont": {"size": 12}},
+        xaxis={"title": {"text": "Per cent of the councils' actions"}, "range": [0, 100]},
+        # Room for the areas' names however the SVG's text is measured (the PDF's fonts differ
+        # from the browser's a little): plotly's automargin alone cut their first letters.
+        margin={"l": 250, "r": 20, "t": 20, "b": 40},
+        **({"width": width} if width else {}),
     )
-    if items:
-        half = sum(
-            1 for d in items if 2 * (d.stages["implementing"] + d.stages["embedded"]) >= d.councils
-        )
+    advanced = {
+        label: Share(c["implementing"] + c["embedded"], sum(c.values()) - c["not_applicable"])
+        for label, c in by_area.items()
+    }
+    if advanced:
+        ranked = sorted(advanced.items(), key=lambda item: item[1].ratio or 0)
+        (low, low_share), (high, high_share) = ranked[0], ranked[-1]
         summary = (
-            f"{half} of {_plural(len(items), 'action')} are at Implementing or Embedded in at "
-            f"least half of the {comparison.councils_reporting} reporting councils."
+            f"Over the {comparison.councils_reporting} reporting councils, the share of actions "
+            f"at Implementing or Embedded ranges from {low_share} in {low} to {high_share} in "
+            f"{high}."
         )
     else:
         summary = comparison.aggregate_reason or "There are no actions to show."
     return Chart(
         id="distribution",
-        title="Each action across the region's councils",
+        title="Stage of each area's actions across the region's councils",
         summary=summary,
         figure=figure,
         table=Table(
-            caption="Councils at each stage, by action",
-            head=["Action", "Area", *(STAGE_LABELS[k] for k in STAGE_KEYS), "Councils"],
-            rows=[
-                [d.code, d.area, *(str(d.stages[k]) for k in STAGE_KEYS), str(d.councils)]
-                for d in items
+            caption="The reporting councils' actions at each stage, by area",
+            head=[
+                "Area",
+                *(names[k] for k in keys),
+                "Actions (all councils)",
+                "At Implementing or Embedded",
             ],
-            numeric=tuple(range(2, len(STAGE_KEYS) + 3)),
+            rows=[
+                [
+                    label,
+                    *(str(by_area[label][k]) for k in keys),
+                    str(total),
+                    _pct(advanced[label]),
+                ]
+                for label, total in zip(labels, totals, strict=True)
+            ],
+            numeric=tuple(range(1, len(keys) + 3)),
+        ),
+    )
+
+
+def region_trend(points: Sequence[RegionTrendPoint], region_name: str) -> Chart:
+    """Lines over the quarters: the region's share of actions at Implementing or Embedded and
+    the share of RAG ratings that are Red, pooled over the councils reporting each quarter. A
+    quarter whose figures may not be shown is a gap (said once, under the table)."""
+    # "2025-26<br>Q3": eight quarters' labels side by side ran into each other on one line.
+    labels = [p.period.label.replace(" ", "<br>") for p in points]
+    advanced = [p.advanced.percent if p.advanced else None for p in points]
+    red = [p.red.percent if p.red else None for p in points]
+    traces = [
+        go.Scatter(
+            _validate=VALIDATE,
+            x=labels,
+            y=values,
+            mode="lines+markers+text",
+            text=[f"{v}%" if v is not None else "" for v in values],
+            textposition=position,
+            name=name,
+            line={"color": colour, "width": 3, "dash": dash},
+            marker={"size": 9, "symbol": symbol, "color": colour},
+            textfont={"color": TEXT_COLOUR},
+            connectgaps=False,
+        )
+        for values, name, colour, dash, symbol, position in (
+            (
+                advanced,
+                "Actions at Implementing or Embedded",
+                "#1d70b8",
+                "solid",
+                "circle",
+                "top center",
+            ),
+            (red, "RAG ratings that are Red", "#d4351c", "dash", "square", "bottom center"),
+        )
+    ]
+    figure = _figure(
+        traces, yaxis={"title": {"text": "Per cent"}, "range": [0, 105]}, xaxis={"type": "category"}
+    )
+    shown = [p for p in points if p.advanced is not None]
+    if len(shown) >= 2:
+        first, last = shown[0], shown[-1]
+        summary = (
+            f"In {region_name}, the share of actions at Implementing or Embedded went from "
+            f"{first.advanced} in {first.period.label} ({first.councils_reporting} councils "
+            f"reporting) to {last.advanced} in {last.period.label} ({last.councils_reporting} "
+            "councils reporting)."
+        )
+    elif shown:
+        summary = (
+            f"Only one quarter can be shown: {shown[0].advanced} of actions at Implementing or "
+            f"Embedded in {shown[0].period.label}."
+        )
+    else:
+        summary = "No quarter has enough councils reporting to show regional figures."
+
+    def share(value: Share | None) -> list[str]:
+        return ["–", "–"] if value is None else [f"{value.part} of {value.whole}", _pct(value)]
+
+    return Chart(
+        id="trend",
+        title="The region quarter by quarter",
+        summary=summary,
+        figure=figure,
+        table=Table(
+            caption="The region by quarter, pooled over the councils reporting",
+            head=[
+                "Quarter",
+                "Councils reporting",
+                "At Implementing or Embedded",
+                "%",
+                "Red ratings",
+                "%",
+            ],
+            rows=[
+                [
+                    p.period.label,
+                    f"{p.councils_reporting} of {p.councils_in_region}",
+                    *share(p.advanced),
+                    *share(p.red),
+                ]
+                for p in points
+            ],
+            numeric=(1, 2, 3, 4, 5),
         ),
     )
 

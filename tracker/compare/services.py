@@ -251,6 +251,23 @@ def default_period(periods: Sequence[Period]) -> Period | None:
     return periods[0] if periods else None
 
 
+def region_default_period(region: Region) -> Period | None:
+    """The quarter a region's pack opens on when none is asked for: the newest in which at least
+    ``visibility.MIN_COUNCILS`` councils of the region have a submitted or signed-off return (so
+    that its regional figures may be shown), else the newest with any. One query."""
+    councils = func.count(func.distinct(Return.council_id))
+    rows = db.session.execute(
+        select(Period, councils)
+        .join(Return, Return.period_id == Period.id)
+        .join(Council, Council.id == Return.council_id)
+        .where(_shared(), Council.region_id == region.id, Council.is_active)
+        .group_by(Period.id)
+        .order_by(Period.year.desc(), Period.quarter.desc())
+    ).all()
+    enough = next((p for p, n in rows if n >= visibility.MIN_COUNCILS), None)
+    return enough or (rows[0][0] if rows else None)
+
+
 def find_period(periods: Sequence[Period], slug: str | None) -> Period | None:
     """The period among ``periods`` whose URL form (``2025-26-Q3``) is ``slug``, or None."""
     if not slug:
@@ -1023,6 +1040,66 @@ def _distribution(period: Period, *, region_id: int | None) -> list[ActionDistri
             found[code] = ActionDistribution(code, text, area.label, Counter())
         found[code].stages[stage or "none"] += count
     return list(found.values())
+
+
+@dataclass(frozen=True)
+class RegionTrendPoint:
+    """One quarter of a region's trend, pooled over its reporting councils' actions; the
+    shares are None when the quarter's aggregates may not be shown (``reason`` says why)."""
+
+    period: Period
+    councils_reporting: int
+    councils_in_region: int
+    #: actions at Implementing or Embedded, of the applicable actions (all but Not applicable)
+    advanced: Share | None
+    #: Red ratings, of all RAG ratings given
+    red: Share | None
+    reason: str | None
+
+
+def pooled_stages(comparison: RegionComparison) -> Counter[str]:
+    """Every reporting council's actions by stage, added up ("none": not assessed); empty when
+    the comparison's aggregates may not be shown."""
+    total: Counter[str] = Counter()
+    for item in comparison.distribution:
+        total.update(item.stages)
+    return total
+
+
+def _trend_point(comparison: RegionComparison) -> RegionTrendPoint:
+    reason = comparison.aggregate_reason
+    advanced = red = None
+    if reason is None:
+        stages = pooled_stages(comparison)
+        advanced = Share(
+            sum(stages[s.value] for s in ADVANCED_STAGES),
+            sum(stages.values()) - stages[Stage.NOT_APPLICABLE.value],
+        )
+        rags: Counter[str] = Counter()
+        for counts in comparison.rag_totals.values():
+            rags.update(counts or {})
+        red = Share(rags["red"], sum(rags.values()))
+    return RegionTrendPoint(
+        period=comparison.period,
+        councils_reporting=comparison.councils_reporting,
+        councils_in_region=comparison.councils_in_region,
+        advanced=advanced,
+        red=red,
+        reason=reason,
+    )
+
+
+def region_trend(
+    region: Region, period: Period, *, viewer: Principal | None, quarters: int = TREND_QUARTERS
+) -> list[RegionTrendPoint]:
+    """The region over its last ``quarters`` quarters up to ``period`` (oldest first), each from
+    :func:`region_comparison` for ``viewer``: the same returns, suppression and three-council
+    rule as the region page."""
+    key = _period_key(period)
+    earlier = [p for p in list_periods(region=region) if _period_key(p) <= key][:quarters]
+    if period not in earlier:
+        earlier = [period, *earlier][:quarters]
+    return [_trend_point(region_comparison(region, p, viewer=viewer)) for p in reversed(earlier)]
 
 
 # -- the national view ------------------------------------------------------------------------

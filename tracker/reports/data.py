@@ -508,11 +508,57 @@ class CouncilLine:
     rags: dict[str, int]
 
 
+@dataclass(frozen=True)
+class ActionSpread:
+    """One action over the region's reporting councils: how many are at each stage."""
+
+    code: str
+    text: str
+    area: str
+    #: the councils whose return has this action: the denominator of every figure here
+    councils: int
+    stages: dict[str, int]
+
+    @property
+    def advanced(self) -> int:
+        return self.stages.get("implementing", 0) + self.stages.get("embedded", 0)
+
+    @property
+    def embedded(self) -> int:
+        return self.stages.get("embedded", 0)
+
+    @property
+    def started(self) -> int:
+        return self.advanced + self.stages.get("planning", 0)
+
+    def of(self, count: int) -> str:
+        """ "12 of 15 councils (80%)"."""
+        return of_councils(count, self.councils)
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{round(100 * part / whole)}%" if whole else "–"
+
+
+def of_councils(count: int, whole: int) -> str:
+    """ "12 of 15 councils (80%)": a count always with its denominator."""
+    return (
+        f"{count} of {whole} {'council' if whole == 1 else 'councils'} ({_percent(count, whole)})"
+    )
+
+
+def _shortened(text: str, limit: int = 90) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
 @dataclass
 class RegionPack:
     """The regional comparison pack: the region's comparison (``compare.region_comparison``,
     the same figures, suppression and naming as the region page) with each named council's
-    counts, and the charts drawn from that same comparison."""
+    counts, the actions over the councils, the quarters before, and the charts drawn from
+    those same comparisons."""
 
     comparison: RegionComparison
     #: councils whose return is submitted or signed off and that the viewer may name
@@ -521,6 +567,11 @@ class RegionPack:
     not_shared: list[str]
     #: councils without a shared return yet that the viewer may not name: counted, never named
     unnamed_waiting: int
+    #: every action over the reporting councils, in roadmap order (empty when not shown)
+    actions: list[ActionSpread] = field(default_factory=list)
+    #: the region over the quarters up to this one, oldest first
+    trend: list[compare_services.RegionTrendPoint] = field(default_factory=list)
+    #: the charts there is something to draw for (heatmap, distribution, trend)
     charts: list[Chart] = field(default_factory=list)
     generated_at: datetime | None = None
 
@@ -541,13 +592,129 @@ class RegionPack:
         """Councils with a shared return that the viewer may not name: in the aggregates only."""
         return self.comparison.unnamed_reporting
 
+    @property
+    def reporting(self) -> int:
+        return self.comparison.councils_reporting
+
+    def chart(self, chart_id: str) -> Chart | None:
+        return next((c for c in self.charts if c.id == chart_id), None)
+
+    @property
+    def furthest_on(self) -> list[ActionSpread]:
+        """The ten actions the most councils have at Implementing or Embedded."""
+        ranked = sorted(
+            self.actions, key=lambda a: (-a.advanced / (a.councils or 1), -a.embedded, a.code)
+        )
+        return ranked[:10]
+
+    @property
+    def least_far_on(self) -> list[ActionSpread]:
+        """The ten actions the fewest councils have started (Planning or further)."""
+        ranked = sorted(
+            self.actions, key=lambda a: (a.started / (a.councils or 1), a.advanced, a.code)
+        )
+        return ranked[:10]
+
+    @property
+    def actions_by_area(self) -> list[tuple[str, list[ActionSpread]]]:
+        grouped: dict[str, list[ActionSpread]] = {}
+        for action in self.actions:
+            grouped.setdefault(action.area, []).append(action)
+        return list(grouped.items())
+
+    @property
+    def summary(self) -> list[str]:
+        return pack_summary(self)
+
+    @property
+    def trend_withheld(self) -> list[str]:
+        """The quarters of the trend whose regional figures may not be shown."""
+        return [p.period.label for p in self.trend if p.reason is not None]
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def pack_summary(pack: RegionPack) -> list[str]:
+    """The pack's opening sentences, in the British Red Cross's manner: plain counts, each with
+    its denominator and percentage, the change since the last quarter, and no league table."""
+    c = pack.comparison
+    n = c.councils_reporting
+    lines = [
+        f"{of_councils(n, c.councils_in_region)} in {pack.region.name} "
+        f"{'has' if n == 1 else 'have'} submitted or signed off their return for "
+        f"{pack.period.label}."
+    ]
+    if c.aggregate_reason is not None:
+        why = c.aggregate_reason.removeprefix("Not shown: ")
+        lines.append(f"Regional figures are not shown for this quarter: {why}.")
+        return lines
+    if pack.unnamed:
+        lines.append(
+            f"{_plural(pack.unnamed, 'of them is', 'of them are')} counted in the regional "
+            "figures but not named, because "
+            f"{'it keeps its' if pack.unnamed == 1 else 'they keep their'} returns to "
+            f"{'itself' if pack.unnamed == 1 else 'themselves'}."
+        )
+    point = pack.trend[-1] if pack.trend else None
+    if point is not None and point.advanced is not None:
+        sentence = (
+            f"Across those councils, {point.advanced.part:,} of {point.advanced.whole:,} "
+            f"applicable actions ({_percent(point.advanced.part, point.advanced.whole)}) are at "
+            "Implementing or Embedded"
+        )
+        before = pack.trend[-2] if len(pack.trend) > 1 else None
+        if before is not None and before.advanced is not None:
+            change = (point.advanced.percent or 0) - (before.advanced.percent or 0)
+            movement = (
+                "the same as"
+                if change == 0
+                else f"{'up' if change > 0 else 'down'} "
+                f"{_plural(abs(change), 'percentage point', 'percentage points')} on"
+            )
+            sentence += f", {movement} {before.period.label} ({before.advanced.percent}%)"
+        lines.append(sentence + ".")
+    if pack.actions:
+        top = max(pack.actions, key=lambda a: (a.embedded / (a.councils or 1), a.code))
+        lines.append(
+            f"{top.of(top.embedded)} {'has' if top.embedded == 1 else 'have'} embedded "
+            f"{top.code}, “{_shortened(top.text)}”."
+        )
+        low = pack.least_far_on[0]
+        lines.append(
+            (
+                f"None of the {low.councils} councils has started on"
+                if low.started == 0
+                else f"{low.of(low.started)} {'has' if low.started == 1 else 'have'} started on"
+            )
+            + f" {low.code}, “{_shortened(low.text)}”."
+        )
+    shown = [(a, c.medians[a.key]) for a in c.areas if c.medians[a.key].percent is not None]
+    if len(shown) >= 2:
+        ranked = sorted(shown, key=lambda item: item[1].value or 0)
+        (low_area, low_m), (high_area, high_m) = ranked[0], ranked[-1]
+        lines.append(
+            f"The median council is furthest on in {high_area.label} ({high_m.percent}% of its "
+            f"actions there at Implementing or Embedded) and least far on in {low_area.label} "
+            f"({low_m.percent}%)."
+        )
+    if point is not None and point.red is not None and point.red.whole:
+        lines.append(
+            f"{point.red.part:,} of {point.red.whole:,} RAG ratings "
+            f"({_percent(point.red.part, point.red.whole)}) are Red."
+        )
+    return lines
+
 
 def build_region_pack(region: Region, period: Period, *, viewer: Principal | None) -> RegionPack:
-    """The regional comparison pack for ``viewer``: heatmap, distribution and the named table.
+    """The regional comparison pack for ``viewer``: heatmap, distribution by area, the actions
+    furthest on and least far on, the trend, and the named table.
 
-    Built from one ``region_comparison`` (only submitted and signed-off returns; a council still
+    Built from ``region_comparison`` (only submitted and signed-off returns; a council still
     at draft is named as "not yet submitted" when the viewer may name it, and nothing of its
-    draft appears), plus one query for the named councils' stage and RAG counts.
+    draft appears) for this quarter and the ones before it, plus one query for the named
+    councils' stage and RAG counts.
     """
     comparison = compare_services.region_comparison(region, period, viewer=viewer)
     reporting = [row for row in comparison.rows if row.has_return]
@@ -567,19 +734,26 @@ def build_region_pack(region: Region, period: Period, *, viewer: Principal | Non
         )
     not_shared = [row.council.short_name for row in comparison.rows if not row.has_return]
     waiting = comparison.councils_in_region - comparison.councils_reporting - len(not_shared)
-    charts = (
-        [
-            compare_charts.region_heatmap(comparison),
-            compare_charts.action_distribution(comparison),
-        ]
-        if comparison.councils_reporting
-        else []
-    )
+    # comparison.distribution is empty whenever the three-council rule withholds aggregates.
+    actions = [
+        ActionSpread(d.code, d.text, d.area, d.councils, dict(d.stages))
+        for d in comparison.distribution
+    ]
+    trend = compare_services.region_trend(region, period, viewer=viewer)
+    charts = []
+    if reporting:
+        charts.append(compare_charts.region_heatmap(comparison, width=1100))
+    if actions:
+        charts.append(compare_charts.action_distribution(comparison, width=900))
+    if any(p.advanced is not None for p in trend):
+        charts.append(compare_charts.region_trend(trend, region.name))
     return RegionPack(
         comparison=comparison,
         shared=shared,
         not_shared=not_shared,
         unnamed_waiting=waiting,
+        actions=actions,
+        trend=trend,
         charts=charts,
     )
 

@@ -9,7 +9,9 @@ web worker shares one queue; run ``rq worker reports --url $REDIS_URL`` beside t
 
 from __future__ import annotations
 
+import os
 import secrets
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
@@ -32,6 +34,14 @@ RENDER_WAIT_SECONDS = 120
 #: seconds; RQ gives a job 10 minutes (``job_timeout``).
 STALE_AFTER = timedelta(minutes=15)
 INTERRUPTED = "The pack was interrupted before it was finished. Generate it again."
+#: what a pack job does, in order: the page says "Step 2 of 3: drawing the charts". The number
+#: of steps is known from the start, so the count never jumps.
+STEPS = ("Reading the councils' returns", "Drawing the charts", "Laying out the PDF")
+#: a download that finds the board report being prepared waits this long for it, then lays it
+#: out itself (``REPORT_PREPARE_WAIT`` overrides it)
+PREPARE_WAIT_SECONDS = 60.0
+#: a preparation marker older than this is left over (its worker was killed): ignored, removed
+PREPARE_STALE_SECONDS = RENDER_WAIT_SECONDS + 600
 
 
 def create_job(region: Region, period: Period, actor: User) -> ReportJob:
@@ -43,7 +53,7 @@ def create_job(region: Region, period: Period, actor: User) -> ReportJob:
         requested_by_id=actor.id,
         status=ReportJobStatus.QUEUED,
         progress_done=0,
-        progress_total=0,
+        progress_total=len(STEPS),
         message="Waiting to start",
     )
     db.session.add(job)
@@ -103,18 +113,18 @@ def run_job(job_id: int) -> None:
     if job is None or job.status != ReportJobStatus.QUEUED:
         return
     job.status, job.started_at = ReportJobStatus.RUNNING, utcnow()
-    _step(job, 0, 1, "Reading the returns")
+    total = len(STEPS)
+    _step(job, 0, total, STEPS[0])
     try:
         region = db.session.get(Region, job.region_id)
         period = db.session.get(Period, job.period_id)
         requester = db.session.get(User, job.requested_by_id)
         assert region is not None and period is not None and requester is not None
         pack = data.build_region_pack(region, period, viewer=load_principal(requester))
-        total = 1 + len(pack.charts) + 1
-        _step(job, 1, total, f"Read {len(pack.shared)} councils' returns")
-        for index, chart in enumerate(pack.charts, start=1):
+        _step(job, 1, total, STEPS[1])
+        for chart in pack.charts:
             render.svg_data_uri(chart)  # cached: the PDF step reuses it
-            _step(job, 1 + index, total, f"Drew chart {index} of {len(pack.charts)}")
+        _step(job, 2, total, STEPS[2])
         content = render.region_pdf(pack, wait=RENDER_WAIT_SECONDS)
         name = f"{secrets.token_hex(16)}.pdf"
         (folder() / name).write_bytes(content)
@@ -209,28 +219,80 @@ def enqueue(job_id: int) -> Future | str:
     return _submit(run_job_standalone, run_job, job_id)
 
 
+def _marker(return_id: int) -> Path:
+    """The file that says "this return's board report is being prepared". It lives beside the
+    PDF cache (``REPORT_FOLDER/cache``), so every web worker (and the RQ worker) sees it: the
+    preparation runs in whichever process took the sign-off, the download in any other."""
+    path = folder() / "cache"
+    path.mkdir(parents=True, exist_ok=True)
+    return path / f"return-{return_id}.preparing"
+
+
+def _mark_preparing(return_id: int) -> None:
+    marker = _marker(return_id)
+    temporary = marker.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(f"{utcnow().isoformat()}\n")
+    temporary.replace(marker)
+
+
+def wait_for_preparation(return_id: int, timeout: float | None = None) -> bool:
+    """If the return's board report is being prepared in the background, wait (at most
+    ``timeout`` seconds, ``REPORT_PREPARE_WAIT`` or 60 by default) for it to reach the PDF cache,
+    so that a download asked for meanwhile is served from it rather than laid out a second time.
+
+    :returns: True when it waited and the preparation ended; False when nothing was being
+        prepared, or the wait timed out (the caller then lays the report out itself).
+    """
+    if timeout is None:
+        timeout = float(current_app.config.get("REPORT_PREPARE_WAIT", PREPARE_WAIT_SECONDS))
+    marker = _marker(return_id)
+    deadline = time.monotonic() + timeout
+    waited = False
+    while True:
+        try:
+            age = time.time() - marker.stat().st_mtime
+        except FileNotFoundError:
+            return waited
+        if age > PREPARE_STALE_SECONDS:
+            marker.unlink(missing_ok=True)  # left by a worker that was killed
+            return False
+        if time.monotonic() >= deadline:
+            return False
+        waited = True
+        time.sleep(0.1)
+
+
 def prepare_council_report(return_id: int) -> bool:
     """Lay out a submitted or signed-off return's board report into the PDF cache, so that the
     first download after submission or sign-off is served at once rather than laid out then
     (a 40-page report takes WeasyPrint seconds). Call in an app context; failures are logged.
 
+    The marker :func:`enqueue_council_report` left is removed when this ends, whatever the
+    outcome: a download waiting for it (:func:`wait_for_preparation`) then reads the cache, or
+    lays the report out itself if this failed.
+
     :returns: True when the report is now in the cache.
     """
     from tracker.reports import data, render
 
-    return_ = db.session.get(Return, return_id)
-    if return_ is None or return_.status == ReturnStatus.DRAFT:
-        return False
     try:
-        # As the council's own people read it (they download it for their board).
-        report = data.build_council_report(return_, include_draft_history=True)
-        render.council_pdf(report, wait=RENDER_WAIT_SECONDS)
-    except Exception as error:  # the download lays it out instead: nothing is lost
-        current_app.logger.exception(
-            "preparing the board report of return %s failed: %s", return_id, type(error).__name__
-        )
-        return False
-    return True
+        return_ = db.session.get(Return, return_id)
+        if return_ is None or return_.status == ReturnStatus.DRAFT:
+            return False
+        try:
+            # As the council's own people read it (they download it for their board).
+            report = data.build_council_report(return_, include_draft_history=True)
+            render.council_pdf(report, wait=RENDER_WAIT_SECONDS)
+        except Exception as error:  # the download lays it out instead: nothing is lost
+            current_app.logger.exception(
+                "preparing the board report of return %s failed: %s",
+                return_id,
+                type(error).__name__,
+            )
+            return False
+        return True
+    finally:
+        _marker(return_id).unlink(missing_ok=True)
 
 
 def _prepare_standalone(return_id: int) -> None:
@@ -249,7 +311,13 @@ def enqueue_council_report(return_: Return) -> Future | str | None:
 
     if return_.status == ReturnStatus.DRAFT or not cache_enabled():
         return None
-    return _submit(_prepare_standalone, prepare_council_report, return_.id)
+    # Marked before it is queued: a download that arrives while the job waits its turn waits too.
+    _mark_preparing(return_.id)
+    try:
+        return _submit(_prepare_standalone, prepare_council_report, return_.id)
+    except Exception:
+        _marker(return_.id).unlink(missing_ok=True)  # nothing will prepare it: nobody waits
+        raise
 
 
 def wait_for_jobs(app: Flask, timeout: float = 120) -> None:

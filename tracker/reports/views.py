@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from tracker import throttle
 from tracker.audit import record
+from tracker.compare import services as compare_services
 from tracker.domain import visibility
 from tracker.domain.periods import period_slug
 from tracker.extensions import db
@@ -169,6 +170,9 @@ def council_report_pdf(council: Council, period_label: str) -> Response | tuple:
     limited = _rate_limited(actor)
     if limited is not None:
         return limited
+    # Being prepared in the background (after submission or sign-off)? Wait for that file
+    # rather than lay the same report out twice.
+    jobs.wait_for_preparation(return_.id)
     report = _council_report(council, return_)
     try:
         content = render.council_pdf(report)
@@ -226,10 +230,17 @@ def _pack_urls(region: Region, period: Period) -> dict[str, str]:
     }
 
 
+@bp.get("/regions/<region_slug>/reports", defaults={"period_label": None})
 @bp.get("/regions/<region_slug>/reports/<period:period_label>")
 @region_access(*PACK_READERS)
-def region_pack(region: Region, period_label: str) -> str:
-    period = _period_or_404(period_label)
+def region_pack(region: Region, period_label: str | None) -> str | Response:
+    if period_label is None:
+        # No quarter asked for: the newest with enough shared returns to show regional figures.
+        period = compare_services.region_default_period(region)
+        if period is None:
+            return redirect(url_for("compare.region", region_slug=region.slug))
+    else:
+        period = _period_or_404(period_label)
     actor = _actor()
     pack = data.build_region_pack(region, period, viewer=current_principal())
     urls = _pack_urls(region, period)
