@@ -412,6 +412,8 @@ MATRIX: list[Row] = [
         404, once_submitted(REGION), once_submitted(200)),
     Row("reports.council_report_pdf", "GET", S, OWN, OWN, OWN,
         404, once_submitted(REGION), once_submitted(200)),
+    Row("reports.council_report_docx", "GET", S, OWN, OWN, OWN,
+        404, once_submitted(REGION), once_submitted(200)),
     Row("reports.council_report_xlsx", "GET", S, OWN, OWN, OWN,
         404, once_submitted(REGION), once_submitted(200)),
     Row("reports.region_pack",      "GET",   S,    404,   404,     404,   404,  REGION,  200),

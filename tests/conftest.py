@@ -25,6 +25,7 @@ it (and its ``g`` and database session) instead of getting its own. Query the da
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import secrets
@@ -319,23 +320,31 @@ def matrix_worlds(
     worlds.close()
 
 
+#: a 1 × 1 white PNG: the Word paper's chart pictures where no chart is drawn
+_BLANK_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg=="
+)
+
+
 # -- per test ---------------------------------------------------------------------------------
 
 
 @pytest.fixture
 def quick_reports(monkeypatch: pytest.MonkeyPatch) -> None:
     """No layout behind the report routes, for tests that request every route (the access
-    matrix, the fuzzing): a board report's PDF and a chart's SVG are stubs, and a regional
+    matrix, the fuzzing): a board report's PDF, a chart's SVG and the Word paper's chart
+    pictures are stubs, and a regional
     pack's job is queued but not run. Whether a request may have the file, and what it makes
     of its input, is decided before any of them; the layout would add seconds per request
     (tests/test_reports_*.py lay them out)."""
-    from tracker.reports import jobs, render
+    from tracker.reports import jobs, render, word
 
     monkeypatch.setattr(render, "council_pdf", lambda report, **kwargs: b"%PDF-1.7\n%%EOF\n")
     monkeypatch.setattr(
         render, "chart_svg", lambda chart: '<svg xmlns="http://www.w3.org/2000/svg"/>'
     )
     monkeypatch.setattr(jobs, "enqueue", lambda job_id: None)
+    monkeypatch.setattr(word, "chart_png", lambda chart: _BLANK_PNG)
 
 
 @contextlib.contextmanager

@@ -63,3 +63,31 @@ def test_region_pack_to_a_file(app, runner, tmp_path):
         args=["report", "region", "--region", "atlantis", "--period", LABEL, "-o", str(out)]
     )
     assert result.exit_code == 1 and "No region 'atlantis'" in result.output
+
+
+def test_council_report_as_word(app, runner, tmp_path):
+    import io
+
+    from docx import Document
+
+    open_period(app)
+    out = tmp_path / "paper.docx"
+    result = runner.invoke(
+        args=["report", "council", "--council", LEEDS, "--period", LABEL, "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    document = Document(io.BytesIO(out.read_bytes()))
+    assert document.core_properties.title.startswith("Quarterly board paper: October to December")
+    result = runner.invoke(
+        args=[
+            "report",
+            "region",
+            "--region",
+            "yorkshire-and-the-humber",
+            "--period",
+            LABEL,
+            "-o",
+            str(tmp_path / "pack.docx"),
+        ]
+    )
+    assert result.exit_code == 1 and "not Word" in result.output

@@ -13,9 +13,11 @@ from tracker.extensions import db
 from tracker.models import Council, Region
 from tracker.returns.services import get_return
 
-report_cli = AppGroup("report", help="Board reports and regional packs as PDF or xlsx.")
+report_cli = AppGroup(
+    "report", help="Board reports and regional packs as PDF, Word (council only) or xlsx."
+)
 
-FORMATS = click.Choice(["pdf", "xlsx", "html"])
+FORMATS = click.Choice(["pdf", "docx", "xlsx", "html"])
 
 
 def _period(label: str):
@@ -44,7 +46,8 @@ def _format(output: Path, fmt: str | None) -> str:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--format", "fmt", type=FORMATS, default=None, help="Default: from the file name.")
 def council_command(gss_code: str, label: str, output: Path, fmt: str | None) -> None:
-    """Write a council's quarterly board report (drafts are watermarked "Draft")."""
+    """Write a council's quarterly board report: PDF, Word (.docx), xlsx or HTML (drafts say
+    "Draft")."""
     from tracker.reports import data, render
 
     started = time.perf_counter()
@@ -58,6 +61,10 @@ def council_command(gss_code: str, label: str, output: Path, fmt: str | None) ->
     fmt = _format(output, fmt)
     if fmt == "xlsx":
         content = render.council_xlsx(report)
+    elif fmt == "docx":
+        from tracker.reports import word
+
+        content = word.build_docx(report)
     elif fmt == "html":
         content = render.council_html(
             report, chart_src=render.svg_data_uri, standalone=True
@@ -83,6 +90,8 @@ def region_command(slug: str, label: str, output: Path, fmt: str | None) -> None
         raise click.ClickException(f"No region {slug!r}. Regions: {slugs}")
     pack = data.build_region_pack(region, _period(label), viewer=None)
     fmt = _format(output, fmt)
+    if fmt == "docx":
+        raise click.ClickException("The regional pack is made as PDF, xlsx or HTML, not Word")
     if fmt == "xlsx":
         content = render.region_xlsx(pack)
     elif fmt == "html":

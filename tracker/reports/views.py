@@ -28,7 +28,7 @@ from tracker.extensions import db
 from tracker.http import render_error, too_many_requests
 from tracker.models import Council, Period, Region, ReportJobStatus, Return, Role, User
 from tracker.permissions import council_access, current_principal, region_access
-from tracker.reports import bp, data, jobs, render
+from tracker.reports import bp, data, jobs, render, word
 from tracker.reports.charts import ChartRenderError
 from tracker.reports.pdf import RendererBusy
 from tracker.returns import queries
@@ -93,7 +93,13 @@ def _council_urls(council: Council, return_: Return) -> dict[str, str]:
     values = {"gss_code": council.gss_code, "period_label": period_slug(return_.period)}
     return {
         name: url_for(f"reports.{name}", **values)
-        for name in ("council_report", "council_report_pdf", "council_report_xlsx", "council_chart")
+        for name in (
+            "council_report",
+            "council_report_pdf",
+            "council_report_docx",
+            "council_report_xlsx",
+            "council_chart",
+        )
     }
 
 
@@ -195,6 +201,22 @@ def council_report_xlsx(council: Council, period_label: str) -> Response | tuple
     _audit(actor, "report.council_xlsx", return_, council)
     db.session.commit()
     return _download(content, render.XLSX_MIMETYPE, _filename(council, return_, "xlsx"))
+
+
+@bp.get("/councils/<gss_code>/reports/<period:period_label>/board-paper.docx")
+@council_access(*REPORT_READERS)
+def council_report_docx(council: Council, period_label: str) -> Response | tuple:
+    """The board paper as a Word document, for committee systems that take Word: the same
+    access, rate limit and audit as the PDF."""
+    return_ = _return_or_404(council, period_label)
+    actor = _actor()
+    limited = _rate_limited(actor)
+    if limited is not None:
+        return limited
+    content = word.build_docx(_council_report(council, return_))
+    _audit(actor, "report.council_docx", return_, council)
+    db.session.commit()
+    return _download(content, word.DOCX_MIMETYPE, _filename(council, return_, "docx"))
 
 
 def _filename(council: Council, return_: Return, extension: str) -> str:
