@@ -46,8 +46,8 @@ def test_pack_progress_updates_in_place_and_the_download_appears(
         user = db.session.scalar(select(User).where(User.email == person.email))
         region = db.session.scalar(select(Region).where(Region.slug == "yorkshire-and-the-humber"))
         job = jobs.create_job(region, db.session.scalar(select(Period)), user)
-        job.status, job.progress_done, job.progress_total = "running", 1, 4
-        job.message = "Read 1 councils' returns"
+        job.status, job.progress_done, job.progress_total = "running", 1, 3
+        job.message = jobs.STEPS[1]
         db.session.commit()
         job_id = job.id
         stored = "pack-browser-test.pdf"
@@ -62,19 +62,20 @@ def test_pack_progress_updates_in_place_and_the_download_appears(
         sign_in_in_browser(page, live_server, person.email, person.password, person.totp_secret)
         page.goto(live_server + PACK, wait_until="load")
         banner = page.locator("#pack-progress")
-        assert banner.inner_text() == "Generating the pack: step 1 of 4 (25%)"
+        assert banner.inner_text() == "Step 2 of 3: drawing the charts (33% done)"
         problems += describe_violations(PACK, run_axe(page, axe_source))
 
-        _set(app, job_id, progress_done=3, message="Drew chart 2 of 2")
+        _set(app, job_id, progress_done=2, message=jobs.STEPS[2])
         # (a locator, not wait_for_function: the page's CSP forbids evaluating strings)
-        expect(banner).to_contain_text("step 3 of 4 (75%)", timeout=15_000)
-        assert "Drew chart 2 of 2" in page.locator("[data-pack-message]").inner_text()
+        expect(banner).to_have_text("Step 3 of 3: laying out the PDF (67% done)", timeout=15_000)
+        follow = page.locator("[data-pack-follow]").inner_text()
+        assert follow.startswith("This page updates itself")
 
         with app.app_context():
             from tracker.clock import utcnow
 
             finished = utcnow()
-        _set(app, job_id, status="done", progress_done=4, stored_name=stored, finished_at=finished)
+        _set(app, job_id, status="done", progress_done=3, stored_name=stored, finished_at=finished)
         link = page.get_by_role("link", name="Download the regional pack (PDF)", exact=False)
         link.wait_for(timeout=15_000)
         assert page.locator("#pack-progress").count() == 0

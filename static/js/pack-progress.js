@@ -20,7 +20,9 @@ if (box) {
       return `Waiting to start ${done}`;
     }
     const current = Math.min(job.done + 1, job.total);
-    return `Step ${current} of ${job.total}: ${job.message.toLowerCase()} ${done}`;
+    // Lower-case the first letter only: "Laying out the PDF" → "laying out the PDF".
+    const message = job.message.charAt(0).toLowerCase() + job.message.slice(1);
+    return `Step ${current} of ${job.total}: ${message} ${done}`;
   };
 
   const show = (job) => {
