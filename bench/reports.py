@@ -9,6 +9,9 @@ London council's returns assessed with varied stages and RAG ratings and submitt
 - a council report with the browser running and the chart cache empty (the figure we keep:
   target < 2 s);
 - the same report again (charts from the cache);
+- WeasyPrint's own layout of the same HTML (the floor), the cold request's ratio to it and its
+  p95 (targets: p95 < 1.5 s, within 1.2× of the layout);
+- the same paper as a Word document, charts not cached (target < 1 s);
 - the London regional pack, 33 councils, through the background job (target < 20 s).
 
 Figures are printed as JSON lines. Nothing here is a test: it measures.
@@ -79,10 +82,16 @@ def seed(app, rng: random.Random) -> tuple[str, str]:
                 .values(status=ReturnStatus.SUBMITTED)
             )
             if label == "2025-26 Q2":
-                periods.close_period(period, actor=None)
+                periods.close_period(period, actor=None, confirm_early=True)
             db.session.commit()
         camden = db.session.scalar(select(Council.gss_code).where(Council.gss_code == "E09000007"))
         return camden, "2025-26 Q3"
+
+
+def _p95(values: list[float]) -> float:
+    """The 95th percentile (the largest of fewer than 20 runs)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def timed(fn) -> tuple[float, object]:
@@ -126,6 +135,32 @@ def main() -> None:
             seconds, content = timed(council_pdf)
             cold.append(seconds)
             cpu.append(time.process_time() - started)
+        # WeasyPrint's own layout of the same HTML, charts already drawn: the floor a request
+        # cannot go below; the issue asks the whole cold request to stay within 1.2× of it.
+        council = db.session.scalar(select(Council).where(Council.gss_code == gss_code))
+        return_ = get_return(council, data.get_period_by_label(label))
+        report = data.build_council_report(return_, include_draft_history=True)
+        images = render.ChartImages()
+        html = render.council_html(report, chart_src=images)
+        layout = [timed(lambda: render._pdf(html, images, 60))[0] for _ in range(args.runs)]
+        results["council_weasyprint_layout_s_median"] = round(statistics.median(layout), 2)
+        results["council_report_s_p95_nothing_cached"] = round(_p95(cold), 2)
+        results["council_cold_over_layout_ratio"] = round(
+            statistics.median(cold) / statistics.median(layout), 2
+        )
+        from tracker.reports import word
+
+        words = []
+        for _ in range(args.runs):
+            charts.clear_cache()
+            seconds, _ = timed(
+                lambda: word.build_docx(
+                    data.build_council_report(return_, include_draft_history=True)
+                )
+            )
+            words.append(seconds)
+        results["council_word_s_median_nothing_cached"] = round(statistics.median(words), 2)
+        results["council_word_s_max"] = round(max(words), 2)
         warm = [timed(council_pdf)[0] for _ in range(args.runs)]
         results["council_report_s_median_browser_running_nothing_cached"] = round(
             statistics.median(cold), 2

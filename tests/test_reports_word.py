@@ -188,7 +188,7 @@ def test_a_draft_says_so_and_prompts_for_the_directors_words(app):
     open_period(app)
     _report, content = build(app)
     found = blocks(content)
-    assert ("Warning", word.DRAFT_WARNING) in found
+    assert ("Warning", paper.DRAFT_WARNING) in found
     assert section(found, "Summary from the Director")[0][1] == paper.missing_summary(False)
     assert section(found, "What the board is asked to do")[0][1] == (
         paper.missing_recommendations(False)

@@ -428,6 +428,24 @@ SECTIONS = (
     ("key", "Key to the tags and scales"),
 )
 HEADINGS = dict(SECTIONS)
+#: the trend table's stages, most advanced first
+TREND_STAGES = ("embedded", "implementing", "planning", "not_started", "not_applicable")
+#: the key to the direction-of-travel arrows
+DIRECTION_KEY = (
+    ("↑ Improved", "A later stage than last quarter, or a better RAG rating at the same stage"),
+    ("→ Unchanged", "The same stage and RAG rating"),
+    ("↓ Worsened", "An earlier stage, or a worse RAG rating at the same stage"),
+)
+#: on the cover of a paper whose return is not signed off
+DRAFT_WARNING = (
+    "Draft: this return has not been signed off by the Director of Adult Social Services. "
+    "Its figures may change."
+)
+
+
+def title(council_name: str, quarter: str) -> str:
+    """The paper's title, as its PDF and Word properties and running headers give it."""
+    return f"Quarterly board paper: {quarter} – {council_name}"
 
 
 def missing_summary(is_signed_off: bool) -> str:

@@ -102,7 +102,7 @@ def chart_svg(chart: Chart) -> str:
 
 
 def council_title(report: CouncilReport) -> str:
-    return f"Quarterly board paper: {report.quarter} – {report.council.name}"
+    return paper.title(report.council.name, report.quarter)
 
 
 def region_title(pack: RegionPack) -> str:

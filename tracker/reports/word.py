@@ -41,24 +41,12 @@ SECONDARY = RGBColor(0x50, 0x5A, 0x5F)
 LINK = RGBColor(0x1D, 0x70, 0xB8)
 #: A4 with 20 mm margins: 170 mm of text width
 TEXT_WIDTH_MM = 170
-#: the trend table's stages, most advanced first (as the PDF's)
-TREND_STAGES = ("embedded", "implementing", "planning", "not_started", "not_applicable")
-DIRECTION_KEY = (
-    ("↑ Improved", "A later stage than last quarter, or a better RAG rating at the same stage"),
-    ("→ Unchanged", "The same stage and RAG rating"),
-    ("↓ Worsened", "An earlier stage, or a worse RAG rating at the same stage"),
-)
-DRAFT_WARNING = (
-    "Draft: this return has not been signed off by the Director of Adult Social Services. "
-    "Its figures may change."
-)
-
 log = logging.getLogger(__name__)
 
 
 def title(report: CouncilReport) -> str:
     """The document's title, as its properties and running header give it."""
-    return f"Quarterly board paper: {report.quarter} – {report.council.name}"
+    return paper.title(report.council.name, report.quarter)
 
 
 def chart_png(chart: Chart) -> bytes:
@@ -170,7 +158,7 @@ class _Paper:
             self.pair(label, value)
         if not r.is_signed_off:
             warning = self.add(style="Warning")
-            warning.add_run(DRAFT_WARNING).bold = True
+            warning.add_run(paper.DRAFT_WARNING).bold = True
         self.contents()
         self.add().add_run().add_break(WD_BREAK.PAGE)
 
@@ -338,8 +326,11 @@ class _Paper:
             return
         self.table(
             "Roadmap actions by stage, quarter by quarter",
-            ["Quarter", *(STAGE_LABELS[s] for s in TREND_STAGES)],
-            [[row.quarter, *(str(row.stages.get(s, 0)) for s in TREND_STAGES)] for row in rows],
+            ["Quarter", *(STAGE_LABELS[s] for s in paper.TREND_STAGES)],
+            [
+                [row.quarter, *(str(row.stages.get(s, 0)) for s in paper.TREND_STAGES)]
+                for row in rows
+            ],
             numeric=(1, 2, 3, 4, 5),
         )
         self.chart_or_reason("trend", "")
@@ -394,7 +385,7 @@ class _Paper:
         self.heading("RAG rating", 2)
         self.pairs([(RAG_NAMES[rag], RAG_HINTS[rag]) for rag in ("green", "amber", "red")])
         self.heading("Direction of travel", 2)
-        self.pairs(DIRECTION_KEY)
+        self.pairs(paper.DIRECTION_KEY)
 
     # -- building blocks -----------------------------------------------------------------------
 
