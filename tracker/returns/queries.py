@@ -524,6 +524,21 @@ def display_names(user_ids: Iterable[int | None]) -> dict[int, str]:
     return {user_id: name for user_id, name in rows}
 
 
+def _workflow_events(return_: Return, actions: Iterable[str]):
+    """SQL: the return's audit events of the kinds ``actions`` (id, action, at, after, and the
+    actor's display name), for the caller to order and limit."""
+    return (
+        select(AuditEvent.id, AuditEvent.action, AuditEvent.at, AuditEvent.after, User.display_name)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(
+            AuditEvent.council_id == return_.council_id,
+            AuditEvent.object_type == "return",
+            AuditEvent.object_id == str(return_.id),
+            AuditEvent.action.in_(list(actions)),
+        )
+    )
+
+
 def _workflow_note(return_: Return) -> WorkflowNote | None:
     """Why a draft is a draft again: the latest send-back or reopening, if it is a draft."""
     if return_.status != ReturnStatus.DRAFT or not (
@@ -531,14 +546,7 @@ def _workflow_note(return_: Return) -> WorkflowNote | None:
     ):
         return None
     row = db.session.execute(
-        select(AuditEvent.action, AuditEvent.at, User.display_name)
-        .outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(
-            AuditEvent.council_id == return_.council_id,
-            AuditEvent.object_type == "return",
-            AuditEvent.object_id == str(return_.id),
-            AuditEvent.action.in_(["return.send_back", "return.reopen", "return.submit"]),
-        )
+        _workflow_events(return_, ["return.send_back", "return.reopen", "return.submit"])
         .order_by(AuditEvent.id.desc())
         .limit(1)
     ).first()
@@ -571,19 +579,10 @@ class HistoryEntry:
 def return_history(return_: Return) -> list[HistoryEntry]:
     """The return's submissions, send-backs, sign-offs and reopenings, oldest first, from the
     audit trail (one query). The send-back notes are kept here after sign-off."""
-    rows = db.session.execute(
-        select(AuditEvent.action, AuditEvent.at, AuditEvent.after, User.display_name)
-        .outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(
-            AuditEvent.council_id == return_.council_id,
-            AuditEvent.object_type == "return",
-            AuditEvent.object_id == str(return_.id),
-            AuditEvent.action.in_(list(HISTORY_STEPS)),
-        )
-        .order_by(AuditEvent.id)
-    )
     entries = []
-    for action, at, after, name in rows:
+    for _id, action, at, after, name in db.session.execute(
+        _workflow_events(return_, HISTORY_STEPS).order_by(AuditEvent.id)
+    ):
         what, note_key = HISTORY_STEPS[action]
         note = str((after or {}).get(note_key) or "") if note_key else ""
         entries.append(HistoryEntry(at=at, what=what, by=name or "", note=note))
@@ -770,16 +769,7 @@ def last_sent_back(return_: Return, rows: Iterable[ActionRow] | None = None) -> 
     :param rows: the return's action rows, when the caller already has them.
     """
     sent = db.session.execute(
-        select(AuditEvent.id, AuditEvent.at, AuditEvent.after, User.display_name)
-        .outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(
-            AuditEvent.council_id == return_.council_id,
-            AuditEvent.object_type == "return",
-            AuditEvent.object_id == str(return_.id),
-            AuditEvent.action == "return.send_back",
-        )
-        .order_by(AuditEvent.id.desc())
-        .limit(1)
+        _workflow_events(return_, ["return.send_back"]).order_by(AuditEvent.id.desc()).limit(1)
     ).first()
     if sent is None:
         return None

@@ -33,6 +33,15 @@ _TIMEFRAME_ORDER = case(
     value=Action.timeframe,
     else_=len(TIMEFRAMES),
 )
+#: roadmap order, for a query joined to the action's area and enabler: the ten areas by number,
+#: then the barriers and enablers; within each, short, medium then long term
+_ROADMAP_ORDER = (
+    Action.enabler_id.is_not(None),
+    ActionArea.position,
+    Enabler.position,
+    _TIMEFRAME_ORDER,
+    Action.position,
+)
 
 
 def _is_trackable():
@@ -316,13 +325,7 @@ def list_actions(filters: ActionFilters) -> list[Action]:
                 _current_sub_items(),
             )
             .where(RoadmapEdition.is_current, _is_trackable(), *_filter_conditions(filters))
-            .order_by(
-                Action.enabler_id.is_not(None),
-                ActionArea.position,
-                Enabler.position,
-                _TIMEFRAME_ORDER,
-                Action.position,
-            )
+            .order_by(*_ROADMAP_ORDER)
         ).unique()
     )
 
@@ -475,13 +478,7 @@ def search_roadmap(query: str) -> SearchResults | None:
             Action.archived_at.is_(None),
             or_(ActionArea.edition_id == edition.id, Enabler.edition_id == edition.id),
         )
-        .order_by(
-            Action.enabler_id.is_not(None),
-            ActionArea.position,
-            Enabler.position,
-            _TIMEFRAME_ORDER,
-            Action.position,
-        )
+        .order_by(*_ROADMAP_ORDER)
     ).unique()
     exact = None
     for action in actions:
