@@ -133,6 +133,53 @@ def run_axe(page: Any, axe_source: str) -> list[dict[str, Any]]:
     return result["violations"]
 
 
+#: the narrowest screen the pages must fit without scrolling sideways (WCAG 2.2 1.4.10 Reflow:
+#: 320 CSS pixels, a 1280-pixel screen zoomed to 400%)
+REFLOW_WIDTH = 320
+#: the width the crawls otherwise use
+DESKTOP = {"width": 1280, "height": 720}
+
+
+def reflow_problems(page: Any, url: str) -> list[str]:
+    """The page laid out 320 CSS pixels wide must not scroll sideways: wide tables scroll inside
+    their own labelled, focusable container, and nothing else may be wider than the screen.
+    Puts the page back to the desktop width after."""
+    page.set_viewport_size({"width": REFLOW_WIDTH, "height": 640})
+    try:
+        if page.locator(".js-plotly-plot").count():
+            # plotly redraws a responsive chart for the new width a moment after the resize
+            page.wait_for_timeout(700)
+        wide = page.evaluate(
+            """() => {
+              const root = document.documentElement;
+              if (root.scrollWidth <= window.innerWidth) return null;
+              // The widest elements that stick out, for the message.
+              const out = [];
+              for (const el of document.body.querySelectorAll("*")) {
+                const box = el.getBoundingClientRect();
+                if (box.right > window.innerWidth + 1 && box.width > 0) {
+                  const inside = el.parentElement && el.parentElement.closest(
+                    ".tracker-table-wrapper, .tracker-scroll");
+                  if (!inside) out.push(`${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}` +
+                    `${el.className && typeof el.className === "string" ?
+                      "." + el.className.trim().split(/\\s+/).slice(0, 2).join(".") : ""}` +
+                    ` (${Math.round(box.right)}px)`);
+                }
+                if (out.length >= 4) break;
+              }
+              return {width: root.scrollWidth, out};
+            }"""
+        )
+    finally:
+        page.set_viewport_size(DESKTOP)
+    if wide is None:
+        return []
+    return [
+        f"{url}: at {REFLOW_WIDTH}px the page is {wide['width']}px wide (scrolls sideways): "
+        + ", ".join(wide["out"])
+    ]
+
+
 def describe_violations(url: str, violations: list[dict[str, Any]]) -> list[str]:
     lines = []
     for violation in violations:
@@ -333,7 +380,9 @@ def test_every_page_passes_axe_wcag_22_aa(app, live_server, browser, axe_source)
     invitation = _team_invitation_link(app)
 
     def check(page: Any, visit: Visit) -> list[str]:
-        return describe_violations(visit.url, run_axe(page, axe_source))
+        return describe_violations(visit.url, run_axe(page, axe_source)) + reflow_problems(
+            page, visit.url
+        )
 
     try:
         visits, problems = crawl(app, live_server, context, check, extra_paths=(invitation,))
@@ -621,7 +670,7 @@ def test_signed_in_pages_pass_axe_and_work_without_javascript(
         headings = [text.strip() for text in page.locator("h1").all_inner_texts()]
         if len(headings) != 1 or not headings[0]:
             problems.append(f"{visit.url}: expected one h1 with text, got {headings}")
-        return problems
+        return problems + reflow_problems(page, visit.url)
 
     try:
         sign_in_in_browser(
