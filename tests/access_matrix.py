@@ -170,6 +170,11 @@ def submitted_in_council(cell: Leaf | T) -> ByState:
     return ByState(draft=404, submitted=cell, signed_off=cell, unshared=cell)
 
 
+def signed_off_only(cell: Leaf | T) -> ByState:
+    """The panel's own view of an action: asked on a signed-off return only, a 404 otherwise."""
+    return ByState(draft=404, submitted=404, signed_off=cell, unshared=404)
+
+
 def while_shared(cell: Leaf | T) -> ByState:
     """An outsider's page that names the council whatever its returns' state, unless the
     council keeps its named returns to itself."""
@@ -396,6 +401,9 @@ MATRIX: list[Row] = [
     Row("panels.answer_comment",    "POST",  S,    own(422), 404,  404,   404,  404,     404),
     Row("panels.hide_comment",      "POST",  S,    own(422), 404,  404,   404,  404,     404),
     Row("panels.unhide_comment",    "POST",  S,    own(THREAD), 404, 404, 404,  404,     404),
+    Row("panels.save_view", "POST", S, 404, 404, 404, signed_off_only(own(422)), 404, 404),
+    Row("panels.meeting_view", "GET", S, 404, signed_off_only(OWN), 404, 404, 404, 404),
+    Row("panels.meeting_view", "POST", S, 404, signed_off_only(own(422)), 404, 404, 404, 404),
     Row("panels.settings",          "GET",   S,    404,   404,     404,   OWN,  404,     404),
     Row("panels.settings",          "POST",  S,    404,   404,     404,   own(422), 404,   404),
     Row("panels.download",          "GET",   S,    404,   404,     404,   OWN,  404,     404),
