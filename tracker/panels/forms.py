@@ -14,7 +14,16 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextArea,
     GovTextInput,
 )
-from wtforms import BooleanField, Field, Form, HiddenField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    Field,
+    Form,
+    HiddenField,
+    SelectChoice,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from tracker.accounts.names import has_control_characters
@@ -196,7 +205,7 @@ def _no_control_characters(form: Form, field: Field) -> None:
 def _view_fields(description: str) -> tuple[ChoiceRadioField, TextAreaField]:
     answer = ChoiceRadioField(
         PANEL_VIEW_QUESTION,
-        choices=list(PANEL_VIEW_NAMES.items()),
+        choices=[SelectChoice(key, label) for key, label in PANEL_VIEW_NAMES.items()],
         message=SELECT_ANSWER,
     )
     comment = TextAreaField(
