@@ -1126,6 +1126,16 @@ class ActionPanelView:
     comments: list[str] = field(default_factory=list)
 
 
+#: what the council reads before any panel member has given a view
+NO_PANEL_VIEWS = "No panel member has given their view of this return yet."
+#: the question and the rule, said once where the counts are shown
+PANEL_VIEWS_INTRO = (
+    "Co-production panel members were asked of each action: “From what you see, is this "
+    "happening?” An action is shown only when at least 3 people answered, so that nobody's "
+    "answer can be worked out. Nobody is named."
+)
+
+
 @dataclass(frozen=True)
 class PanelViewSummary:
     """The panel's view of a signed-off return: the actions it may be shown for, and how many
@@ -1138,6 +1148,25 @@ class PanelViewSummary:
     @property
     def is_empty(self) -> bool:
         return not self.shown and not self.withheld
+
+    @property
+    def intro(self) -> str:
+        return PANEL_VIEWS_INTRO
+
+    @property
+    def none_yet(self) -> str:
+        return NO_PANEL_VIEWS if self.is_empty else ""
+
+    @property
+    def withheld_sentence(self) -> str:
+        """ "Fewer than 3 panel members answered on 2 actions, so they are not shown." (said
+        once, never per action); empty when nothing is withheld."""
+        n = self.withheld
+        if not n:
+            return ""
+        return f"{self.reason} on {n} action{'s' if n != 1 else ''}, so " + (
+            "they are not shown." if n != 1 else "it is not shown."
+        )
 
 
 def panel_view_summary(return_: Return | None) -> PanelViewSummary:
