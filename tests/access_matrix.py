@@ -170,6 +170,11 @@ def submitted_in_council(cell: Leaf | T) -> ByState:
     return ByState(draft=404, submitted=cell, signed_off=cell, unshared=cell)
 
 
+def signed_off_only(cell: Leaf | T) -> ByState:
+    """The panel's own view of an action: asked on a signed-off return only, a 404 otherwise."""
+    return ByState(draft=404, submitted=404, signed_off=cell, unshared=404)
+
+
 def while_shared(cell: Leaf | T) -> ByState:
     """An outsider's page that names the council whatever its returns' state, unless the
     council keeps its named returns to itself."""
@@ -326,6 +331,12 @@ MATRIX: list[Row] = [
     Row("returns.evidence_library", "GET",   S,    OWN,   OWN,     OWN,   404,  404,     404),
     Row("returns.download_evidence", "GET", S, OWN, OWN, OWN,
         404, once_submitted(REGION), once_submitted(200)),
+    # -- the panel's own view of an action (triangulation): a member answers, the approver
+    # records a meeting's views, on a signed-off return only. Before the returns' rows, whose
+    # sign-off POST would sign off the submitted return these rows must still see as submitted.
+    Row("panels.save_view", "POST", S, 404, 404, 404, signed_off_only(own(422)), 404, 404),
+    Row("panels.meeting_view", "GET", S, 404, signed_off_only(OWN), 404, 404, 404, 404),
+    Row("panels.meeting_view", "POST", S, 404, signed_off_only(own(422)), 404, 404, 404, 404),
     # -- returns (pages, form, workflow). Readers read; panel members, regional members and
     # national administrators read submitted returns only, and outsiders none of a council
     # that keeps its named returns to itself. "Returns" in the menu goes to the newest return

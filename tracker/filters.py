@@ -19,6 +19,8 @@ from tracker.domain.vocabulary import (
     LEAD_NAMES,
     LEGISLATIVE_NAMES,
     LEGISLATIVE_SYMBOLS,
+    PANEL_VIEW_HEADINGS,
+    PANEL_VIEW_NAMES,
     RAG_NAMES,
     RETURN_STATUS_NAMES,
     SPEND_NAMES,
@@ -52,6 +54,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(lambda v: STAGE_NAMES.get(v, "Not assessed"), "stage_name")
     app.add_template_filter(lambda v: RAG_NAMES.get(v, "No RAG rating"), "rag_name")
     app.add_template_filter(lambda v: RETURN_STATUS_NAMES.get(v, v), "return_status_name")
+    app.add_template_filter(lambda v: PANEL_VIEW_NAMES.get(v, v), "panel_view_name")
     app.add_template_filter(money, "money")
     app.add_template_filter(period_slug, "period_slug")
     app.add_template_filter(months, "period_months")
@@ -70,4 +73,5 @@ def init_app(app: Flask) -> None:
         LEGISLATIVE_SYMBOLS=LEGISLATIVE_SYMBOLS,
         STAGE_NAMES=STAGE_NAMES,
         RAG_NAMES=RAG_NAMES,
+        PANEL_VIEW_HEADINGS=PANEL_VIEW_HEADINGS,
     )

@@ -451,7 +451,14 @@ class AuditFilters:
 #: what a panel member does as a member: the trail names them only to readers who may see
 #: their council's panel members' real names
 PANEL_MEMBER_ACTIONS = frozenset(
-    {"comment.create", "comment.edit", "comment.withdraw", "panel_profile.update", "panel.leave"}
+    {
+        "comment.create",
+        "comment.edit",
+        "comment.withdraw",
+        "panel_profile.update",
+        "panel.leave",
+        "panel_view.save",
+    }
 )
 
 

@@ -64,7 +64,12 @@ from tracker.models import (
     Stage,
     assessment_evidence,
 )
-from tracker.panels.services import CommentTotals, comment_totals
+from tracker.panels.services import (
+    CommentTotals,
+    PanelViewSummary,
+    comment_totals,
+    panel_view_summary,
+)
 from tracker.returns.queries import (
     IMPROVED,
     NO_EARLIER,
@@ -411,6 +416,9 @@ class CouncilDashboard:
     #: the co-production panel's comments on this return (none on a draft: the panel never
     #: sees one)
     comments: CommentTotals | None = None
+    #: the panel's own view of each action beside the council's RAG (signed-off returns only;
+    #: actions with fewer than ``MIN_PANEL_ANSWERS`` answers withheld)
+    panel_views: PanelViewSummary | None = None
 
     @property
     def is_draft(self) -> bool:
@@ -678,6 +686,8 @@ def council_dashboard(
     )
     if return_.status != ReturnStatus.DRAFT:
         dashboard.comments = comment_totals(council, period)
+    if return_.status == ReturnStatus.SIGNED_OFF:
+        dashboard.panel_views = panel_view_summary(return_)
     return dashboard
 
 

@@ -13,6 +13,10 @@ PRODUCT.md, "Nobody sees what is not theirs":
 - An aggregate shown outside a council covers at least :data:`MIN_COUNCILS` councils, and the
   unnamed councils in it are none or at least :data:`MIN_COUNCILS`, so that subtracting the
   named ones never reveals one council's answers.
+- The panel's own view of an action (triangulation) is given by the council's panel members on
+  a signed-off return; the council's approver may record views gathered at a panel meeting. It
+  is shown only as counts, and only when at least :data:`MIN_PANEL_ANSWERS` answered, so that no
+  member's view is shown or can be inferred.
 - Panel members' real names are shown only to their own council's approver (who manages the
   team and the panel) and to the member themself; everyone else sees their chosen name or "A
   panel member" (``docs/roles.md``).
@@ -41,6 +45,10 @@ EVIDENCE_READERS = (*COUNCIL_READERS, Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
 REGION_READERS = (Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
 #: the fewest councils an aggregate shown outside a council may cover
 MIN_COUNCILS = 3
+#: the fewest answers the panel's view of one action is shown from (never one member's view)
+MIN_PANEL_ANSWERS = 3
+#: why the panel's view of an action is not shown
+PANEL_VIEW_WITHHELD = f"Fewer than {MIN_PANEL_ANSWERS} panel members answered"
 #: what a panel member is called to anyone who may not see their real name
 ANONYMOUS_PANEL_MEMBER = "A panel member"
 
@@ -134,3 +142,34 @@ def aggregate_refusal(councils: int, unnamed: int) -> str | None:
             f"{MIN_COUNCILS} councils that are not named"
         )
     return None
+
+
+def _in_council(principal: Principal | None, council: Council, roles: tuple[Role, ...]) -> bool:
+    """True when ``principal`` holds one of ``roles`` in ``council`` itself (not through a
+    region or the nation)."""
+    return principal is not None and council.id in principal.council_ids(roles)
+
+
+def may_give_panel_view(principal: Principal | None, council: Council, return_: Return) -> bool:
+    """True when ``principal`` may say whether, from what they see, each action of ``return_``
+    is happening: a panel member of ``council`` itself, once the return is signed off."""
+    return return_.status == ReturnStatus.SIGNED_OFF and _in_council(
+        principal, council, (Role.PANEL_MEMBER,)
+    )
+
+
+def may_record_meeting_views(
+    principal: Principal | None, council: Council, return_: Return
+) -> bool:
+    """True when ``principal`` may record the panel's views gathered at a meeting, on the
+    panel's behalf: ``council``'s own approver, who manages its panel (``docs/roles.md``),
+    once the return is signed off."""
+    return return_.status == ReturnStatus.SIGNED_OFF and _in_council(
+        principal, council, (Role.COUNCIL_APPROVER,)
+    )
+
+
+def panel_view_refusal(answered: int) -> str | None:
+    """Why the panel's view of one action, from ``answered`` answers, may not be shown; None
+    when it may (at least :data:`MIN_PANEL_ANSWERS`)."""
+    return PANEL_VIEW_WITHHELD if answered < MIN_PANEL_ANSWERS else None

@@ -95,6 +95,26 @@ def action_kinds(roadmap: int, enablers: int) -> str:
     return " and ".join(parts) or "no actions"
 
 
+#: the panel's own view of an action (triangulation): "From what you see, is this happening?",
+#: the member's choices in the order offered
+PANEL_VIEW_NAMES = {
+    "yes": "Yes",
+    "partly": "Partly",
+    "not_yet": "Not yet",
+    "dont_know": "I don't know",
+}
+#: the same answers as column headings where the council reads the counts
+PANEL_VIEW_HEADINGS = {
+    "yes": "Yes",
+    "partly": "Partly",
+    "not_yet": "Not yet",
+    "dont_know": "Don't know",
+}
+PANEL_VIEW_KEYS = tuple(PANEL_VIEW_NAMES)
+#: the question the panel answers
+PANEL_VIEW_QUESTION = "From what you see, is this happening?"
+
+
 RETURN_STATUS_NAMES = {s.value: s.label for s in ReturnStatus}
 #: returns that have left the council: the only ones any comparison or outside reader sees
 SHARED_STATUSES = tuple(s for s in ReturnStatus if s.is_shared)

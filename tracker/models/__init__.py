@@ -11,7 +11,7 @@ from tracker.models.accounts import (
 )
 from tracker.models.audit import AuditEvent
 from tracker.models.councils import Council, Region
-from tracker.models.panels import FORMER_MEMBER, Comment, CommentAnswer, PanelProfile
+from tracker.models.panels import FORMER_MEMBER, Comment, CommentAnswer, PanelProfile, PanelView
 from tracker.models.reports import ReportJob, ReportJobStatus
 from tracker.models.returns import (
     ASSESSMENT_FIELDS,
@@ -59,6 +59,7 @@ __all__ = [
     "Membership",
     "Outcome",
     "PanelProfile",
+    "PanelView",
     "PasswordReset",
     "Period",
     "PeriodStatus",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -109,3 +109,40 @@ class CommentAnswer(db.Model):
     edited_at: Mapped[datetime | None]
 
     comment: Mapped[Comment] = relationship(back_populates="answer")
+
+
+class PanelView(db.Model):
+    """The panel's own view of one action of a signed-off return: "From what you see, is this
+    happening?" (``tracker.domain.vocabulary.PANEL_VIEW_NAMES``), with an optional comment.
+
+    A member gives one view per action of a return (``profile_id`` set) and changes it rather
+    than adding another. A council's approver may record views gathered at a panel meeting
+    (``on_behalf``, ``meeting_on``; no profile): each counts as a separate answer. Nobody's view
+    is ever shown on its own: the council sees counts only, and only from
+    ``tracker.domain.visibility.MIN_PANEL_ANSWERS`` answers
+    (``tracker.panels.services.panel_view_summary``).
+    """
+
+    __tablename__ = "panel_views"
+    __table_args__ = (
+        UniqueConstraint("return_id", "action_id", "profile_id", name="panel_view_once"),
+        Index("ix_panel_views_return_action", "return_id", "action_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id"))
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"))
+    #: the member whose view it is; NULL when recorded on behalf of the panel at a meeting
+    profile_id: Mapped[int | None] = mapped_column(ForeignKey("panel_profiles.id"), index=True)
+    #: a key of ``PANEL_VIEW_NAMES``: yes, partly, not_yet or dont_know
+    answer: Mapped[str] = mapped_column(String(16))
+    #: plain text, up to 1,000 characters; never shown with a name or beside its answer
+    comment: Mapped[str] = mapped_column(Text, default="")
+    #: who saved it: the member, or the approver recording a meeting's views
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: gathered at a panel meeting and recorded on the panel's behalf
+    on_behalf: Mapped[bool] = mapped_column(default=False)
+    #: the day of that meeting
+    meeting_on: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())

@@ -1,5 +1,5 @@
 """Forms of the panel pages: a comment or reply, its change or withdrawal, the council's answer,
-hiding, the member's settings and leaving.
+hiding, the member's settings and leaving, and the panel's own view of an action.
 
 Forms on the thread page carry a prefix so that their fields' ids never clash. A comment is named
 by ``comment_id`` in a hidden field; the view looks it up within the page's thread only.
@@ -14,10 +14,30 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextArea,
     GovTextInput,
 )
-from wtforms import BooleanField, HiddenField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import (
+    BooleanField,
+    Field,
+    Form,
+    HiddenField,
+    SelectChoice,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, ValidationError
 
-from tracker.panels.services import MAX_BODY, MAX_DISPLAY_NAME, MAX_REASON
+from tracker.accounts.names import has_control_characters
+from tracker.domain.vocabulary import PANEL_VIEW_NAMES, PANEL_VIEW_QUESTION
+from tracker.forms import ChoiceRadioField, DayMonthYearField
+from tracker.panels.services import (
+    MAX_BODY,
+    MAX_DISPLAY_NAME,
+    MAX_REASON,
+    MAX_VIEW_COMMENT,
+    SELECT_ANSWER,
+    VIEW_COMMENT_CONTROL,
+    VIEW_COMMENT_TOO_LONG,
+)
 
 _TOO_LONG = "{thing} must be 5,000 characters or fewer"
 
@@ -172,3 +192,52 @@ class LeaveForm(FlaskForm):
         validators=[DataRequired(message="Tick the box to confirm that you want to leave")],
     )
     submit = SubmitField("Leave the panel", widget=GovSubmitInput())
+
+
+def _no_control_characters(form: Form, field: Field) -> None:
+    """Line breaks and tabs are kept; other control characters are refused (the service says
+    the same)."""
+    text = (field.data or "").replace("\r", "").replace("\n", "").replace("\t", "")
+    if has_control_characters(text):
+        raise ValidationError(VIEW_COMMENT_CONTROL)
+
+
+def _view_fields(description: str) -> tuple[ChoiceRadioField, TextAreaField]:
+    answer = ChoiceRadioField(
+        PANEL_VIEW_QUESTION,
+        choices=[SelectChoice(key, label) for key, label in PANEL_VIEW_NAMES.items()],
+        message=SELECT_ANSWER,
+    )
+    comment = TextAreaField(
+        "Anything you want to add (optional)",
+        description=description,
+        widget=GovTextArea(),
+        filters=[_strip],
+        validators=[
+            Length(max=MAX_VIEW_COMMENT, message=VIEW_COMMENT_TOO_LONG),
+            _no_control_characters,
+        ],
+        render_kw={"rows": 3},
+    )
+    return answer, comment
+
+
+class PanelViewForm(FlaskForm):
+    """A panel member's own view of an action: is it happening, from what they see?"""
+
+    answer, comment = _view_fields(
+        "The council sees how many people gave each answer, and the comments, but never who "
+        "said what. Up to 1,000 characters."
+    )
+    submit = SubmitField("Save your answer", widget=GovSubmitInput())
+
+
+class MeetingViewForm(FlaskForm):
+    """The council's approver records one view gathered at a panel meeting."""
+
+    meeting_on = DayMonthYearField("When was the meeting?", description="For example, 27 11 2026")
+    answer, comment = _view_fields(
+        "What the person said, in their words. Do not include their name or personal details. "
+        "Up to 1,000 characters."
+    )
+    submit = SubmitField("Record this view", widget=GovSubmitInput())

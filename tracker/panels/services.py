@@ -27,9 +27,10 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import render_template
 from sqlalchemy import and_, case, func, select
@@ -37,13 +38,16 @@ from sqlalchemy.orm import aliased, selectinload
 
 from tracker import audit
 from tracker.accounts.services import end_sessions, link_to
-from tracker.clock import utcnow
+from tracker.clock import uk_today, utcnow
 from tracker.domain.periods import label_to_url
+from tracker.domain.visibility import PANEL_VIEW_WITHHELD, panel_view_refusal
+from tracker.domain.vocabulary import PANEL_VIEW_KEYS
 from tracker.extensions import db
 from tracker.mail import send_mail
 from tracker.models import (
     FORMER_MEMBER,
     Action,
+    ActionArea,
     Assessment,
     Comment,
     CommentAnswer,
@@ -51,6 +55,7 @@ from tracker.models import (
     Evidence,
     Membership,
     PanelProfile,
+    PanelView,
     Period,
     Return,
     ReturnStatus,
@@ -65,6 +70,8 @@ log = logging.getLogger(__name__)
 MAX_BODY = 5000
 MAX_REASON = 1000
 MAX_DISPLAY_NAME = 60
+#: the longest comment with a panel member's view of an action
+MAX_VIEW_COMMENT = 1000
 NAME_TAKEN = "Someone on the panel already uses that name: choose another"
 #: control characters other than tab and line feed: never stored (PostgreSQL refuses NUL)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -940,6 +947,308 @@ def leave_panel(user: User, council: Council) -> None:
         after={"profile_id": profile.id if profile else None},
     )
     end_sessions(user, actor=user)
+
+
+# -- the panel's own view of each action (triangulation) -----------------------------------------
+
+SELECT_ANSWER = "Select whether, from what you see, this is happening"
+VIEW_COMMENT_TOO_LONG = "Your comment must be 1,000 characters or fewer"
+VIEW_COMMENT_CONTROL = "Your comment must not contain control characters"
+
+
+def _checked_view(answer: str | None, comment: str | None) -> tuple[str, str]:
+    """The answer and comment as stored. Control characters are refused, not dropped, so that
+    what is stored is what the person typed.
+
+    :raises PanelError: an answer outside the four, a comment too long or with control
+        characters.
+    """
+    if answer not in PANEL_VIEW_KEYS:
+        raise PanelError(SELECT_ANSWER)
+    text = (comment or "").replace("\r\n", "\n").replace("\r", "\n")
+    if _CONTROL.search(text):
+        raise PanelError(VIEW_COMMENT_CONTROL)
+    text = text.strip()
+    if len(text) > MAX_VIEW_COMMENT:
+        raise PanelError(VIEW_COMMENT_TOO_LONG)
+    return answer, text
+
+
+def _signed_off(return_: Return) -> None:
+    if return_.status != ReturnStatus.SIGNED_OFF:
+        raise PanelError("The panel gives its view once the council has signed off this return")
+
+
+def get_my_view(return_: Return, action: Action, user: User) -> PanelView | None:
+    """The member's own view of ``action`` in ``return_``, or None before they give one."""
+    return db.session.scalar(
+        select(PanelView)
+        .join(PanelProfile, PanelProfile.id == PanelView.profile_id)
+        .where(
+            PanelView.return_id == return_.id,
+            PanelView.action_id == action.id,
+            PanelProfile.user_id == user.id,
+            PanelProfile.council_id == return_.council_id,
+        )
+    )
+
+
+def save_panel_view(
+    return_: Return, action: Action, answer: str | None, comment: str | None, *, actor: User
+) -> PanelView:
+    """A panel member says whether, from what they see, ``action`` is happening; saving again
+    changes their answer (one view per member, action and return).
+
+    The caller has checked ``visibility.may_give_panel_view``. The trail records that the
+    member gave or changed a view, never which answer (no member's view is ever shown).
+
+    :raises PanelError: the return is not signed off, or the answer or comment is refused.
+    """
+    _signed_off(return_)
+    answer, text = _checked_view(answer, comment)
+    council = db.session.get(Council, return_.council_id)
+    assert council is not None
+    profile = ensure_profile(actor, council)
+    view = db.session.scalar(
+        select(PanelView).where(
+            PanelView.return_id == return_.id,
+            PanelView.action_id == action.id,
+            PanelView.profile_id == profile.id,
+        )
+    )
+    is_new = view is None
+    now = utcnow()
+    if view is None:
+        view = PanelView(
+            return_id=return_.id,
+            action_id=action.id,
+            profile_id=profile.id,
+            on_behalf=False,
+            created_at=now,
+        )
+        db.session.add(view)
+    view.answer, view.comment = answer, text
+    view.recorded_by_id = actor.id
+    view.updated_at = now
+    db.session.flush()
+    audit.record(
+        actor=actor,
+        action="panel_view.save",
+        object_type="panel_view",
+        object_id=view.id,
+        council_id=council.id,
+        after={"action": action.code, "return_id": return_.id, "is_new": is_new},
+    )
+    return view
+
+
+def record_meeting_view(
+    return_: Return,
+    action: Action,
+    answer: str | None,
+    comment: str | None,
+    *,
+    meeting_on: date | None,
+    actor: User,
+) -> PanelView:
+    """The council's approver records one view gathered at a panel meeting on ``meeting_on``,
+    on the panel's behalf: it counts as a separate answer, marked as gathered at a meeting.
+
+    The caller has checked ``visibility.may_record_meeting_views``. Audited, with the meeting's
+    date but not the answer.
+
+    :raises PanelError: the return is not signed off, no (or a future) meeting date, or the
+        answer or comment is refused.
+    """
+    _signed_off(return_)
+    if meeting_on is None:
+        raise PanelError("Enter the date of the meeting")
+    if meeting_on > uk_today():
+        raise PanelError("The date of the meeting must be today or in the past")
+    answer, text = _checked_view(answer, comment)
+    now = utcnow()
+    view = PanelView(
+        return_id=return_.id,
+        action_id=action.id,
+        profile_id=None,
+        answer=answer,
+        comment=text,
+        recorded_by_id=actor.id,
+        on_behalf=True,
+        meeting_on=meeting_on,
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(view)
+    db.session.flush()
+    audit.record(
+        actor=actor,
+        action="panel_view.record_for_meeting",
+        object_type="panel_view",
+        object_id=view.id,
+        council_id=return_.council_id,
+        after={
+            "action": action.code,
+            "return_id": return_.id,
+            "on_behalf": True,
+            "meeting_on": meeting_on.isoformat(),
+        },
+    )
+    return view
+
+
+def count_meeting_views(return_: Return, action: Action) -> int:
+    """How many views of ``action`` were recorded from panel meetings."""
+    return db.session.scalar(
+        select(func.count(PanelView.id)).where(
+            PanelView.return_id == return_.id,
+            PanelView.action_id == action.id,
+            PanelView.on_behalf.is_(True),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ActionPanelView:
+    """The panel's view of one action, shown only from ``MIN_PANEL_ANSWERS`` answers."""
+
+    code: str
+    text: str
+    #: the council's own stage and RAG for the action (keys of the scales)
+    stage: str | None
+    rag: str | None
+    #: answer key (``PANEL_VIEW_KEYS``) → how many gave it
+    counts: dict[str, int]
+    answered: int
+    #: how many of ``answered`` were gathered at a panel meeting
+    at_meeting: int
+    #: the comments given with the answers, without names or answers, in alphabetical order
+    comments: list[str] = field(default_factory=list)
+
+
+#: what the council reads before any panel member has given a view
+NO_PANEL_VIEWS = "No panel member has given their view of this return yet."
+#: the question and the rule, said once where the counts are shown
+PANEL_VIEWS_INTRO = (
+    "Co-production panel members were asked of each action: “From what you see, is this "
+    "happening?” An action is shown only when at least 3 people answered, so that nobody's "
+    "answer can be worked out. Nobody is named."
+)
+
+
+@dataclass(frozen=True)
+class PanelViewSummary:
+    """The panel's view of a signed-off return: the actions it may be shown for, and how many
+    actions were withheld (some answers, but fewer than ``MIN_PANEL_ANSWERS``)."""
+
+    shown: list[ActionPanelView] = field(default_factory=list)
+    withheld: int = 0
+    reason: str = PANEL_VIEW_WITHHELD
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.shown and not self.withheld
+
+    @property
+    def intro(self) -> str:
+        return PANEL_VIEWS_INTRO
+
+    @property
+    def none_yet(self) -> str:
+        return NO_PANEL_VIEWS if self.is_empty else ""
+
+    @property
+    def withheld_sentence(self) -> str:
+        """ "Fewer than 3 panel members answered on 2 actions, so they are not shown." (said
+        once, never per action); empty when nothing is withheld."""
+        n = self.withheld
+        if not n:
+            return ""
+        return f"{self.reason} on {n} action{'s' if n != 1 else ''}, so " + (
+            "they are not shown." if n != 1 else "it is not shown."
+        )
+
+
+def panel_view_summary(return_: Return | None) -> PanelViewSummary:
+    """For the dashboard, the board report and its export: per action of a signed-off
+    ``return_``, the counts of each answer and how many answered, in roadmap order (two queries).
+
+    The rule (``visibility.panel_view_refusal``): an action with fewer than
+    ``MIN_PANEL_ANSWERS`` answers is not listed, only counted in ``withheld``; nothing names a
+    member, and comments come without their answers, in alphabetical order.
+    """
+    if return_ is None or return_.status != ReturnStatus.SIGNED_OFF:
+        return PanelViewSummary()
+    rows = db.session.execute(
+        select(
+            Action.id,
+            Action.code,
+            Action.text,
+            Assessment.stage,
+            Assessment.rag,
+            PanelView.answer,
+            func.count(PanelView.id),
+            func.coalesce(func.sum(case((PanelView.on_behalf.is_(True), 1), else_=0)), 0),
+        )
+        .select_from(PanelView)
+        .join(Action, Action.id == PanelView.action_id)
+        .outerjoin(ActionArea, ActionArea.id == Action.area_id)
+        .outerjoin(
+            Assessment,
+            and_(Assessment.return_id == PanelView.return_id, Assessment.action_id == Action.id),
+        )
+        .where(PanelView.return_id == return_.id)
+        .group_by(
+            Action.id,
+            Action.code,
+            Action.text,
+            Action.enabler_id,
+            Action.position,
+            ActionArea.position,
+            Assessment.stage,
+            Assessment.rag,
+            PanelView.answer,
+        )
+        .order_by(Action.enabler_id.is_not(None), ActionArea.position, Action.position)
+    ).all()
+    by_action: dict[int, dict] = {}
+    for action_id, code, text, stage, rag, answer, count, at_meeting in rows:
+        entry = by_action.setdefault(
+            action_id,
+            {"code": code, "text": text, "stage": stage, "rag": rag, "counts": {}, "meeting": 0},
+        )
+        entry["counts"][answer] = entry["counts"].get(answer, 0) + int(count)
+        entry["meeting"] += int(at_meeting or 0)
+    shown_ids = [
+        action_id
+        for action_id, entry in by_action.items()
+        if panel_view_refusal(sum(entry["counts"].values())) is None
+    ]
+    comments: dict[int, list[str]] = defaultdict(list)
+    if shown_ids:
+        for action_id, text in db.session.execute(
+            select(PanelView.action_id, PanelView.comment).where(
+                PanelView.return_id == return_.id,
+                PanelView.action_id.in_(shown_ids),
+                PanelView.comment != "",
+            )
+        ):
+            comments[action_id].append(text)
+    shown = [
+        ActionPanelView(
+            code=entry["code"],
+            text=entry["text"],
+            stage=entry["stage"],
+            rag=entry["rag"],
+            counts={key: entry["counts"].get(key, 0) for key in PANEL_VIEW_KEYS},
+            answered=sum(entry["counts"].values()),
+            at_meeting=entry["meeting"],
+            comments=sorted(comments[action_id], key=str.casefold),
+        )
+        for action_id, entry in by_action.items()
+        if action_id in shown_ids
+    ]
+    return PanelViewSummary(shown=shown, withheld=len(by_action) - len(shown))
 
 
 # -- emails (send after the commit) --------------------------------------------------------------

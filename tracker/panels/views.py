@@ -10,6 +10,9 @@ Who may do what (``council_access`` answers 404 to anyone else):
 - comment, reply, change or withdraw one's own comment, settings, download, leave: panel members.
 - answer, hide and show again: the council's editors. Comments awaiting an answer: the
   council's editors, approvers and viewers.
+- the panel's own view of an action (is it happening?): panel members, on a signed-off return
+  only; the council's approver records views gathered at a panel meeting
+  (``visibility.may_give_panel_view``, ``visibility.may_record_meeting_views``; anyone else 404).
 - real names: the council's approver only (``may_see_panel_member_names``); the member's own
   download has theirs.
 
@@ -51,6 +54,8 @@ from tracker.panels.forms import (
     EditCommentForm,
     HideForm,
     LeaveForm,
+    MeetingViewForm,
+    PanelViewForm,
     SettingsForm,
     UnhideForm,
     WithdrawForm,
@@ -140,9 +145,11 @@ def _render_thread(
     *,
     active: tuple[str | None, int | None] = (None, None),
     form: FlaskForm | None = None,
+    view_form: PanelViewForm | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    """The thread page, with the one form that is open (``active``), filled in or fresh."""
+    """The thread page, with the one form that is open (``active``), filled in or fresh, and
+    the member's own view of the action (``view_form``)."""
     kind, comment_id = active
     is_member, is_editor = _member_of(council, MEMBERS), _member_of(council, EDITORS)
     thread = services.get_thread(
@@ -189,6 +196,7 @@ def _render_thread(
             is_staff=_member_of(council, STAFF),
             my_name=_my_name(council) if is_member else None,
             evidence=_published_evidence(council, return_, action),
+            panel_view=_panel_view_context(council, return_, action, view_form),
             thread_url=_thread_url(council, return_, action),
             action_url=url_for(
                 "returns.action",
@@ -199,6 +207,27 @@ def _render_thread(
         ),
         status,
     )
+
+
+def _panel_view_context(
+    council: Council, return_: Return, action: Action, view_form: PanelViewForm | None
+) -> dict[str, Any]:
+    """What the thread page shows of the panel's own view: the member's form (with their
+    answer), or the approver's link to record views gathered at a meeting."""
+    principal = current_principal()
+    context: dict[str, Any] = {"form": None, "mine": None, "meeting_url": None}
+    if visibility.may_give_panel_view(principal, council, return_):
+        mine = services.get_my_view(return_, action, _actor())
+        if view_form is None:
+            view_form = PanelViewForm(prefix="view", formdata=None)
+            if mine is not None:
+                view_form.answer.data = mine.answer
+                view_form.comment.data = mine.comment
+        context["form"], context["mine"] = view_form, mine
+        context["url"] = _thread_url(council, return_, action) + "/view"
+    if visibility.may_record_meeting_views(principal, council, return_):
+        context["meeting_url"] = _thread_url(council, return_, action) + "/meeting"
+    return context
 
 
 def _published_evidence(council: Council, return_: Return, action: Action) -> list[dict]:
@@ -487,6 +516,90 @@ def unhide_comment(council: Council, period_label: str, action_code: str):
         change=lambda c: services.unhide_comment(c, actor=_actor()),
         done="The comment is shown again",
         error_field=None,
+    )
+
+
+# -- the panel's own view of an action ----------------------------------------------------------
+
+
+@bp.post(THREAD + "/view")
+@council_access(*MEMBERS)
+def save_view(council: Council, period_label: str, action_code: str):
+    return_ = _return_or_404(council, period_label)
+    if not visibility.may_give_panel_view(current_principal(), council, return_):
+        abort(404)  # only a signed-off return asks the panel's view
+    action = _action_or_404(return_, action_code)
+    form = PanelViewForm(prefix="view")
+    if form.validate_on_submit():
+        try:
+            services.save_panel_view(
+                return_, action, form.answer.data, form.comment.data, actor=_actor()
+            )
+            db.session.commit()
+        except PanelError as error:
+            db.session.rollback()
+            message = str(error)
+            field = form.comment if "comment" in message else form.answer
+            field.errors = [message]
+        except IntegrityError:
+            db.session.rollback()  # the same member's first answer, twice at once
+            flash(RACE)
+            return redirect(_thread_url(council, return_, action) + "#panel-view")
+        else:
+            flash("Your answer is saved. You can change it at any time.", "success")
+            return redirect(_thread_url(council, return_, action) + "#panel-view")
+    return _render_thread(council, return_, action, form=form, view_form=form, status=422)
+
+
+@bp.route(THREAD + "/meeting", methods=["GET", "POST"])
+@council_access(Role.COUNCIL_APPROVER)
+def meeting_view(council: Council, period_label: str, action_code: str):
+    return_ = _return_or_404(council, period_label)
+    if not visibility.may_record_meeting_views(current_principal(), council, return_):
+        abort(404)
+    action = _action_or_404(return_, action_code)
+    here = _thread_url(council, return_, action) + "/meeting"
+    form = MeetingViewForm()
+    if form.validate_on_submit():
+        try:
+            services.record_meeting_view(
+                return_,
+                action,
+                form.answer.data,
+                form.comment.data,
+                meeting_on=form.meeting_on.data,
+                actor=_actor(),
+            )
+            db.session.commit()
+        except PanelError as error:
+            db.session.rollback()
+            message = str(error)
+            field = (
+                form.meeting_on
+                if "meeting" in message
+                else form.comment
+                if "comment" in message
+                else form.answer
+            )
+            field.errors = [message]
+        else:
+            flash(
+                "The view is recorded, marked as gathered at a panel meeting. "
+                "Record the next person's view, or go back to the comments.",
+                "success",
+            )
+            return redirect(here)
+    return (
+        render_template(
+            "panels/meeting_view.html",
+            council=council,
+            return_=return_,
+            action=action,
+            form=form,
+            recorded=services.count_meeting_views(return_, action),
+            thread_url=_thread_url(council, return_, action),
+        ),
+        422 if form.errors else 200,
     )
 
 

@@ -47,6 +47,7 @@ from tracker.models import (
     User,
     assessment_evidence,
 )
+from tracker.panels.services import PanelViewSummary, panel_view_summary
 from tracker.reports import paper
 from tracker.returns.queries import (
     DIRECTION_NAMES,
@@ -198,6 +199,9 @@ class CouncilReport:
     trend: list[paper.TrendRow] = field(default_factory=list)
     #: what the paper compares with: "last quarter" and "a year ago" (None when there is none)
     last_year_period: Period | None = None
+    #: the panel's own view of each action beside the council's RAG (a signed-off return's;
+    #: counts only, from at least ``MIN_PANEL_ANSWERS`` answers, never names or comments)
+    panel_views: PanelViewSummary = field(default_factory=PanelViewSummary)
 
     def chart(self, chart_id: str) -> Chart | None:
         """The paper's chart with this id, or None when it has nothing to show."""
@@ -426,6 +430,7 @@ def build_council_report(return_: Return, *, include_draft_history: bool) -> Cou
         exceptions=exceptions,
         actions=details,
         coproduction=_coproduction(council, period),
+        panel_views=panel_view_summary(return_),
         summary=paper.progress_sentences(
             by_kind[return_.id],
             by_kind[previous.id] if previous else None,

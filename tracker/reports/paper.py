@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
@@ -21,8 +21,11 @@ from sqlalchemy.orm import contains_eager
 from tracker.domain.periods import months
 from tracker.domain.vocabulary import (
     FUNDING_SYMBOLS,
+    PANEL_VIEW_HEADINGS,
+    RAG_NAMES,
     SHARED_STATUSES,
     SPEND_NAMES,
+    STAGE_NAMES,
     legislative_label,
     money,
 )
@@ -31,6 +34,7 @@ from tracker.models import Action, Assessment, Period, Return
 from tracker.returns.services import BARRIERS, FUNDING_SOURCES
 
 if TYPE_CHECKING:
+    from tracker.panels.services import PanelViewSummary
     from tracker.reports.data import ActionDetail
 
 #: the two kinds of action, as the paper names them
@@ -481,6 +485,37 @@ def coproduction_sentence(received: int, answered: int, open_: int, hidden: int)
         f"The co-production panel made {plural(received, 'comment')} on this return: "
         f"{answered:,} answered and {open_:,} awaiting an answer{hidden_part}."
     )
+
+
+#: the table of the panel's own view, as the PDF, the Word document and the spreadsheet print it
+PANEL_VIEWS_CAPTION = "The panel's view beside the council's RAG: how many gave each answer"
+PANEL_VIEWS_HEAD = (
+    "Action",
+    "Council's stage and RAG",
+    *PANEL_VIEW_HEADINGS.values(),
+    "Answered",
+    "Gathered at a panel meeting",
+)
+
+
+def panel_view_rows(views: PanelViewSummary, *, as_text: bool = True) -> list[list[Any]]:
+    """One row per action shown (at least 3 answers): the action, the council's stage and RAG,
+    the count of each answer, how many answered and how many of those were gathered at a panel
+    meeting; the counts as text ("1,024") or, for a spreadsheet, numbers. Never a name or a
+    comment."""
+    rows: list[list[Any]] = []
+    for line in views.shown:
+        stage_rag = [STAGE_NAMES.get(line.stage or ""), RAG_NAMES.get(line.rag or "")]
+        numbers = [*(line.counts[key] for key in PANEL_VIEW_HEADINGS), line.answered]
+        numbers.append(line.at_meeting)
+        rows.append(
+            [
+                f"{line.text} ({line.code})",
+                ", ".join(part for part in stage_rag if part) or "Not assessed",
+                *([f"{n:,}" for n in numbers] if as_text else numbers),
+            ]
+        )
+    return rows
 
 
 def financial_sentences(money_: Financial) -> list[str]:

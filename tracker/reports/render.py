@@ -338,6 +338,17 @@ def council_sheets(report: CouncilReport) -> list[Sheet]:
                 + [["Open", c.open], ["Hidden by the council", c.hidden]],
             )
         )
+    views = report.panel_views
+    if report.is_signed_off:
+        counts = paper.panel_view_rows(views, as_text=False)
+        notes = [s for s in (views.withheld_sentence, views.none_yet) if s]
+        sheets.append(
+            Sheet(
+                "Panel's view",
+                list(paper.PANEL_VIEWS_HEAD),
+                counts + ([[], *[[note] for note in notes]] if notes else []),
+            )
+        )
     return sheets
 
 

@@ -315,6 +315,25 @@ class _Paper:
             )
         if c.received and not c.you_said_we_did:
             self.para('No answer is marked "you said, we did" yet.')
+        self.panel_views()
+
+    def panel_views(self) -> None:
+        """The panel's own view beside the council's RAG (a signed-off return only)."""
+        if not self.report.is_signed_off:
+            return
+        views = self.report.panel_views
+        self.heading("The panel's view beside the council's RAG", 2)
+        self.para(views.intro)
+        if views.shown:
+            self.table(
+                paper.PANEL_VIEWS_CAPTION,
+                list(paper.PANEL_VIEWS_HEAD),
+                paper.panel_view_rows(views),
+                numeric=tuple(range(2, len(paper.PANEL_VIEWS_HEAD))),
+            )
+        for sentence in (views.withheld_sentence, views.none_yet):
+            if sentence:
+                self.para(sentence)
 
     def trend(self) -> None:
         rows = self.report.trend
