@@ -14,10 +14,17 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextArea,
     GovTextInput,
 )
-from wtforms import BooleanField, HiddenField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from tracker.panels.services import MAX_BODY, MAX_DISPLAY_NAME, MAX_REASON
+from tracker.panels.services import MAX_ANSWER_DAYS, MAX_BODY, MAX_DISPLAY_NAME, MAX_REASON
 
 _TOO_LONG = "{thing} must be 5,000 characters or fewer"
 
@@ -159,6 +166,27 @@ class SettingsForm(FlaskForm):
     is_notified_by_email = BooleanField(
         "Email me when the council answers or hides one of my comments",
         widget=GovCheckboxInput(),
+    )
+    submit = SubmitField("Save", widget=GovSubmitInput())
+
+
+class AnswerDaysForm(FlaskForm):
+    """The council's approver sets how quickly the council aims to answer its panel."""
+
+    answer_days = IntegerField(
+        "How many working days the council aims to take to answer a comment",
+        description="Working days are Monday to Friday. Bank holidays count as working days. "
+        "Panel members are told this number, and a comment that waits longer is overdue.",
+        widget=GovTextInput(),
+        validators=[
+            InputRequired(message="Enter the number of working days"),
+            NumberRange(
+                min=1,
+                max=MAX_ANSWER_DAYS,
+                message=f"Enter a number of working days from 1 to {MAX_ANSWER_DAYS}",
+            ),
+        ],
+        render_kw={"inputmode": "numeric", "spellcheck": "false"},
     )
     submit = SubmitField("Save", widget=GovSubmitInput())
 
