@@ -64,7 +64,7 @@ from tracker.models import (
     Stage,
     assessment_evidence,
 )
-from tracker.panels.services import CommentTotals, comment_totals
+from tracker.panels.services import AnswerTimes, CommentTotals, answer_times, comment_totals
 from tracker.returns.queries import (
     IMPROVED,
     NO_EARLIER,
@@ -411,6 +411,8 @@ class CouncilDashboard:
     #: the co-production panel's comments on this return (none on a draft: the panel never
     #: sees one)
     comments: CommentTotals | None = None
+    #: how quickly the council answers them: the median time and the number overdue
+    answer_times: AnswerTimes | None = None
 
     @property
     def is_draft(self) -> bool:
@@ -678,6 +680,7 @@ def council_dashboard(
     )
     if return_.status != ReturnStatus.DRAFT:
         dashboard.comments = comment_totals(council, period)
+        dashboard.answer_times = answer_times(council, period)
     return dashboard
 
 
