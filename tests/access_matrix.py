@@ -209,6 +209,7 @@ MATRIX: list[Row] = [
     Row("pages.index",              "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("pages.accessibility",      "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("pages.privacy",            "GET",   200,  200,   200,     200,   200,  200,     200),
+    Row("pages.glossary",           "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("pages.healthz",            "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("roadmap.index",            "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("roadmap.area",             "GET",   200,  200,   200,     200,   200,  200,     200),
@@ -398,6 +399,8 @@ MATRIX: list[Row] = [
     # fields answer with the form's errors
     Row("panels.index",             "GET",   S,    OWN,   OWN,     OWN,   OWN,  404,     404),
     Row("panels.awaiting",          "GET",   S,    OWN,   OWN,     OWN,   404,  404,     404),
+    Row("panels.answered",          "GET",   S,    OWN,   OWN,     OWN,   OWN,  404,     404),
+    Row("panels.easy_read",         "GET",   S,    OWN,   OWN,     OWN,   OWN,  404,     404),
     Row("panels.thread", "GET", S, OWN, OWN, OWN, submitted_in_council(OWN), 404, 404),
     Row("panels.add_comment", "POST", S, 404, 404, 404, submitted_in_council(own(422)), 404, 404),
     Row("panels.edit_comment",      "GET",   405,  405,   405,     405,   405,  405,     405),
@@ -407,9 +410,11 @@ MATRIX: list[Row] = [
     Row("panels.answer_comment",    "POST",  S,    own(422), 404,  404,   404,  404,     404),
     Row("panels.hide_comment",      "POST",  S,    own(422), 404,  404,   404,  404,     404),
     Row("panels.unhide_comment",    "POST",  S,    own(THREAD), 404, 404, 404,  404,     404),
-    Row("panels.settings",          "GET",   S,    404,   404,     404,   OWN,  404,     404),
-    Row("panels.settings",          "POST",  S,    404,   404,     404,   own(422), 404,   404),
-    Row("panels.download",          "GET",   S,    404,   404,     404,   OWN,  404,     404),
+    # settings: a member's name and emails; the approver's how quickly the council answers
+    Row("panels.settings",          "GET",   S,    404,   OWN,     404,   OWN,  404,     404),
+    Row("panels.settings",          "POST",  S,    404,   own(422), 404,  own(422), 404,   404),
+    Row("panels.my_comments",       "GET",   S,    404,   404,     404,   OWN,  404,     404),
+    Row("panels.my_comments_csv",   "GET",   S,    404,   404,     404,   OWN,  404,     404),
     Row("panels.leave",             "GET",   S,    404,   404,     404,   OWN,  404,     404),
     Row("panels.leave",             "POST",  S,    404,   404,     404,   own(422), 404,   404),
     # -- reports. A council's board report: its own people; regional members and

@@ -72,7 +72,7 @@ DOWNLOAD_ENDPOINTS = {
     "reports.council_chart",
     "reports.region_chart",
     "reports.region_pack_status",
-    "panels.download",
+    "panels.my_comments_csv",
 }
 
 

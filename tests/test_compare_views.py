@@ -268,5 +268,6 @@ def test_the_dashboard_counts_the_panels_comments_on_a_submitted_return(app, pag
         for row in html.select(".govuk-summary-list__row")
     }
     assert rows["Panel comments"] == (
-        "3 received: 2 answered, 1 awaiting an answer; 1 “you said, we did”"
+        "3 received: 2 answered, 1 awaiting an answer; 1 “you said, we did”; "
+        "median answer time 0 working days; 0 overdue (aim: 20 working days)"
     )

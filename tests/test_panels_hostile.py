@@ -4,6 +4,8 @@ report's HTML and PDF (the board report reads ``list_you_said_we_did``)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import shutil
 import subprocess
 
@@ -18,6 +20,7 @@ from tracker.extensions import db
 from tracker.models import Comment, Period, Role, User
 from tracker.panels import services
 from tracker.reports import data, render
+from tracker.returns.spreadsheet import is_dangerous
 
 #: every entry is posted as a comment; the first few also as a name, an answer and a reason
 CORPUS = [
@@ -140,15 +143,18 @@ def test_every_panel_page_renders_the_corpus_inert(hostile, role):
     assert all(name.find("bdi") for name in soup.select(".tracker-comment__by"))
 
 
-def test_download_and_emails_are_plain_text(hostile):
+def test_download_is_a_neutralised_csv_and_emails_are_plain_text(hostile):
     app, _code, member, _editor = hostile
     client = signed_in_client(app, member)
-    response = client.get(f"/councils/{LEEDS}/panel/my-comments.txt")
-    assert response.mimetype == "text/plain"
+    response = client.get(f"/councils/{LEEDS}/panel/my-comments.csv")
+    assert response.mimetype == "text/csv"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Content-Disposition"].startswith("attachment")
-    text = response.get_data(as_text=True)
-    assert all(entry in text for entry in CORPUS)
+    cells = [
+        cell for row in csv.reader(io.StringIO(response.get_data(as_text=True))) for cell in row
+    ]
+    assert all(any(entry in cell for cell in cells) for entry in CORPUS)
+    assert not any(is_dangerous(cell) for cell in cells)
     messages = sent_mail(app)
     assert messages
     for message in messages:

@@ -254,7 +254,7 @@ def test_export_holds_every_comment_reply_and_answer(submitted):
         services.answer_comment(
             top, "Our answer", actor=editor, is_you_said_we_did=True, change_made="A change"
         )
-        text = services.export_member_data(member)
+        text = services.member_csv(member)
         for expected in (
             "My comment\nsecond line",
             "My reply",
@@ -289,7 +289,7 @@ def test_leaving_anonymises_comments_removes_the_membership_and_ends_sessions(su
         assert services.list_you_said_we_did(council(LEEDS), _period())[0].name == FORMER_MEMBER
         thread = services.get_thread(return_, action, viewer=editor, shows_real_names=True)
         assert thread.comments[0].name == FORMER_MEMBER and thread.comments[0].real_name is None
-        assert "Before I go" not in services.export_member_data(db.session.get(User, member.id))
+        assert "Before I go" not in services.member_csv(db.session.get(User, member.id))
         with pytest.raises(PanelError):
             services.leave_panel(member, council(LEEDS))
 

@@ -185,7 +185,7 @@ def test_member_never_sees_a_draft_and_cannot_comment_on_it(world):
     client = signed_in_client(app, wakefield_member)
     assert client.get(thread_path(code, WAKEFIELD)).status_code == 404
     home = client.get(f"/councils/{WAKEFIELD}/panel/").get_data(as_text=True)
-    assert "has not submitted a return yet" in home
+    assert "has not shared a report yet" in home
 
 
 def test_comment_ids_from_another_thread_are_not_found(world):
@@ -350,13 +350,16 @@ def test_settings_choose_a_name_and_turn_emails_off(world, page):
     assert after["Message-ID"] == before["Message-ID"]
 
 
-def test_download_is_an_attachment_with_everything_written(world):
+def test_download_is_a_page_and_a_csv_attachment_with_everything_written(world):
     app, code = world
     client = signed_in_client(app, make_member(app, Role.PANEL_MEMBER))
     _comment(client, code, "Downloadable words")
-    response = client.get(f"/councils/{LEEDS}/panel/my-comments.txt")
+    page = client.get(f"/councils/{LEEDS}/panel/my-comments")
+    assert page.status_code == 200
+    assert "Downloadable words" in page.get_data(as_text=True)
+    response = client.get(f"/councils/{LEEDS}/panel/my-comments.csv")
     assert response.status_code == 200
-    assert response.mimetype == "text/plain"
+    assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"].startswith("attachment;")
     assert "Downloadable words" in response.get_data(as_text=True)
 

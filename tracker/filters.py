@@ -5,9 +5,11 @@ The words themselves live in :mod:`tracker.domain.vocabulary`; this module only 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
-from flask import Flask
+from flask import Flask, url_for
+from markupsafe import Markup, escape
 
 from tracker.clock import to_uk
 from tracker.domain.periods import months, period_slug
@@ -15,6 +17,8 @@ from tracker.domain.vocabulary import (
     COUNCIL_TYPE_NAMES,
     FUNDING_NAMES,
     FUNDING_SYMBOLS,
+    GLOSSARY_ABBREVIATIONS,
+    GLOSSARY_IDS,
     LEAD_HINTS,
     LEAD_NAMES,
     LEGISLATIVE_NAMES,
@@ -44,6 +48,40 @@ def uk_time(at: datetime) -> str:
     return to_uk(at).strftime("%-d %B %Y at %H:%M")
 
 
+def term(term_id: str, text: str) -> Markup:
+    """``{{ term("rag", "RAG rating") }}``: the words, linked to their meaning on the glossary
+    page (``/glossary#rag``). An id the glossary does not have is an error, not a broken link."""
+    if term_id not in GLOSSARY_IDS:
+        raise KeyError(f"no glossary term {term_id!r}")
+    href = url_for("pages.glossary") + "#" + term_id
+    return Markup('<a class="govuk-link tracker-term" href="{}">{}</a>').format(href, text)
+
+
+_ABBREVIATION = re.compile(
+    r"\b("
+    + "|".join(sorted(map(re.escape, GLOSSARY_ABBREVIATIONS), key=len, reverse=True))
+    + r")\b"
+)
+
+
+def glossary_links(text: str | None) -> Markup:
+    """Plain text (escaped) with the first use of each short form the glossary explains
+    ("VCFSE", "ICB", "DASS" …) linked to its meaning."""
+    text = text or ""
+    parts: list[Markup] = []
+    seen: set[str] = set()
+    end = 0
+    for found in _ABBREVIATION.finditer(text):
+        term_id = GLOSSARY_ABBREVIATIONS[found[1]]
+        if term_id in seen:
+            continue
+        seen.add(term_id)
+        parts += [escape(text[end : found.start()]), term(term_id, found[1])]
+        end = found.end()
+    parts.append(escape(text[end:]))
+    return Markup("").join(parts)
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and the lookup tables templates use for labels."""
     app.add_template_filter(lambda v: TIMEFRAME_NAMES.get(v, v), "timeframe_name")
@@ -59,6 +97,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(period_slug, "period_slug")
     app.add_template_filter(months, "period_months")
     app.add_template_filter(uk_time, "uk_time")
+    app.add_template_filter(glossary_links, "glossary_links")
+    app.add_template_global(term, "term")
     # search results: the matched terms in <mark>, the rest escaped
     app.add_template_filter(highlight, "highlight")
     app.jinja_env.globals.update(

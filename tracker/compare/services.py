@@ -65,8 +65,10 @@ from tracker.models import (
     assessment_evidence,
 )
 from tracker.panels.services import (
+    AnswerTimes,
     CommentTotals,
     PanelViewSummary,
+    answer_times,
     comment_totals,
     panel_view_summary,
 )
@@ -419,6 +421,8 @@ class CouncilDashboard:
     #: the panel's own view of each action beside the council's RAG (signed-off returns only;
     #: actions with fewer than ``MIN_PANEL_ANSWERS`` answers withheld)
     panel_views: PanelViewSummary | None = None
+    #: how quickly the council answers them: the median time and the number overdue
+    answer_times: AnswerTimes | None = None
 
     @property
     def is_draft(self) -> bool:
@@ -686,6 +690,7 @@ def council_dashboard(
     )
     if return_.status != ReturnStatus.DRAFT:
         dashboard.comments = comment_totals(council, period)
+        dashboard.answer_times = answer_times(council, period)
     if return_.status == ReturnStatus.SIGNED_OFF:
         dashboard.panel_views = panel_view_summary(return_)
     return dashboard

@@ -170,3 +170,24 @@ class PeriodConverter(BaseConverter):
 
     def to_url(self, value: Any) -> str:
         return period_slug(value)
+
+
+def working_days_between(start: date, end: date) -> int:
+    """How many working days (Monday to Friday) pass after ``start`` up to and including
+    ``end``: 0 on the same day, 1 from a Friday to the next Monday. Bank holidays count as
+    working days (the tracker keeps no calendar of them). Never negative."""
+    if end <= start:
+        return 0
+    days = (end - start).days
+    weeks, extra = divmod(days, 7)
+    count = weeks * 5
+    weekday = start.weekday()
+    for offset in range(1, extra + 1):
+        if (weekday + offset) % 7 < 5:
+            count += 1
+    return count
+
+
+def working_days(count: int) -> str:
+    """``20`` → ``"20 working days"``; ``1`` → ``"1 working day"``."""
+    return f"{count:,} working day{'s' if count != 1 else ''}"

@@ -9,6 +9,7 @@ all read them from here.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime
 
 from tracker.models.returns import Rag, ReturnStatus, Stage
@@ -194,3 +195,187 @@ def legislative_label(level: int | None) -> str:
 def money(amount: int | None) -> str:
     """``1200`` → ``"£1,200"``; empty for None."""
     return "" if amount is None else f"£{amount:,}"
+
+
+def upper_sentence(text: str) -> str:
+    """``"needs ICS, NHS or housing partners"`` → ``"Needs ICS, NHS or housing partners."``"""
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith(".") else text + "."
+
+
+@dataclass(frozen=True)
+class GlossaryTerm:
+    """One entry of the glossary page (``/glossary#<id>``): a word and what it means."""
+
+    id: str
+    term: str
+    definition: str
+    #: the word's short forms found in the roadmap's text (e.g. "VCFSE"), linked to the entry
+    abbreviations: tuple[str, ...] = ()
+    #: the words under it, e.g. each stage and its meaning
+    items: tuple[tuple[str, str], ...] = ()
+
+
+def _stage_items() -> tuple[tuple[str, str], ...]:
+    return tuple((s.label, s.hint) for s in Stage)
+
+
+def _rag_items() -> tuple[tuple[str, str], ...]:
+    return tuple((r.label, r.hint) for r in sorted(Rag, key=lambda r: -r.rank))
+
+
+#: the timeframes' spans (TIMEFRAME_SPANS) in words for everyone
+_PLAIN_SPANS = {
+    "short": "The next financial year.",
+    "medium": "About 2 to 5 years.",
+    "long": "About 6 to 10 years.",
+}
+
+#: every term the pages explain, in alphabetical order, from one place: the stage, RAG, lead
+#: and tag words come from the tables above, so the glossary never disagrees with the pages
+GLOSSARY: tuple[GlossaryTerm, ...] = tuple(
+    sorted(
+        (
+            GlossaryTerm(
+                "action",
+                "Action",
+                "One thing the roadmap asks for. Each action has a code, such as A03.M02, and a "
+                "title that says what it is.",
+            ),
+            GlossaryTerm(
+                "adass",
+                "ADASS",
+                "The Association of Directors of Adult Social Services. It wrote the roadmap "
+                "“Time to act”.",
+                abbreviations=("ADASS",),
+            ),
+            GlossaryTerm(
+                "barriers-and-enablers",
+                "Barriers and enablers",
+                "Things that hold change back, or help it happen. The roadmap has 26 actions on "
+                "them, as well as its 114 roadmap actions.",
+            ),
+            GlossaryTerm(
+                "co-production",
+                "Co-production",
+                "People who draw on care and support, and carers, work with the council as equal "
+                "partners to plan and check its work.",
+            ),
+            GlossaryTerm(
+                "co-production-panel",
+                "Co-production panel",
+                "A group of people who draw on care and support, and carers. They read the "
+                "council’s reports, comment on them, and get an answer to each comment.",
+            ),
+            GlossaryTerm(
+                "dass",
+                "DASS",
+                "Director of Adult Social Services. The person in charge of adult social care in "
+                "a council. They sign off the council’s return.",
+                abbreviations=("DASS", "DASSs"),
+            ),
+            GlossaryTerm(
+                "funding",
+                "Funding tags (£, ££, £££)",
+                "How much extra money the roadmap says an action needs each year.",
+                items=tuple(
+                    (f"{FUNDING_NAMES[level]} ({FUNDING_SYMBOLS[level]})", "")
+                    for level in FUNDING_NAMES
+                ),
+            ),
+            GlossaryTerm(
+                "icb",
+                "ICB",
+                "Integrated care board. The NHS body that plans and pays for health care in an "
+                "area.",
+                abbreviations=("ICB", "ICBs"),
+            ),
+            GlossaryTerm(
+                "ics",
+                "ICS",
+                "Integrated care system. The NHS, councils and others in an area working "
+                "together on health and care.",
+                abbreviations=("ICS", "ICSs"),
+            ),
+            GlossaryTerm(
+                "lead",
+                "Lead",
+                "Who can make an action happen.",
+                items=tuple(
+                    (LEAD_NAMES[key], upper_sentence(LEAD_HINTS[key])) for key in LEAD_NAMES
+                ),
+            ),
+            GlossaryTerm(
+                "legislative",
+                "Law change tags (+, ++, +++)",
+                "How much the law would need to change for an action to happen.",
+                items=tuple((legislative_label(level), "") for level in LEGISLATIVE_NAMES),
+            ),
+            GlossaryTerm(
+                "nhs",
+                "NHS",
+                "The National Health Service.",
+                abbreviations=("NHS",),
+            ),
+            GlossaryTerm(
+                "rag",
+                "RAG rating",
+                "Red, amber or green. How sure the council is that it will reach its own target "
+                "for an action on time. It is given while the stage is Planning or "
+                "Implementing.",
+                abbreviations=("RAG",),
+                items=_rag_items(),
+            ),
+            GlossaryTerm(
+                "return",
+                "Return",
+                "The council’s report on every action, made every 3 months.",
+            ),
+            GlossaryTerm(
+                "roadmap",
+                "The roadmap",
+                "“Time to act: a roadmap for reforming care and support in England”, written by "
+                "ADASS in April 2023. It sets out what needs to change, and when.",
+            ),
+            GlossaryTerm(
+                "signed-off",
+                "Signed off",
+                "The Director of Adult Social Services has checked the return and agreed it.",
+            ),
+            GlossaryTerm(
+                "spend",
+                "Type of spend tags (T, S, C, A)",
+                "What the extra money for an action would be spent on.",
+                items=tuple((f"{name} ({key})", "") for key, name in SPEND_NAMES.items()),
+            ),
+            GlossaryTerm(
+                "stage",
+                "Stage",
+                "How far the council has got with an action.",
+                items=_stage_items(),
+            ),
+            GlossaryTerm(
+                "timeframe",
+                "Timeframe",
+                "When the roadmap says an action should happen.",
+                items=tuple((TIMEFRAME_NAMES[key], _PLAIN_SPANS[key]) for key in TIMEFRAME_NAMES),
+            ),
+            GlossaryTerm(
+                "vcfse",
+                "VCFSE",
+                "Voluntary, community, faith and social enterprise groups. Charities and local "
+                "groups that are not run by the council or the NHS.",
+                abbreviations=("VCFSE",),
+            ),
+            GlossaryTerm(
+                "you-said-we-did",
+                "You said, we did",
+                "A comment from the panel and the change the council made because of it.",
+            ),
+        ),
+        key=lambda t: t.term.lower(),
+    )
+)
+GLOSSARY_IDS = frozenset(t.id for t in GLOSSARY)
+#: short form → glossary id, for linking the words where they appear in the roadmap's text
+GLOSSARY_ABBREVIATIONS = {a: t.id for t in GLOSSARY for a in t.abbreviations}

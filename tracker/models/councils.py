@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String, true
+from sqlalchemy import ForeignKey, String, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.extensions import db
@@ -41,6 +41,9 @@ class Council(db.Model):
     #: True: the region (and the nation) may see the council's submitted returns by name in
     #: comparisons; False: they appear to anyone outside the council only inside aggregates
     shares_named_returns: Mapped[bool] = mapped_column(default=True, server_default=true())
+    #: how many working days (Monday to Friday) the council aims to take to answer a comment
+    #: from its co-production panel; a comment waiting longer is overdue
+    panel_answer_days: Mapped[int] = mapped_column(default=20, server_default=text("20"))
 
     region: Mapped[Region] = relationship(back_populates="councils")
 

@@ -1,9 +1,11 @@
-"""Routes for the home page, the accessibility statement, the privacy notice, the health check."""
+"""Routes for the home page, the accessibility statement, the privacy notice, the glossary and
+the health check."""
 
 from __future__ import annotations
 
 from flask import Response, render_template
 
+from tracker.domain.vocabulary import GLOSSARY
 from tracker.pages import bp
 from tracker.permissions import public
 
@@ -24,6 +26,12 @@ def accessibility() -> str:
 @public
 def privacy() -> str:
     return render_template("pages/privacy.html")
+
+
+@bp.get("/glossary")
+@public
+def glossary() -> str:
+    return render_template("pages/glossary.html", terms=GLOSSARY)
 
 
 @bp.get("/healthz")

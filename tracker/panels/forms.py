@@ -19,17 +19,19 @@ from wtforms import (
     Field,
     Form,
     HiddenField,
+    IntegerField,
     SelectChoice,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from tracker.accounts.names import has_control_characters
 from tracker.domain.vocabulary import PANEL_VIEW_NAMES, PANEL_VIEW_QUESTION
 from tracker.forms import ChoiceRadioField, DayMonthYearField
 from tracker.panels.services import (
+    MAX_ANSWER_DAYS,
     MAX_BODY,
     MAX_DISPLAY_NAME,
     MAX_REASON,
@@ -179,6 +181,27 @@ class SettingsForm(FlaskForm):
     is_notified_by_email = BooleanField(
         "Email me when the council answers or hides one of my comments",
         widget=GovCheckboxInput(),
+    )
+    submit = SubmitField("Save", widget=GovSubmitInput())
+
+
+class AnswerDaysForm(FlaskForm):
+    """The council's approver sets how quickly the council aims to answer its panel."""
+
+    answer_days = IntegerField(
+        "How many working days the council aims to take to answer a comment",
+        description="Working days are Monday to Friday. Bank holidays count as working days. "
+        "Panel members are told this number, and a comment that waits longer is overdue.",
+        widget=GovTextInput(),
+        validators=[
+            InputRequired(message="Enter the number of working days"),
+            NumberRange(
+                min=1,
+                max=MAX_ANSWER_DAYS,
+                message=f"Enter a number of working days from 1 to {MAX_ANSWER_DAYS}",
+            ),
+        ],
+        render_kw={"inputmode": "numeric", "spellcheck": "false"},
     )
     submit = SubmitField("Save", widget=GovSubmitInput())
 

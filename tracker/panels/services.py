@@ -24,9 +24,12 @@ commit (``notify_*``).
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import re
 import secrets
+import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -38,8 +41,8 @@ from sqlalchemy.orm import aliased, selectinload
 
 from tracker import audit
 from tracker.accounts.services import end_sessions, link_to
-from tracker.clock import uk_today, utcnow
-from tracker.domain.periods import label_to_url
+from tracker.clock import to_uk, uk_today, utcnow
+from tracker.domain.periods import label_to_url, months, working_days_between
 from tracker.domain.visibility import PANEL_VIEW_WITHHELD, panel_view_refusal
 from tracker.domain.vocabulary import PANEL_VIEW_KEYS
 from tracker.extensions import db
@@ -57,12 +60,15 @@ from tracker.models import (
     PanelProfile,
     PanelView,
     Period,
+    Rag,
     Return,
     ReturnStatus,
     Role,
+    Stage,
     User,
     assessment_evidence,
 )
+from tracker.returns.spreadsheet import neutralise
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +162,104 @@ def comment_totals(council: Council, period: Period) -> CommentTotals:
         open=open_n,
         hidden=hidden_n,
         you_said_we_did=ysd_n,
+    )
+
+
+#: how many working days a council aims to take to answer a comment, unless it sets its own
+DEFAULT_ANSWER_DAYS = 20
+#: the longest aim a council may set
+MAX_ANSWER_DAYS = 120
+
+
+def working_age(since: datetime, now: datetime | None = None) -> int:
+    """How many working days (Monday to Friday, UK dates) have passed since ``since`` (UTC).
+    Bank holidays count as working days."""
+    return working_days_between(to_uk(since).date(), to_uk(now or utcnow()).date())
+
+
+def is_overdue(age: int, aim_days: int) -> bool:
+    """A comment waiting ``age`` working days is overdue once it is past the council's aim."""
+    return age > aim_days
+
+
+def set_answer_days(council: Council, days: int, *, actor: User) -> None:
+    """The council's approver sets how many working days the council aims to take to answer a
+    comment (audited).
+
+    :raises PanelError: outside 1 to :data:`MAX_ANSWER_DAYS`.
+    """
+    if not 1 <= days <= MAX_ANSWER_DAYS:
+        raise PanelError(f"Enter a number of working days from 1 to {MAX_ANSWER_DAYS}")
+    before = {"panel_answer_days": council.panel_answer_days}
+    council.panel_answer_days = days
+    db.session.flush()
+    audit.record(
+        actor=actor,
+        action="panel.answer_days",
+        object_type="council",
+        object_id=council.id,
+        council_id=council.id,
+        before=before,
+        after={"panel_answer_days": days},
+    )
+
+
+@dataclass(frozen=True)
+class AnswerTimes:
+    """How quickly a council answers its panel: the median time to answer (working days) and
+    how many comments wait longer than the council's aim."""
+
+    #: the council's aim (``Council.panel_answer_days``)
+    aim_days: int = DEFAULT_ANSWER_DAYS
+    #: comments answered (withdrawn ones left out)
+    answered: int = 0
+    #: the median working days from comment to answer; None with no answers
+    median_days: float | None = None
+    #: comments still waiting (not hidden or withdrawn) for longer than the aim
+    overdue: int = 0
+
+    @property
+    def median_words(self) -> str:
+        """``"4 working days"``, ``"2.5 working days"``; empty with no answers."""
+        if self.median_days is None:
+            return ""
+        days = self.median_days
+        number = f"{days:g}"
+        return f"{number} working day{'' if days == 1 else 's'}"
+
+
+def answer_times(
+    council: Council, period: Period | None = None, *, now: datetime | None = None
+) -> AnswerTimes:
+    """The median answer time and the number overdue of ``council``'s comments (on its return
+    for ``period``, or on every return), in one SQL query; working days are counted in Python
+    (Monday to Friday of the UK dates), since no database here has a working-day calendar."""
+    query = (
+        select(Comment.created_at, CommentAnswer.answered_at, Comment.hidden_at)
+        .join(Return, Return.id == Comment.return_id)
+        .outerjoin(CommentAnswer, CommentAnswer.comment_id == Comment.id)
+        .where(
+            Comment.council_id == council.id,
+            Return.council_id == council.id,
+            Comment.withdrawn_at.is_(None),
+        )
+    )
+    if period is not None:
+        query = query.where(Return.period_id == period.id)
+    now = now or utcnow()
+    aim = council.panel_answer_days or DEFAULT_ANSWER_DAYS
+    taken: list[int] = []
+    overdue = 0
+    for created_at, answered_at, hidden_at in db.session.execute(query):
+        if answered_at is not None:
+            taken.append(working_age(created_at, answered_at))
+        elif hidden_at is None and is_overdue(working_age(created_at, now), aim):
+            overdue += 1
+    return AnswerTimes(
+        aim_days=aim,
+        answered=len(taken),
+        median_days=statistics.median(taken) if taken else None,
+        overdue=overdue,
     )
 
 
@@ -634,15 +738,24 @@ class AwaitingComment:
     is_reply: bool
     #: the member's real name, for the council's approver only (``shows_real_names``); else None
     real_name: str | None = None
+    #: the action's title (its text), shown beside its code
+    action_title: str = ""
+    #: working days since it was written
+    age_days: int = 0
+    #: waiting longer than the council's aim (``Council.panel_answer_days``)
+    is_overdue: bool = False
 
 
-def list_awaiting(council: Council, *, shows_real_names: bool = False) -> list[AwaitingComment]:
-    """Every comment of ``council`` waiting for an answer, oldest first (one query).
+def list_awaiting(
+    council: Council, *, shows_real_names: bool = False, now: datetime | None = None
+) -> list[AwaitingComment]:
+    """Every comment of ``council`` waiting for an answer: the overdue ones first, then the
+    rest, each oldest first (one query). Ages are working days (:func:`working_age`).
 
     :param shows_real_names: ``may_see_panel_member_names`` for the reader and the council.
     """
     rows = db.session.execute(
-        select(Comment, PanelProfile, Action.code, Period.label, User.display_name)
+        select(Comment, PanelProfile, Action.code, Period.label, User.display_name, Action.text)
         .join(PanelProfile, PanelProfile.id == Comment.profile_id)
         .join(Action, Action.id == Comment.action_id)
         .join(Return, Return.id == Comment.return_id)
@@ -658,7 +771,10 @@ def list_awaiting(council: Council, *, shows_real_names: bool = False) -> list[A
         )
         .order_by(Comment.created_at, Comment.id)
     ).all()
-    return [
+    now = now or utcnow()
+    aim = council.panel_answer_days or DEFAULT_ANSWER_DAYS
+    ages = {comment.id: working_age(comment.created_at, now) for comment, *_rest in rows}
+    items = [
         AwaitingComment(
             comment_id=comment.id,
             body=comment.body,
@@ -669,9 +785,13 @@ def list_awaiting(council: Council, *, shows_real_names: bool = False) -> list[A
             period_slug=label_to_url(label),
             is_reply=comment.parent_id is not None,
             real_name=real_name if shows_real_names and not profile.left_at else None,
+            action_title=title,
+            age_days=ages[comment.id],
+            is_overdue=is_overdue(ages[comment.id], aim),
         )
-        for comment, profile, code, label, real_name in rows
+        for comment, profile, code, label, real_name, title in rows
     ]
+    return sorted(items, key=lambda item: not item.is_overdue)  # stable: oldest first within
 
 
 def _awaiting():
@@ -771,12 +891,14 @@ class MyComment:
     action_code: str
     period_label: str
     period_slug: str
+    #: the action's title (its text), shown beside its code
+    action_title: str = ""
 
 
 def list_my_comments(user: User, council: Council) -> list[MyComment]:
     """The member's comments in ``council``, newest first, with their answers loaded."""
     rows = db.session.execute(
-        select(Comment, Action.code, Period.label)
+        select(Comment, Action.code, Period.label, Action.text)
         .join(PanelProfile, PanelProfile.id == Comment.profile_id)
         .join(Action, Action.id == Comment.action_id)
         .join(Return, Return.id == Comment.return_id)
@@ -790,8 +912,14 @@ def list_my_comments(user: User, council: Council) -> list[MyComment]:
         .order_by(Comment.created_at.desc(), Comment.id.desc())
     ).all()
     return [
-        MyComment(comment=c, action_code=code, period_label=label, period_slug=label_to_url(label))
-        for c, code, label in rows
+        MyComment(
+            comment=c,
+            action_code=code,
+            period_label=label,
+            period_slug=label_to_url(label),
+            action_title=title,
+        )
+        for c, code, label, title in rows
     ]
 
 
@@ -829,18 +957,18 @@ def list_published_evidence(return_: Return, action: Action) -> list[Evidence]:
 # -- the member's own data, and leaving ---------------------------------------------------------
 
 
-def _when(at: datetime | None) -> str:
-    return at.strftime("%-d %B %Y at %H:%M UTC") if at else ""
+@dataclass(frozen=True)
+class MemberPanel:
+    """One panel a person belongs to (or belonged to), with everything they wrote there."""
+
+    council_name: str
+    profile: PanelProfile
+    comments: list[MyComment]
 
 
-def export_member_data(user: User, *, shows_real_name: bool = True) -> str:
-    """Everything ``user`` has written on any panel, with the answers they got, as plain text.
-
-    The text is returned as written: it is a download (``text/plain``), never HTML.
-
-    :param shows_real_name: ``may_see_panel_member_names`` for the reader and ``user`` (True
-        for the member themself, the only person the download is for).
-    """
+def member_data(user: User) -> list[MemberPanel]:
+    """Everything ``user`` has written on any panel, with the answers they got, panel by panel
+    (their own data: the member's download, as a page and a CSV file)."""
     profiles = list(
         db.session.scalars(
             select(PanelProfile)
@@ -848,50 +976,126 @@ def export_member_data(user: User, *, shows_real_name: bool = True) -> str:
             .order_by(PanelProfile.created_at)
         )
     )
-    lines = [
-        "Your co-production panel data from Roadmap Tracker",
-        f"Downloaded on {_when(utcnow())}",
-        f"Email address: {user.email}",
-        f"Real name: {user.display_name if shows_real_name else 'not shown'}",
-        "",
-    ]
-    if not profiles:
-        lines.append("You have not written any comments yet.")
+    panels = []
     for profile in profiles:
         council = db.session.get(Council, profile.council_id)
-        lines += [
-            "=" * 70,
-            f"Panel: {council.name if council else ''}",
-            f"Name shown on your comments: {profile.display_name or ''}",
-            f"Real name shown beyond the council's approver: "
-            f"{'yes' if profile.is_real_name_shown else 'no'}",
-            f"Emails about answers: {'on' if profile.is_notified_by_email else 'off'}",
-            "",
-        ]
-        comments = list_my_comments(user, council) if council else []
-        if not comments:
-            lines += ["No comments.", ""]
-        for mine in reversed(comments):
-            c = mine.comment
-            kind = "Reply" if c.parent_id else "Comment"
-            lines += ["-" * 70, f"{kind} on action {mine.action_code}, {mine.period_label} return"]
-            lines.append(f"Written: {_when(c.created_at)}")
-            if c.edited_at:
-                lines.append(f"Last changed: {_when(c.edited_at)}")
-            if c.withdrawn_at:
-                lines.append(f"Withdrawn by you: {_when(c.withdrawn_at)}")
-            if c.hidden_at:
-                lines.append(f"Hidden by the council: {_when(c.hidden_at)}")
-                lines.append(f"Reason: {c.hidden_reason}")
-            lines += ["", c.body, ""]
-            if c.answer is not None:
-                lines.append(f"The council's answer ({_when(c.answer.answered_at)}):")
-                lines += ["", c.answer.body, ""]
-                if c.answer.is_you_said_we_did:
-                    lines += ["You said, we did. The change made:", "", c.answer.change_made, ""]
-            else:
-                lines += ["Not answered yet.", ""]
-    return "\n".join(lines) + "\n"
+        if council is None:
+            continue
+        panels.append(
+            MemberPanel(council.name, profile, list(reversed(list_my_comments(user, council))))
+        )
+    return panels
+
+
+#: the member's CSV file: one row per comment or reply, oldest first
+MEMBER_CSV_COLUMNS = (
+    "Panel",
+    "Action code",
+    "Action title",
+    "Quarter",
+    "Comment or reply",
+    "Written (UK time)",
+    "Last changed (UK time)",
+    "Withdrawn (UK time)",
+    "Hidden by the council (UK time)",
+    "Why it was hidden",
+    "What you wrote",
+    "The council's answer",
+    "Answered (UK time)",
+    "You said, we did",
+    "What the council changed",
+)
+
+
+def _uk(at: datetime | None) -> str:
+    return to_uk(at).strftime("%-d %B %Y %H:%M") if at else ""
+
+
+def member_csv(user: User) -> str:
+    """:func:`member_data` as CSV text: action titles beside their codes, quarters as months,
+    times in UK time, and every cell neutralised against formula injection."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(MEMBER_CSV_COLUMNS)
+    for panel in member_data(user):
+        for mine in panel.comments:
+            c, answer = mine.comment, mine.comment.answer
+            row = [
+                panel.council_name,
+                mine.action_code,
+                mine.action_title,
+                months(mine.period_label),
+                "Reply" if c.parent_id else "Comment",
+                _uk(c.created_at),
+                _uk(c.edited_at),
+                _uk(c.withdrawn_at),
+                _uk(c.hidden_at),
+                c.hidden_reason if c.hidden_at else "",
+                c.body,
+                answer.body if answer else "",
+                _uk(answer.answered_at) if answer else "",
+                "Yes" if answer and answer.is_you_said_we_did else "",
+                answer.change_made if answer and answer.is_you_said_we_did else "",
+            ]
+            writer.writerow([neutralise(value) for value in row])
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class AnsweredComment:
+    """A comment the council answered, for the panel's "You said, we did" page."""
+
+    comment_id: int
+    body: str
+    name: str
+    created_at: datetime
+    answer: str
+    answered_at: datetime
+    is_you_said_we_did: bool
+    change_made: str
+    action_code: str
+    action_title: str
+    period_label: str
+    period_slug: str
+
+
+def list_answered(council: Council) -> list[AnsweredComment]:
+    """Every answered comment of ``council`` that its panel may read (not withdrawn, not
+    hidden), newest answer first, with the council's answer and what it changed. One query;
+    names are display names (the page is for the whole panel)."""
+    rows = db.session.execute(
+        select(Comment, CommentAnswer, PanelProfile, Action.code, Action.text, Period.label)
+        .join(CommentAnswer, CommentAnswer.comment_id == Comment.id)
+        .join(PanelProfile, PanelProfile.id == Comment.profile_id)
+        .join(Action, Action.id == Comment.action_id)
+        .join(Return, Return.id == Comment.return_id)
+        .join(Period, Period.id == Return.period_id)
+        .where(
+            Comment.council_id == council.id,
+            Return.council_id == council.id,
+            Return.status != ReturnStatus.DRAFT,
+            Comment.withdrawn_at.is_(None),
+            Comment.hidden_at.is_(None),
+        )
+        .order_by(CommentAnswer.answered_at.desc(), CommentAnswer.id.desc())
+    ).all()
+    return [
+        AnsweredComment(
+            comment_id=comment.id,
+            body=comment.body,
+            name=profile.shown_name,
+            created_at=comment.created_at,
+            answer=answer.body,
+            answered_at=answer.answered_at,
+            is_you_said_we_did=answer.is_you_said_we_did,
+            change_made=answer.change_made if answer.is_you_said_we_did else "",
+            action_code=code,
+            action_title=title,
+            period_label=label,
+            period_slug=label_to_url(label),
+        )
+        for comment, answer, profile, code, title, label in rows
+    ]
 
 
 def _anonymise_profile(profile: PanelProfile) -> None:
@@ -1341,3 +1545,87 @@ def notify_awaiting(comment: Comment) -> int:
             link=link,
         )
     return sent
+
+
+# -- the Easy Read summary -----------------------------------------------------------------------
+
+#: the most actions the Easy Read page lists by title under each heading
+EASY_READ_LIST = 5
+#: the most characters of one "what the council will do next" line
+EASY_READ_CHARS = 160
+
+
+def latest_signed_off_return(council: Council) -> Return | None:
+    """The council's newest signed-off return, or None."""
+    return db.session.scalar(
+        select(Return)
+        .join(Period, Period.id == Return.period_id)
+        .options(selectinload(Return.period))
+        .where(Return.council_id == council.id, Return.status == ReturnStatus.SIGNED_OFF)
+        .order_by(Period.year.desc(), Period.quarter.desc())
+        .limit(1)
+    )
+
+
+def first_sentence(text: str, limit: int = EASY_READ_CHARS) -> str:
+    """The first sentence (or line) of ``text``, cut at a word near ``limit`` characters."""
+    text = " ".join(clean_text(text).split("\n")[0].split())
+    match = re.match(r"(.+?[.!?])(\s|$)", text)
+    sentence = match[1] if match else text
+    if len(sentence) <= limit:
+        return sentence
+    cut = sentence[:limit].rsplit(" ", 1)[0].rstrip(",;:")
+    return cut + "…"
+
+
+@dataclass(frozen=True)
+class EasyReadAction:
+    code: str
+    title: str
+    #: the first sentence of the council's next steps, trimmed; empty when none
+    next_step: str = ""
+
+
+@dataclass(frozen=True)
+class EasyRead:
+    """The council's latest signed-off return in short sentences: what is working well (stage
+    Embedded or rated Green), what is not going well (rated Red), and what the council will do
+    next (the first sentence of the next steps of the actions not going well)."""
+
+    return_: Return
+    total: int
+    going_well: int
+    not_going_well: int
+    well: list[EasyReadAction]
+    not_well: list[EasyReadAction]
+    #: the first sentence of the Director's summary, if they wrote one
+    director_says: str = ""
+
+
+def easy_read(council: Council) -> EasyRead | None:
+    """The Easy Read summary of ``council``'s latest signed-off return, or None without one.
+    The counts cover the return's assessed roadmap actions and actions on barriers and
+    enablers (one query for them)."""
+    return_ = latest_signed_off_return(council)
+    if return_ is None:
+        return None
+    rows = db.session.execute(
+        select(Action.code, Action.text, Assessment.stage, Assessment.rag, Assessment.next_steps)
+        .join(Assessment, Assessment.action_id == Action.id)
+        .where(Assessment.return_id == return_.id, Action.parent_id.is_(None))
+        .order_by(Action.code)
+    ).all()
+    well = [r for r in rows if r.stage == Stage.EMBEDDED or r.rag == Rag.GREEN]
+    not_well = [r for r in rows if r.rag == Rag.RED]
+    return EasyRead(
+        return_=return_,
+        total=len(rows),
+        going_well=len(well),
+        not_going_well=len(not_well),
+        well=[EasyReadAction(r.code, r.text) for r in well[:EASY_READ_LIST]],
+        not_well=[
+            EasyReadAction(r.code, r.text, first_sentence(r.next_steps or ""))
+            for r in not_well[:EASY_READ_LIST]
+        ],
+        director_says=first_sentence(return_.director_summary or ""),
+    )

@@ -8,6 +8,8 @@ Who may do what (``council_access`` answers 404 to anyone else):
   Regional members and national administrators never see comments here (members' personal data
   stays within the council).
 - comment, reply, change or withdraw one's own comment, settings, download, leave: panel members.
+- "You said, we did" and the Easy Read summary: the same people as the panel page.
+- the panel's settings (how quickly the council aims to answer): the council's approver.
 - answer, hide and show again: the council's editors. Comments awaiting an answer: the
   council's editors, approvers and viewers.
 - the panel's own view of an action (is it happening?): panel members, on a signed-off return
@@ -49,6 +51,7 @@ from tracker.extensions import db
 from tracker.models import Action, Comment, Council, Return, ReturnStatus, Role, User
 from tracker.panels import bp, services
 from tracker.panels.forms import (
+    AnswerDaysForm,
     AnswerForm,
     CommentForm,
     EditCommentForm,
@@ -68,6 +71,7 @@ from tracker.returns import queries
 STAFF = visibility.COUNCIL_READERS
 PANEL_READERS = visibility.COUNCIL_MEMBERS
 EDITORS = (Role.COUNCIL_EDITOR,)
+APPROVERS = (Role.COUNCIL_APPROVER,)
 MEMBERS = (Role.PANEL_MEMBER,)
 #: what a person is told when someone else changed the same row at the same moment
 RACE = "Someone else changed this at the same moment. Check the page and try again."
@@ -293,6 +297,8 @@ def index(council: Council) -> str:
         returns=returns,
         totals={r.id: services.comment_totals(council, r.period) for r in returns[:4]},
         awaiting=services.count_awaiting(council),
+        answer_days=council.panel_answer_days,
+        is_approver=_member_of(council, APPROVERS),
         profile=services.get_profile(actor, council) if is_member else None,
         mine=services.list_my_comments(actor, council)[:20] if is_member else [],
     )
@@ -306,7 +312,32 @@ def awaiting(council: Council) -> str:
         council=council,
         comments=services.list_awaiting(council, shows_real_names=_shows_real_names(council)),
         is_editor=_member_of(council, EDITORS),
+        answer_days=council.panel_answer_days,
     )
+
+
+@bp.get("/councils/<gss_code>/panel/you-said-we-did")
+@council_access(*PANEL_READERS)
+def answered(council: Council) -> str:
+    """Every answered comment the panel may read, with the council's answer and what changed."""
+    return render_template(
+        "panels/answered.html",
+        council=council,
+        answered=services.list_answered(council),
+        is_member=_member_of(council, MEMBERS),
+    )
+
+
+@bp.get("/councils/<gss_code>/panel/easy-read")
+@council_access(*PANEL_READERS)
+def easy_read(council: Council) -> str:
+    """The latest signed-off return in Easy Read: short sentences, one idea a line."""
+    summary = services.easy_read(council)
+    if summary is not None and not visibility.may_read_return(
+        current_principal(), council, summary.return_
+    ):
+        summary = None
+    return render_template("panels/easy_read.html", council=council, summary=summary)
 
 
 # -- an action's comments -----------------------------------------------------------------------
@@ -607,8 +638,12 @@ def meeting_view(council: Council, period_label: str, action_code: str):
 
 
 @bp.route("/councils/<gss_code>/panel/settings", methods=["GET", "POST"])
-@council_access(*MEMBERS)
+@council_access(*MEMBERS, *APPROVERS)
 def settings(council: Council) -> Response | tuple[str, int]:
+    """A member's name and emails; for the council's approver, how quickly the council aims to
+    answer its panel."""
+    if not _member_of(council, MEMBERS):
+        return _answer_days_settings(council)
     actor = _actor()
     profile = services.get_profile(actor, council)
     form = SettingsForm()
@@ -638,21 +673,58 @@ def settings(council: Council) -> Response | tuple[str, int]:
             flash("Your settings are saved", "success")
             return redirect(url_for("panels.index", gss_code=council.gss_code))
     return (
-        render_template("panels/settings.html", council=council, form=form, profile=profile),
+        render_template(
+            "panels/settings.html", council=council, form=form, profile=profile, is_member=True
+        ),
         422 if form.errors else 200,
     )
 
 
-@bp.get("/councils/<gss_code>/panel/my-comments.txt")
+def _answer_days_settings(council: Council) -> Response | tuple[str, int]:
+    form = AnswerDaysForm()
+    if not form.is_submitted():
+        form.answer_days.data = council.panel_answer_days
+    elif form.validate():
+        try:
+            services.set_answer_days(council, form.answer_days.data, actor=_actor())
+            db.session.commit()
+        except PanelError as error:
+            db.session.rollback()
+            form.answer_days.errors = [str(error)]
+        else:
+            flash("The panel’s settings are saved", "success")
+            return redirect(url_for("panels.index", gss_code=council.gss_code))
+    return (
+        render_template("panels/settings.html", council=council, form=form, is_member=False),
+        422 if form.errors else 200,
+    )
+
+
+@bp.get("/councils/<gss_code>/panel/my-comments")
 @council_access(*MEMBERS)
-def download(council: Council) -> Response:
+def my_comments(council: Council) -> str:
+    """Everything the member has written on any panel, with the answers, as a page to read,
+    print or save."""
     actor = _actor()
     # Their own data (UK GDPR Art 15): the rule lets a member see their own name.
     names = visibility.may_see_panel_member_names(current_principal(), council, member_id=actor.id)
-    response = make_response(services.export_member_data(actor, shows_real_name=names))
-    response.mimetype = "text/plain"
+    return render_template(
+        "panels/my_comments.html",
+        council=council,
+        panels=services.member_data(actor),
+        real_name=actor.display_name if names else None,
+        email=actor.email,
+    )
+
+
+@bp.get("/councils/<gss_code>/panel/my-comments.csv")
+@council_access(*MEMBERS)
+def my_comments_csv(council: Council) -> Response:
+    """The same as a CSV file: action titles and codes, quarters as months, UK times."""
+    response = make_response(services.member_csv(_actor()))
+    response.mimetype = "text/csv"
     response.charset = "utf-8"
-    response.headers["Content-Disposition"] = 'attachment; filename="my-panel-comments.txt"'
+    response.headers["Content-Disposition"] = 'attachment; filename="my-panel-comments.csv"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 

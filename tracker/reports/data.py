@@ -157,6 +157,11 @@ class CoProduction:
     open: int = 0
     #: hidden by the council (personal details, abuse) and not answered
     hidden: int = 0
+    #: the median working days to answer, None with no answers; comments waiting longer than
+    #: the council's aim (``aim_days``, working days)
+    median_days: float | None = None
+    overdue: int = 0
+    aim_days: int | None = None
     #: (action code, what the panel said, what the council did), display names only
     you_said_we_did: list[dict[str, Any]] = field(default_factory=list)
 
@@ -289,16 +294,20 @@ def _coproduction(council: Council, period: Period) -> CoProduction:
     nobody (``visibility.may_see_panel_member_names(None, …)``), whoever downloads it."""
     try:
         from tracker.domain import visibility
-        from tracker.panels.services import comment_totals, list_you_said_we_did
+        from tracker.panels.services import answer_times, comment_totals, list_you_said_we_did
     except ImportError:  # the panels feature is not in this build
         return CoProduction(available=False)
     totals = comment_totals(council, period)
+    times = answer_times(council, period)
     return CoProduction(
         available=True,
         received=totals.received,
         answered=totals.answered,
         open=totals.open,
         hidden=totals.hidden,
+        median_days=times.median_days,
+        overdue=times.overdue,
+        aim_days=times.aim_days,
         you_said_we_did=[
             {
                 "action_code": item.action_code,

@@ -476,15 +476,41 @@ def exceptions_intro(count: int, previous_quarter: str | None) -> str:
     return f"{plural(count, 'action')}: every action rated Red, {since}, or past its target date."
 
 
-def coproduction_sentence(received: int, answered: int, open_: int, hidden: int) -> str:
-    """The panel's comments counted, with correct plurals; a clear sentence when there are none."""
+def answer_time_sentence(median_days: float | None, overdue: int, aim_days: int) -> str:
+    """``"The median time to answer was 4 working days (the council aims for 20); 2 comments
+    are overdue."``; empty when nothing is answered or waiting."""
+    parts = []
+    if median_days is not None:
+        days = f"{median_days:g} working day{'' if median_days == 1 else 's'}"
+        parts.append(f"The median time to answer was {days} (the council aims for {aim_days:,})")
+    verb = "is" if overdue == 1 else "are"
+    parts.append(f"{plural(overdue, 'comment')} {verb} overdue")
+    sentence = "; ".join(parts)
+    return sentence[:1].upper() + sentence[1:] + "."
+
+
+def coproduction_sentence(
+    received: int,
+    answered: int,
+    open_: int,
+    hidden: int,
+    median_days: float | None = None,
+    overdue: int = 0,
+    aim_days: int | None = None,
+) -> str:
+    """The panel's comments counted, with correct plurals; a clear sentence when there are none.
+    With ``aim_days`` (the council's aim, in working days), how quickly the council answered:
+    the median time and how many comments wait longer than the aim."""
     if not received:
         return "The co-production panel made no comments on this return."
     hidden_part = f", and the council hid {plural(hidden, 'comment')}" if hidden else ""
-    return (
+    counted = (
         f"The co-production panel made {plural(received, 'comment')} on this return: "
         f"{answered:,} answered and {open_:,} awaiting an answer{hidden_part}."
     )
+    if aim_days is None:
+        return counted
+    return f"{counted} {answer_time_sentence(median_days, overdue, aim_days)}"
 
 
 #: the table of the panel's own view, as the PDF, the Word document and the spreadsheet print it

@@ -304,7 +304,11 @@ class _Paper:
         if not c.available:
             self.para("Comments from the co-production panel are not recorded in this service.")
             return
-        self.para(paper.coproduction_sentence(c.received, c.answered, c.open, c.hidden))
+        self.para(
+            paper.coproduction_sentence(
+                c.received, c.answered, c.open, c.hidden, c.median_days, c.overdue, c.aim_days
+            )
+        )
         for item in c.you_said_we_did:
             self.heading(f"{item.get('action') or item['action_code']} ({item['action_code']})", 2)
             said = item["said"] + (f" ({item['by']})" if item.get("by") else "")

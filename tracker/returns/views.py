@@ -32,7 +32,7 @@ from tracker.domain.periods import period_slug
 from tracker.domain.workflow import APPROVERS, EDITORS, Step
 from tracker.extensions import db
 from tracker.forms import SearchForm
-from tracker.models import Council, Return, User
+from tracker.models import Council, Return, Role, User
 from tracker.permissions import council_access, current_principal
 from tracker.returns import bp, queries, services
 from tracker.returns.forms import (
@@ -94,6 +94,9 @@ class Abilities:
     read_history: bool = False
     #: why an approver is not offered the sign-off of a submitted return, when they are not
     sign_off_refused: str | None = None
+    #: a panel member, not the council's staff: the page in plain words (quarters as months),
+    #: without the council's own workflow (review state, who saved, staff instructions)
+    for_panel: bool = False
 
 
 def _abilities(council: Council, return_: Return) -> Abilities:
@@ -110,6 +113,8 @@ def _abilities(council: Council, return_: Return) -> Abilities:
         is_editor=visibility.holds(principal, council, workflow.EDITORS),
         read_notes=visibility.may_read_workflow_notes(principal, council, return_),
         read_history=visibility.may_read_return_history(principal, council),
+        for_panel=visibility.holds(principal, council, (Role.PANEL_MEMBER,))
+        and not visibility.reads_drafts(principal, council),
         # Said instead of the button only to an approver whom the rule itself stops.
         sign_off_refused=refused if refused == workflow.SUBMITTER_CANNOT_SIGN_OFF else None,
     )
