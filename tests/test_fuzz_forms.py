@@ -461,9 +461,10 @@ def served(expected: object) -> bool:
 
 
 def who_may_post(endpoint: str) -> tuple[str, str, str] | None:
-    """(state, role, relation) of the first cell of the matrix that serves the form."""
+    """(state, role, relation) of the first cell of the matrix that serves the form: drafts and
+    submitted returns first, then signed-off ones (the panel's own view is given only there)."""
     row = matrix_row(endpoint, "POST")
-    for state in STATES[:2]:
+    for state in STATES[:3]:
         for role in ROLES:
             for relation in RELATIONS:
                 if state in row.states and served(row.expected(role, relation, state)):
