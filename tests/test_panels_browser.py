@@ -94,9 +94,9 @@ def test_a_member_comments_an_editor_answers_and_the_member_sees_it(
         check(page, "member-panel-phone")
 
         # Read the submitted return, then one action, then its comments.
-        page.locator("main a", has_text="2025-26 Q3 return").click()
+        page.locator("main a", has_text="October to December 2025").click()
         page.wait_for_load_state("load")
-        assert _text(page, "h1") == "2025-26 Q3 return"
+        assert _text(page, "h1") == "Report for October to December 2025"
         page.goto(f"{live_server}/councils/{LEEDS}/returns/{SLUG}/actions/{ACTION}")
         assert "Under way" in page.locator("main").inner_text()
         page.locator("a", has_text="Comments on this action from the co-production panel").click()
@@ -129,7 +129,7 @@ def test_a_member_comments_an_editor_answers_and_the_member_sees_it(
         assert _text(page, "h1") == "Comments awaiting an answer"
         assert "Carers in my street" in page.locator("main").inner_text()
         check(page, "awaiting-desktop")
-        page.locator("main a", has_text=f"Answer: action {ACTION}").click()
+        page.locator("main a", has_text=f"({ACTION})").filter(has_text="Answer: ").click()
         page.wait_for_load_state("load")
         check(page, "answer-form-desktop")
         page.fill("textarea[name=answer-body]", "Thank you. We will write to every carer we know.")

@@ -193,7 +193,7 @@ def test_the_approver_sends_back_then_reviews_the_changes_and_signs_off(
 
         _click(page, ".govuk-service-navigation a", "Your work")
         _click(page, "main a", f"Sign off the {quarter} return")
-        since = _text(page, "#since-sent-back ~ table")
+        since = _text(page, "#changes-since-sent-back")
         assert "A01.S01" in since and "Progress" in since
         assert "Say more about the carers' strategy" in _text(page, "main")
         # The editors' check is on the page too.

@@ -849,7 +849,55 @@ def seed_panel_feedback(
         if answers:
             db.session.execute(insert(CommentAnswer), answers)
         made += len(comment_ids)
+        if council.gss_code in FIRST_COUNCILS:
+            _seed_panel_views(council, profile_ids, rng)
     return made
+
+
+#: what the demo panel members say about whether an action is happening, most often first
+DEMO_VIEWS = ("yes", "yes", "partly", "partly", "not_yet", "dont_know")
+
+
+def _seed_panel_views(council: Council, profile_ids: list[int], rng: random.Random) -> None:
+    """The panel's own view of twelve actions of the council's latest signed-off return, from
+    every member, so that the dashboard and the board paper show it (three answers or more)."""
+    from tracker.models import PanelView
+
+    latest = db.session.scalar(
+        select(Return.id)
+        .join(Period, Period.id == Return.period_id)
+        .where(Return.council_id == council.id, Return.status == ReturnStatus.SIGNED_OFF)
+        .order_by(Period.year.desc(), Period.quarter.desc())
+        .limit(1)
+    )
+    if latest is None or len(profile_ids) < 3:
+        return
+    action_ids = list(
+        db.session.scalars(
+            select(Assessment.action_id)
+            .where(Assessment.return_id == latest)
+            .order_by(Assessment.action_id)
+            .limit(12)
+        )
+    )
+    now = utcnow()
+    db.session.execute(
+        insert(PanelView),
+        [
+            {
+                "return_id": latest,
+                "action_id": action_id,
+                "profile_id": profile_id,
+                "answer": rng.choice(DEMO_VIEWS),
+                "comment": "",
+                "on_behalf": False,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for action_id in action_ids
+            for profile_id in profile_ids
+        ],
+    )
 
 
 def dataset_fingerprint() -> str:
