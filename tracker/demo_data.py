@@ -850,7 +850,9 @@ def seed_panel_feedback(
             db.session.execute(insert(CommentAnswer), answers)
         made += len(comment_ids)
         if council.gss_code in FIRST_COUNCILS:
-            _seed_panel_views(council, profile_ids, rng)
+            _seed_panel_views(
+                council, profile_ids, plan.people.get(council.id, (None, None))[1], rng
+            )
     return made
 
 
@@ -858,9 +860,12 @@ def seed_panel_feedback(
 DEMO_VIEWS = ("yes", "yes", "partly", "partly", "not_yet", "dont_know")
 
 
-def _seed_panel_views(council: Council, profile_ids: list[int], rng: random.Random) -> None:
-    """The panel's own view of twelve actions of the council's latest signed-off return, from
-    every member, so that the dashboard and the board paper show it (three answers or more)."""
+def _seed_panel_views(
+    council: Council, profile_ids: list[int], approver_id: int | None, rng: random.Random
+) -> None:
+    """The panel's own view of twelve actions of the council's latest signed-off return: each
+    member's answer, and two more views the approver recorded from a panel meeting, so that the
+    dashboard and the board paper show it (three answers or more)."""
     from tracker.models import PanelView
 
     latest = db.session.scalar(
@@ -870,7 +875,7 @@ def _seed_panel_views(council: Council, profile_ids: list[int], rng: random.Rand
         .order_by(Period.year.desc(), Period.quarter.desc())
         .limit(1)
     )
-    if latest is None or len(profile_ids) < 3:
+    if latest is None:
         return
     action_ids = list(
         db.session.scalars(
@@ -881,23 +886,28 @@ def _seed_panel_views(council: Council, profile_ids: list[int], rng: random.Rand
         )
     )
     now = utcnow()
-    db.session.execute(
-        insert(PanelView),
-        [
-            {
-                "return_id": latest,
-                "action_id": action_id,
-                "profile_id": profile_id,
-                "answer": rng.choice(DEMO_VIEWS),
-                "comment": "",
-                "on_behalf": False,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for action_id in action_ids
-            for profile_id in profile_ids
-        ],
-    )
+    meeting = now.date() - timedelta(days=14)
+    rows = []
+    for action_id in action_ids:
+        answerers = [(profile_id, False) for profile_id in profile_ids]
+        answerers += [(None, True), (None, True)] if approver_id else []
+        for profile_id, at_meeting in answerers:
+            rows.append(
+                {
+                    "return_id": latest,
+                    "action_id": action_id,
+                    "profile_id": profile_id,
+                    "answer": rng.choice(DEMO_VIEWS),
+                    "comment": "",
+                    "recorded_by_id": approver_id if at_meeting else None,
+                    "on_behalf": at_meeting,
+                    "meeting_on": meeting if at_meeting else None,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+    if rows:
+        db.session.execute(insert(PanelView), rows)
 
 
 def dataset_fingerprint() -> str:

@@ -1601,6 +1601,11 @@ class EasyRead:
     #: the first sentence of the Director's summary, if they wrote one
     director_says: str = ""
 
+    @property
+    def next_steps(self) -> list[str]:
+        """What the council will do next, each said once (several actions often share a step)."""
+        return list(dict.fromkeys(a.next_step for a in self.not_well if a.next_step))
+
 
 def easy_read(council: Council) -> EasyRead | None:
     """The Easy Read summary of ``council``'s latest signed-off return, or None without one.
