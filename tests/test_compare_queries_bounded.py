@@ -115,6 +115,7 @@ def test_services_and_pages_make_the_same_number_of_queries_at_any_scale(app):
         print(f"{name}: queries {values}, seconds {[round(t, 3) for t in timings[name]]}")
     grew = {name: values for name, values in counts.items() if len(set(values)) != 1}
     assert not grew, f"query counts grew with the number of councils: {grew}"
-    assert counts["council_dashboard"][0] <= 8
+    # eight for the figures, one for the panel's answer times (median and overdue)
+    assert counts["council_dashboard"][0] <= 9
     assert counts["region_comparison"][0] <= 6
     assert counts["national_view"][0] <= 5

@@ -527,8 +527,9 @@ def council_dashboard(
         (only for the council's own people); earlier quarters and every median still read
         submitted and signed-off returns only.
     :returns: a :class:`CouncilDashboard`; with ``status`` None and empty figures when the
-        council has no return it may show for ``period``. At most eight queries, whatever the
-        numbers of councils, actions and quarters.
+        council has no return it may show for ``period``. At most nine queries (two more for
+        the panel's view of a signed-off return), whatever the numbers of councils, actions
+        and quarters.
     """
     areas = list_areas()
     returns = _earlier_returns(council, period, include_draft=include_draft)
