@@ -19,6 +19,7 @@ Outside CI a missing Chromium or axe-core skips these tests; under CI (``CI=true
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -178,6 +179,28 @@ def reflow_problems(page: Any, url: str) -> list[str]:
         f"{url}: at {REFLOW_WIDTH}px the page is {wide['width']}px wide (scrolls sideways): "
         + ", ".join(wide["out"])
     ]
+
+
+#: a quarter's code ("2026-27 Q3") where its months belong, and an action's code as a heading
+QUARTER_CODE = re.compile(r"\b20\d\d-\d\d Q[1-4]\b")
+CODE_HEADING = re.compile(r"^(Action|Comments on action) [A-Z]\d\d\.[A-Z0-9.]+$")
+
+
+def plain_words_problems(page: Any, url: str) -> list[str]:
+    """A panel member reads quarters as months and actions by their titles (issue 17): codes
+    may stand beside the words, never instead of them."""
+    problems = []
+    text = page.locator("main").inner_text()
+    for found in sorted(set(QUARTER_CODE.findall(text))):
+        problems.append(f"{url}: a quarter's code {found!r} where its months belong")
+    labels = page.locator("main h1, main h2, .govuk-pagination__link-label")
+    for heading in labels.all_inner_texts():
+        if CODE_HEADING.match(heading.strip()):
+            problems.append(f"{url}: {heading.strip()!r} names an action by its code alone")
+    title = page.title()
+    if QUARTER_CODE.search(title) or re.match(r"^(Action|Comments on action) [A-Z]\d\d\.", title):
+        problems.append(f"{url}: the page title {title!r} uses codes")
+    return problems
 
 
 def describe_violations(url: str, violations: list[dict[str, Any]]) -> list[str]:
@@ -670,6 +693,8 @@ def test_signed_in_pages_pass_axe_and_work_without_javascript(
         headings = [text.strip() for text in page.locator("h1").all_inner_texts()]
         if len(headings) != 1 or not headings[0]:
             problems.append(f"{visit.url}: expected one h1 with text, got {headings}")
+        if role == "panel_member":
+            problems += plain_words_problems(page, visit.url)
         return problems + reflow_problems(page, visit.url)
 
     try:

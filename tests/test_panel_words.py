@@ -29,8 +29,8 @@ from tests.returns_data import (
     sign_off,
     submit,
 )
-from tracker.domain.periods import months, working_days_between
-from tracker.domain.vocabulary import GLOSSARY, RAG_NAMES, STAGE_NAMES
+from tracker.domain.periods import months, quarter_name, working_days_between
+from tracker.domain.vocabulary import GLOSSARY, RAG_NAMES, STAGE_NAMES, action_name
 from tracker.extensions import db
 from tracker.models import Action, Assessment, Comment, CommentAnswer, Role, User
 from tracker.panels import services
@@ -326,3 +326,18 @@ def test_the_easy_read_page_reads_easily_when_filled_in(world):
     response = signed_in_client(app, member).get(f"{PANEL}/easy-read")
     main = response.get_data(as_text=True).split("<main", 1)[1].split("</main>")[0]
     assert textstat.flesch_reading_ease(prose("<main" + main)) >= READING_EASE
+
+
+def test_an_action_is_named_by_its_words_with_its_code_beside_them():
+    assert action_name("A01.S01", "Bring partners together") == "Bring partners together (A01.S01)"
+    long = "Develop a long-term, fully funded national workforce strategy for adult social care"
+    assert action_name("E03.01", long, 40) == "Develop a long-term, fully funded… (E03.01)"
+    assert len(action_name("E03.01", long, 40).split(" (")[0]) <= 40
+    assert action_name("E03.01", "  Spaced\n  out  ") == "Spaced out (E03.01)"
+    assert action_name("E03.01", "") == "E03.01"
+
+
+def test_the_panel_reads_quarters_as_months_and_staff_by_their_code():
+    assert quarter_name("2026-27 Q3", plain=True) == "October to December 2026"
+    assert quarter_name("2026-27 Q4", plain=True) == "January to March 2027"
+    assert quarter_name("2026-27 Q3", plain=False) == "2026-27 Q3"

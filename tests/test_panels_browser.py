@@ -101,7 +101,7 @@ def test_a_member_comments_an_editor_answers_and_the_member_sees_it(
         assert "Under way" in page.locator("main").inner_text()
         page.locator("a", has_text="Comments on this action from the co-production panel").click()
         page.wait_for_load_state("load")
-        assert _text(page, "h1") == f"Comments on action {ACTION}"
+        assert _text(page, "main .govuk-caption-l").endswith(f"Comments on action {ACTION}")
         check(page, "thread-empty-phone")
 
         # A mistake first (nothing written), then the comment.

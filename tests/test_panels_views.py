@@ -22,7 +22,7 @@ from tests.returns_data import (
     submit,
 )
 from tracker.extensions import db
-from tracker.models import AuditEvent, Comment, CommentAnswer, Membership, Role, User
+from tracker.models import Action, AuditEvent, Comment, CommentAnswer, Membership, Role, User
 from tracker.panels import services
 
 PANEL = f"/councils/{LEEDS}/panel/"
@@ -87,6 +87,11 @@ def test_editor_answers_and_the_member_is_emailed_and_sees_it(world, page):
     assert _comment(member_client, code).status_code == 302
     mail = latest_mail(app)
     assert "waiting for an answer" in mail["Subject"]
+    # The action by its words, with its code beside them, in the subject and the message.
+    with app.app_context():
+        text = db.session.scalar(select(Action.text).where(Action.code == code))
+    assert mail["Subject"].endswith(f"({code})") and text.split()[0] in mail["Subject"]
+    assert text in mail.get_content()
     with app.app_context():
         comment_id = db.session.scalar(select(Comment.id))
     editor_client = signed_in_client(app, editor)
@@ -109,6 +114,7 @@ def test_editor_answers_and_the_member_is_emailed_and_sees_it(world, page):
     assert response.status_code == 302
     mail = latest_mail(app)
     assert mail["To"] == member.email and "answered" in mail["Subject"]
+    assert mail["Subject"].endswith(f"({code})") and text in mail.get_content()
     seen = page(member_client.get(thread_path(code))).get_text()
     assert "We will publish the plan" in seen and "You said, we did" in seen
     assert "Plan published" in seen

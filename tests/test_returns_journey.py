@@ -110,7 +110,7 @@ def test_an_editor_completes_and_submits_and_the_approver_signs_off(
         # One action on its own form: a mistake first, then put right.
         page.locator("tr[id='action-A01.S01'] th a").click()
         page.wait_for_load_state("load")
-        assert _text(page, "h1") == "Action A01.S01"
+        assert "Action A01.S01 ·" in _text(page, "main .govuk-caption-l")
         page.check("input[name=stage][value=implementing]")
         page.fill("textarea[name=narrative]", "Co-designed strategy agreed with partners")
         page.check("input[name=barriers][value=workforce]")
@@ -122,7 +122,7 @@ def test_an_editor_completes_and_submits_and_the_approver_signs_off(
         page.check("input[name=rag][value=amber]")
         page.locator("main form button", has_text="Save and go to the next action").click()
         page.wait_for_load_state("load")
-        assert _text(page, "h1") == "Action A01.S02"
+        assert "Action A01.S02 ·" in _text(page, "main .govuk-caption-l")
         assert "Action A01.S01 saved" in _text(page, ".govuk-notification-banner")
 
         # The next one, not applicable locally, with its reason.

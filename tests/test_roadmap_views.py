@@ -227,8 +227,13 @@ def test_action_page_shows_its_area_timeframe_lead_tags_and_note(client, page):
     soup = page(response)
 
     assert response.status_code == 200
-    assert _text(soup.h1) == "Action A07.S02"
-    assert soup.title.get_text(strip=True) == "Action A07.S02 – Roadmap Tracker"
+    assert _text(soup.h1) == (
+        "Ensure consistent access to entitlements, e.g. to aids and adaptations, across local areas"
+    )
+    assert _text(soup.select_one(".govuk-caption-l")).startswith("Action A07.S02 ·")
+    assert soup.title.get_text(strip=True) == (
+        "Ensure consistent access to entitlements, e.g. to aids and… (A07.S02) – Roadmap Tracker"
+    )
     rows = {_text(row.dt): _text(row.dd) for row in soup.select(".govuk-summary-list__row")}
     assert rows["Area for action"] == "7. More accessible and affordable for everyone"
     assert rows["Timeframe"].startswith("Short term (next financial year)")
@@ -258,7 +263,8 @@ def test_action_page_lists_the_agenda_items_that_restate_it(app, client, page):
 def test_phase_page_links_to_its_parent_action(client, page):
     soup = page(client.get("/roadmap/actions/A07.M01.1"))
 
-    assert _text(soup.h1) == "Action A07.M01.1"
+    assert _text(soup.h1).startswith("Increase the means-testing threshold")
+    assert _text(soup.select_one(".govuk-caption-l")).startswith("Action A07.M01.1 ·")
     assert soup.find("a", href="/roadmap/actions/A07.M01") is not None
 
 

@@ -12,7 +12,7 @@ from flask import Flask, url_for
 from markupsafe import Markup, escape
 
 from tracker.clock import to_uk
-from tracker.domain.periods import months, period_slug
+from tracker.domain.periods import months, period_slug, quarter_name
 from tracker.domain.vocabulary import (
     COUNCIL_TYPE_NAMES,
     FUNDING_NAMES,
@@ -31,6 +31,7 @@ from tracker.domain.vocabulary import (
     STAGE_NAMES,
     TIMEFRAME_NAMES,
     TIMEFRAME_SPANS,
+    action_name,
     money,
     tag_labels,
 )
@@ -98,6 +99,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(months, "period_months")
     app.add_template_filter(uk_time, "uk_time")
     app.add_template_filter(glossary_links, "glossary_links")
+    app.add_template_global(action_name, "action_name")
+    app.add_template_global(quarter_name, "quarter_name")
     app.add_template_global(term, "term")
     # search results: the matched terms in <mark>, the rest escaped
     app.add_template_filter(highlight, "highlight")

@@ -90,6 +90,12 @@ def months(label: str) -> str:
     return f"{MONTHS[first.month - 1]} to {MONTHS[last.month - 1]} {last.year}"
 
 
+def quarter_name(label: str, plain: bool) -> str:
+    """The quarter as its reader says it: months for the panel and the public (``plain``), the
+    council's own code ("2026-27 Q3") for its staff, who file returns by it."""
+    return months(label) if plain else label
+
+
 def long_date(day: date) -> str:
     """``date(2027, 1, 31)`` → ``"31 January 2027"``."""
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"

@@ -64,6 +64,12 @@ def reads_drafts(principal: Principal | None, council: Council) -> bool:
     return holds(principal, council, DRAFT_READERS)
 
 
+def reads_as_panel(principal: Principal | None, council: Council) -> bool:
+    """True when ``principal`` reads the council's pages as its co-production panel does, not
+    as its staff: in plain words (quarters as months), without the council's own workflow."""
+    return holds(principal, council, (Role.PANEL_MEMBER,)) and not reads_drafts(principal, council)
+
+
 def may_name(principal: Principal | None, council: Council) -> bool:
     """True when ``principal`` may see ``council`` by name: it shares named returns, or they
     belong to it (staff or panel). Someone outside a council that keeps its named returns to

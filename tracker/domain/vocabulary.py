@@ -197,6 +197,17 @@ def money(amount: int | None) -> str:
     return "" if amount is None else f"£{amount:,}"
 
 
+def action_name(code: str, text: str, limit: int = 90) -> str:
+    """How an action is named in a link, a subject line or a list: its words first, shortened
+    at a word to ``limit`` characters, with its code beside them, never instead of them:
+    ``"Develop a long-term, fully funded national workforce… (E03.01)"``."""
+    text = " ".join((text or "").split())
+    if len(text) > limit:
+        cut = text[: limit - 1]
+        text = (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(",;:.-–") + "…"
+    return f"{text} ({code})" if text else code
+
+
 def upper_sentence(text: str) -> str:
     """``"needs ICS, NHS or housing partners"`` → ``"Needs ICS, NHS or housing partners."``"""
     text = text[:1].upper() + text[1:]

@@ -44,7 +44,7 @@ from tracker.accounts.services import end_sessions, link_to
 from tracker.clock import to_uk, uk_today, utcnow
 from tracker.domain.periods import label_to_url, months, working_days_between
 from tracker.domain.visibility import PANEL_VIEW_WITHHELD, panel_view_refusal
-from tracker.domain.vocabulary import PANEL_VIEW_KEYS
+from tracker.domain.vocabulary import PANEL_VIEW_KEYS, action_name
 from tracker.extensions import db
 from tracker.mail import send_mail
 from tracker.models import (
@@ -1495,7 +1495,7 @@ def _notify_author(comment: Comment, subject: str, template: str) -> int:
         return 0
     sent = _send(
         user.email,
-        f"{subject} {comment.action.code}",
+        f"{subject}: {action_name(comment.action.code, comment.action.text, 60)}",
         template,
         comment=comment,
         link=_thread_link(comment),
@@ -1506,13 +1506,13 @@ def _notify_author(comment: Comment, subject: str, template: str) -> int:
 def notify_answered(comment: Comment) -> int:
     """Tell the author their comment was answered (unless they turned emails off)."""
     return _notify_author(
-        comment, "The council answered your comment on action", "comment_answered.txt"
+        comment, "The council answered your comment", "comment_answered.txt"
     )
 
 
 def notify_hidden(comment: Comment) -> int:
     """Tell the author their comment was hidden, and why (unless they turned emails off)."""
-    return _notify_author(comment, "The council hid your comment on action", "comment_hidden.txt")
+    return _notify_author(comment, "The council hid your comment", "comment_hidden.txt")
 
 
 def notify_awaiting(comment: Comment) -> int:
@@ -1537,7 +1537,8 @@ def notify_awaiting(comment: Comment) -> int:
     for user in editors:
         sent += _send(
             user.email,
-            f"A panel comment on action {comment.action.code} is waiting for an answer",
+            "A panel comment is waiting for an answer: "
+            + action_name(comment.action.code, comment.action.text, 60),
             "comment_awaiting.txt",
             council=council,
             comment=comment,

@@ -852,6 +852,9 @@ class AssessmentPage:
     #: codes of the actions before and after this one in the return, for "previous" and "next"
     before_code: str | None
     after_code: str | None
+    #: and their texts, so those links name the actions rather than only code them
+    before_text: str = ""
+    after_text: str = ""
     #: the assessment's target period ended before this quarter
     target_passed: bool = False
     review_state: str = ReviewState.NOT_REVIEWED.value
@@ -893,9 +896,9 @@ def get_assessment_page(
                 Assessment.action_id == assessment.action_id,
             )
         )
-    codes = list(
-        db.session.scalars(
-            select(Action.code)
+    neighbours = list(
+        db.session.execute(
+            select(Action.code, Action.text)
             .join(Assessment, Assessment.action_id == Action.id)
             .outerjoin(ActionArea, Action.area_id == ActionArea.id)
             .outerjoin(Enabler, Action.enabler_id == Enabler.id)
@@ -909,7 +912,10 @@ def get_assessment_page(
             )
         )
     )
+    codes = [code for code, _ in neighbours]
     index = codes.index(assessment.action.code)
+    before = neighbours[index - 1] if index > 0 else (None, "")
+    after = neighbours[index + 1] if index + 1 < len(codes) else (None, "")
     return AssessmentPage(
         assessment=assessment,
         action=assessment.action,
@@ -918,8 +924,10 @@ def get_assessment_page(
         names=display_names(
             [assessment.updated_by_id, previous.updated_by_id if previous else None]
         ),
-        before_code=codes[index - 1] if index > 0 else None,
-        after_code=codes[index + 1] if index + 1 < len(codes) else None,
+        before_code=before[0],
+        after_code=after[0],
+        before_text=before[1],
+        after_text=after[1],
         target_passed=target_passed(
             assessment.target_period, return_.period.year, return_.period.quarter
         ),

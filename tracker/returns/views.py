@@ -32,7 +32,7 @@ from tracker.domain.periods import period_slug
 from tracker.domain.workflow import APPROVERS, EDITORS, Step
 from tracker.extensions import db
 from tracker.forms import SearchForm
-from tracker.models import Council, Return, Role, User
+from tracker.models import Council, Return, User
 from tracker.permissions import council_access, current_principal
 from tracker.returns import bp, queries, services
 from tracker.returns.forms import (
@@ -113,8 +113,7 @@ def _abilities(council: Council, return_: Return) -> Abilities:
         is_editor=visibility.holds(principal, council, workflow.EDITORS),
         read_notes=visibility.may_read_workflow_notes(principal, council, return_),
         read_history=visibility.may_read_return_history(principal, council),
-        for_panel=visibility.holds(principal, council, (Role.PANEL_MEMBER,))
-        and not visibility.reads_drafts(principal, council),
+        for_panel=visibility.reads_as_panel(principal, council),
         # Said instead of the button only to an approver whom the rule itself stops.
         sign_off_refused=refused if refused == workflow.SUBMITTER_CANNOT_SIGN_OFF else None,
     )
@@ -183,7 +182,11 @@ def index(council: Council) -> str:
     shows_drafts = visibility.reads_drafts(current_principal(), council)
     returns = queries.list_council_returns(council, include_drafts=shows_drafts)
     return render_template(
-        "returns/index.html", council=council, returns=returns, shows_drafts=shows_drafts
+        "returns/index.html",
+        council=council,
+        returns=returns,
+        shows_drafts=shows_drafts,
+        plain=visibility.reads_as_panel(current_principal(), council),
     )
 
 
@@ -231,7 +234,13 @@ def search(council: Council, period_label: str) -> str | tuple[str, int]:
     """Search the return's own answers: whoever may read its overview, and nobody else."""
     return_ = _return_or_404(council, period_label)
     form = SearchForm(request.args)
-    values = {"council": council, "return_": return_, "search_form": form, "hits": None}
+    values = {
+        "council": council,
+        "return_": return_,
+        "search_form": form,
+        "hits": None,
+        "plain": visibility.reads_as_panel(current_principal(), council),
+    }
     if not form.query:
         return render_template("returns/search.html", **values)
     if not form.validate():
@@ -272,7 +281,12 @@ def history(council: Council, action_code: str) -> str:
     history = queries.get_action_history(
         council, action_code, include_drafts=visibility.reads_drafts(current_principal(), council)
     ) or abort(404)
-    return render_template("returns/history.html", council=council, history=history)
+    return render_template(
+        "returns/history.html",
+        council=council,
+        history=history,
+        plain=visibility.reads_as_panel(current_principal(), council),
+    )
 
 
 # -- changing assessments ---------------------------------------------------------------------
