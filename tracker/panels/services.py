@@ -1505,9 +1505,7 @@ def _notify_author(comment: Comment, subject: str, template: str) -> int:
 
 def notify_answered(comment: Comment) -> int:
     """Tell the author their comment was answered (unless they turned emails off)."""
-    return _notify_author(
-        comment, "The council answered your comment", "comment_answered.txt"
-    )
+    return _notify_author(comment, "The council answered your comment", "comment_answered.txt")
 
 
 def notify_hidden(comment: Comment) -> int:
