@@ -120,10 +120,12 @@ class Row:
 
     @property
     def states(self) -> tuple[str, ...]:
-        """The states this row is checked in: every one for the areas that read returns, but
+        """The states this row is checked in: every one for the areas that read returns (and
+        the API routes that mirror them), but
         not for a method the route does not have (routing answers 405 before anything is
         loaded); the draft state alone for the others."""
-        if self.endpoint.split(".")[0] not in RETURN_BLUEPRINTS:
+        reads_returns = self.endpoint.split(".")[0] in RETURN_BLUEPRINTS
+        if not reads_returns and self.endpoint not in API_MIRRORS:
             return ("draft",)
         if {leaf for role in ROLES for leaf in leaves(self.cell(role))} == {405}:
             return ("draft",)
@@ -211,6 +213,7 @@ MATRIX: list[Row] = [
     Row("pages.privacy",            "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("pages.glossary",           "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("pages.healthz",            "GET",   200,  200,   200,     200,   200,  200,     200),
+    Row("pages.api_reference",      "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("roadmap.index",            "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("roadmap.area",             "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("roadmap.actions",          "GET",   200,  200,   200,     200,   200,  200,     200),
@@ -446,6 +449,57 @@ MATRIX: list[Row] = [
         PACK_303),
 ]
 # fmt: on
+
+# -- the read API. Its public routes answer anyone; each of the others reads what a page shows,
+# through the same rules, and must answer every cell exactly as that page does, except that
+# where the page sends someone not signed in to sign in, the API answers 401 (a program cannot
+# follow a sign-in page). tests/test_api_access.py checks the API's own record of what it
+# mirrors (tracker.api.spec) against this one, and repeats these rows with tokens.
+API_PUBLIC = (
+    "api.index",
+    "api.openapi",
+    "api.editions",
+    "api.areas",
+    "api.enablers",
+    "api.actions",
+    "api.action",
+    "api.regions",
+    "api.councils",
+    "api.council",
+    "api.periods",
+)
+API_MIRRORS = {
+    "api.returns": "returns.index",
+    "api.return_": "returns.overview",
+    "api.assessments": "returns.overview",
+    "api.assessment": "returns.action",
+    "api.dashboard": "compare.council_dashboard",
+    "api.comparison": "compare.region",
+    "api.national": "compare.national",
+    "api.answered": "panels.answered",
+}
+
+
+def _as_api(cell: Cell) -> Cell:
+    """A page's cell as the API answers it: 401 where the page sends someone to sign in."""
+    if isinstance(cell, ByState):
+        return ByState(*(_as_api(cell.for_state(state)) for state in STATES))
+    if isinstance(cell, T):
+        return T(*(_as_api(cell.for_relation(relation)) for relation in RELATIONS))
+    if isinstance(cell, To):
+        raise ValueError("an API route mirrors only pages that answer, never redirect")
+    return 401 if cell == SIGN_IN else cell
+
+
+def api_rows() -> list[Row]:
+    pages = {row.endpoint: row for row in MATRIX if row.method == "GET"}
+    rows = [Row(endpoint, "GET", *[200] * len(ROLES)) for endpoint in API_PUBLIC]
+    for endpoint, page in API_MIRRORS.items():
+        rows.append(Row(endpoint, "GET", *(_as_api(pages[page].cell(role)) for role in ROLES)))
+    return rows
+
+
+MATRIX += api_rows()
 
 
 def checks() -> list[tuple[str, str]]:

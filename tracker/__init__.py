@@ -79,6 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.before_request_funcs.setdefault(None, [])[:0] = [_csp_nonce, http.refuse_untrusted_host]
 
     from tracker.admin import bp as admin_bp
+    from tracker.api import bp as api_bp
     from tracker.auth import bp as auth_bp
     from tracker.auth.account import bp as account_bp
     from tracker.compare import bp as compare_bp
@@ -103,6 +104,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(compare_bp)
     app.register_blueprint(panels_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(api_bp)
 
     from tracker import cli
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask import Flask, Response, abort, current_app, g, render_template, request
+from flask import Flask, Response, abort, current_app, g, jsonify, render_template, request
 from flask.globals import request_ctx
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, SecurityError
@@ -60,15 +60,67 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-def render_error(code: int, incident_id: str | None = None) -> tuple[str, int]:
-    """Our error page for ``code`` (a generic one for codes without their own), and the code."""
+#: the API's paths: its errors are problem details (RFC 9457), never pages
+API_PREFIX = "/api/"
+PROBLEM_TYPE = "application/problem+json"
+#: what each refusal means to a program calling the API, in words a person can act on
+PROBLEM_DETAILS = {
+    400: "The request was not understood: check its parameters.",
+    401: "Sign in, or send a personal access token: 'Authorization: Bearer rt_…'.",
+    403: "This token may not read this.",
+    404: "Nothing here, or nothing you may read.",
+    405: "The API only reads: use GET.",
+    429: "Too many requests: wait for the time in Retry-After.",
+    500: "Something went wrong on our side. Quote the incident number if you contact us.",
+    503: "The service is unavailable for a moment. Try again shortly.",
+}
+
+
+def is_api_request() -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def problem(
+    code: int,
+    detail: str | None = None,
+    *,
+    incident_id: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """An RFC 9457 problem details answer: ``type``, ``title``, ``status``, ``detail``."""
+    from werkzeug.http import HTTP_STATUS_CODES
+
+    body: dict[str, object] = {
+        "type": "about:blank",
+        "title": HTTP_STATUS_CODES.get(code, "Error"),
+        "status": code,
+        "detail": detail or PROBLEM_DETAILS.get(code, HTTP_STATUS_CODES.get(code, "Error")),
+    }
+    if incident_id:
+        body["incident"] = incident_id
+    response = jsonify(body)
+    response.status_code = code
+    response.mimetype = PROBLEM_TYPE
+    response.headers.update(headers or {})
+    return response
+
+
+def render_error(code: int, incident_id: str | None = None) -> tuple[str, int] | Response:
+    """Our error page for ``code`` (a generic one for codes without their own), and the code;
+    under ``/api/`` a problem details answer instead."""
+    if is_api_request():
+        return problem(code, incident_id=incident_id)
     template = f"errors/{code}.html" if code in ERROR_TEMPLATES else "errors/generic.html"
     return render_template(template, code=code, incident_id=incident_id), code
 
 
-def too_many_requests(retry_after: int, *, event: str, **fields) -> tuple[str, int, dict]:
+def too_many_requests(
+    retry_after: int, *, event: str, **fields
+) -> tuple[str, int, dict] | Response:
     """The 429 page with ``Retry-After``, logged as a security event."""
     log_event(event, retry_after=retry_after, **fields)
+    if is_api_request():
+        return problem(429, headers={"Retry-After": str(retry_after)})
     return (
         render_template("errors/429.html", code=429, retry_after=retry_after),
         429,

@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from tracker.domain.principal import Principal
 from tracker.extensions import db
+from tracker.http import API_PREFIX
 from tracker.models import Council, Region, Role
 
 RULE_ATTRIBUTE = "access_rule"
@@ -55,6 +56,9 @@ def _set_rule(view: Callable, rule: AccessRule) -> None:
 
 
 def _sign_in_redirect():
+    # A program calling the API cannot follow a sign-in page: it is told to authenticate.
+    if request.path.startswith(API_PREFIX):
+        abort(401)
     return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
 
 

@@ -40,6 +40,7 @@ from flask import (
 
 from tracker.domain.principal import load_principal
 from tracker.extensions import db
+from tracker.http import API_PREFIX
 from tracker.models import User
 from tracker.permissions import rule_for
 
@@ -168,6 +169,8 @@ def _load() -> Response | None:
     # Password given, second factor not (yet): also when a role needing one was granted to
     # someone already signed in without it.
     g.pending_user = user
+    if request.path.startswith(API_PREFIX):
+        return None  # not signed in as far as the API goes: it answers 401, not a redirect
     if request.endpoint in SECOND_FACTOR_ENDPOINTS:
         return None
     view = current_app.view_functions.get(request.endpoint or "")
@@ -203,7 +206,10 @@ def safe_next(target: str | None) -> str | None:
 
 
 def _no_store(response: Response) -> Response:
-    # Pages of a signed-in person must not be kept by the browser or a shared cache.
+    # Pages of a signed-in person must not be kept by the browser or a shared cache (the API
+    # sets its own: private answers may be revalidated with their ETag, never shared).
+    if request.path.startswith(API_PREFIX):
+        return response
     if g.get("user") is not None or g.get("no_store"):
         response.headers["Cache-Control"] = "no-store"
         response.headers.pop("Expires", None)

@@ -34,6 +34,16 @@ def glossary() -> str:
     return render_template("pages/glossary.html", terms=GLOSSARY)
 
 
+@bp.get("/api-reference")
+@public
+def api_reference() -> str:
+    """The read API's reference, drawn from its OpenAPI document (no script, no other site)."""
+    from tracker.api import spec
+
+    groups, components = spec.reference()
+    return render_template("pages/api_reference.html", groups=groups, components=components)
+
+
 @bp.get("/healthz")
 @public
 def healthz() -> Response:
