@@ -32,11 +32,11 @@ since no return is theirs to read.
 
 A URL's ``gss_code`` is that council's; its ``user_id`` and ``membership_id`` belong to a person
 who is a council editor there (a fresh one for every POST, so one cell's change cannot decide
-another's). Tokens are unknown ones. POSTs carry a valid CSRF token and, for the comment forms,
-the id of the thread's real comment (so that a 404 is about access, not a missing comment), and
-nothing else: they exercise the access check, not a successful change. A form then answers 200
-or 422 with its errors, while a confirmation (remove, disable, sign out, submit) goes through
-and redirects.
+another's). Tokens are unknown ones, and so are the ids of invitations and API tokens. POSTs
+carry a valid CSRF token and, for the comment forms, the id of the thread's real comment (so
+that a 404 is about access, not a missing comment), and nothing else: they exercise the access
+check, not a successful change. A form then answers 200 or 422 with its errors, while a
+confirmation (remove, disable, sign out, submit) goes through and redirects.
 
 Cell values: a status code; :data:`SIGN_IN`, a 302 to the sign-in page with ``next`` set to the
 requested path; ``To(endpoint)``, a 302 (or ``To(endpoint, 303)``) to that endpoint's URL built
@@ -260,6 +260,13 @@ MATRIX: list[Row] = [
     # matrix's id is nobody's
     Row("account.invitation",       "GET",   S,    404,   404,     404,   404,  404,     404),
     Row("account.invitation",       "POST",  S,    404,   404,     404,   404,  404,     404),
+    # API tokens: everyone signed in holds a role a token can read, so everyone gets the form
+    # (a POST with no fields: 422 with its errors); the matrix's token id is nobody's
+    Row("account.tokens",           "GET",   S,    200,   200,     200,   200,  200,     200),
+    Row("account.new_token",        "GET",   S,    200,   200,     200,   200,  200,     200),
+    Row("account.new_token",        "POST",  S,    422,   422,     422,   422,  422,     422),
+    Row("account.revoke_token",     "GET",   S,    404,   404,     404,   404,  404,     404),
+    Row("account.revoke_token",     "POST",  S,    404,   404,     404,   404,  404,     404),
     # -- a council's team: its approver, and national administrators
     Row("team.index",               "GET",   S,    404,   OWN,     404,   404,  404,     200),
     Row("team.add_member",          "GET",   S,    404,   OWN,     404,   404,  404,     200),

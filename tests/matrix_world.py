@@ -77,6 +77,7 @@ class World:
             "gss_code": council_code(relation),
             "token": secrets.token_urlsafe(32),
             "invitation_id": 2**31 - 1,
+            "token_id": 2**31 - 1,
             "slug": self.area_slug,
             "code": self.action_code,
             "period_label": MATRIX_PERIOD.replace(" ", "-"),

@@ -440,7 +440,8 @@ def _form_fields(client: FlaskClient, row: Row, url: str) -> list[str]:
 
 #: forms that end the poster's session or place on a panel: posted last
 LAST = ("panels.leave", "account.change_password", SIGN_OUT)
-#: the sign-in steps and the links from mail: posted by someone part-way through them
+#: the sign-in steps and the links from mail: posted by someone part-way through them; and
+#: revoking an API token, posted by its owner (the matrix's token is nobody's)
 SPECIAL = {
     "auth.two_factor",
     "auth.two_factor_set_up",
@@ -448,6 +449,7 @@ SPECIAL = {
     "auth.invitation",
     "auth.team_invitation",
     "account.invitation",
+    "account.revoke_token",
 }
 
 
@@ -513,6 +515,21 @@ def part_way(app: Flask, endpoint: str, world: World) -> tuple[FlaskClient, str]
         path = urlsplit(response.headers["Location"]).path
         assert path == world.app.url_map.bind("localhost").build(endpoint), path
         return client, path
+    if endpoint == "account.revoke_token":
+        # One of the poster's own tokens, for Leeds where they are a viewer.
+        from tracker.accounts import tokens
+        from tracker.domain.principal import load_principal
+
+        with app.app_context():
+            owner = make_user(memberships=[(Role.COUNCIL_VIEWER, council("own"))])
+            token, _secret = tokens.create(
+                load_principal(db.session.get(User, owner.id)),
+                name="Fuzzed",
+                scope=f"council:{council('own').gss_code}",
+            )
+            db.session.commit()
+            path = app.url_map.bind("localhost").build(endpoint, {"token_id": token.id})
+        return signed_in_client(app, owner), path
     if endpoint in {"auth.team_invitation", "account.invitation"}:
         # An invitation to Leeds's team: to an address with no account (the link's page), or
         # to someone signed in (their answer page), sent by Leeds's approver.

@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload
 
 from tracker import audit
 from tracker.accounts import services as accounts
+from tracker.accounts import tokens
 from tracker.extensions import db
 from tracker.models import AuditEvent, Council, Membership, PanelProfile, Region, Role, User
 from tracker.models.accounts import APPROVER_MANAGED_ROLES
@@ -694,7 +695,8 @@ def _invite(user: User, *, actor: User | None) -> str:
 
 
 def disable_account(user: User, *, actor: User) -> None:
-    """Disable ``user``'s account and end their sessions.
+    """Disable ``user``'s account, end their sessions and revoke their API tokens (so that
+    enabling it again does not bring old tokens back).
 
     :raises AccountChangeRefused: for one's own account, or one already disabled.
     """
@@ -703,6 +705,7 @@ def disable_account(user: User, *, actor: User) -> None:
     if not user.is_active:
         raise AccountChangeRefused(f"{user.display_name}'s account is already disabled")
     accounts.disable_user(user, actor=actor)
+    tokens.revoke_all_for(user, actor)
 
 
 def enable_account(user: User, *, actor: User) -> None:
@@ -716,8 +719,9 @@ def enable_account(user: User, *, actor: User) -> None:
 
 
 def end_all_sessions(user: User, *, actor: User) -> None:
-    """Sign ``user`` out everywhere."""
+    """Sign ``user`` out everywhere, API tokens included: a lost laptop may hold either."""
     accounts.end_sessions(user, actor=actor)
+    tokens.revoke_all_for(user, actor)
 
 
 def resend_invitation(user: User, *, actor: User) -> None:

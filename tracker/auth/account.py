@@ -1,19 +1,32 @@
 """The signed-in person's own account: what they hold, the invitations waiting for their answer,
-and changing their password."""
+changing their password, and their API tokens."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from tracker import throttle
 from tracker.accounts import passwords, services
+from tracker.accounts import tokens as api_tokens
 from tracker.accounts.passwords import PasswordRejected
 from tracker.admin.services import AccountChangeRefused
-from tracker.auth.forms import AnswerInvitationForm, ChangePasswordForm
+from tracker.auth.forms import AnswerInvitationForm, ChangePasswordForm, NewTokenForm
 from tracker.auth.sessions import recent_sign_in, start_session
 from tracker.extensions import db
+from tracker.forms import ConfirmForm
 from tracker.http import too_many_requests
 from tracker.models import Membership
 from tracker.permissions import signed_in
@@ -110,3 +123,74 @@ def change_password():
             return redirect(url_for("account.index"), code=303)
     status = 422 if form.is_submitted() else 200
     return render_template("account/change_password.html", form=form), status
+
+
+@bp.get("/tokens")
+@signed_in
+def tokens() -> str:
+    """The person's API tokens, live, expired and revoked (never a secret: none is kept)."""
+    return render_template("account/tokens.html", tokens=api_tokens.list_for(g.principal.user))
+
+
+@bp.route("/tokens/new", methods=["GET", "POST"])
+@signed_in
+@recent_sign_in
+def new_token():
+    """Make a token; its secret is on the page that answers the POST, and nowhere else, ever."""
+    principal = g.principal
+    scopes = api_tokens.scope_choices(principal)
+    full = api_tokens.limit_reached(principal.user)
+    form = NewTokenForm(scopes=scopes)
+    if scopes and not full and form.validate_on_submit():
+        try:
+            token, secret = api_tokens.create(
+                principal,
+                name=form.name.data,
+                scope=form.scope.data,
+                expires_in_days=int(form.expires_in_days.data),
+            )
+        except api_tokens.TokenRefused as error:
+            db.session.rollback()
+            field = getattr(form, error.field or "name")
+            field.errors = [*field.errors, str(error)]
+        else:
+            db.session.commit()
+            # A page, not a redirect: the secret must not travel in a URL or a session. Like
+            # every signed-in page it is sent with Cache-Control: no-store.
+            return render_template(
+                "account/token_created.html",
+                token=token,
+                secret=secret,
+                scope_label=api_tokens.describe_scope(token),
+                api_url=current_app.config["BASE_URL"].rstrip("/") + "/api/v1/councils",
+            )
+    status = 422 if form.is_submitted() else 200
+    return render_template(
+        "account/new_token.html",
+        form=form,
+        has_scopes=bool(scopes),
+        limit_reached=full,
+        max_tokens=api_tokens.MAX_LIVE_TOKENS,
+    ), status
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["GET", "POST"])
+@signed_in
+def revoke_token(token_id: int):
+    """Confirm, then revoke one of one's own tokens; anyone else's is a 404."""
+    user = g.principal.user
+    token = api_tokens.get_for(user, token_id) or abort(404)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        api_tokens.revoke(token, user)
+        db.session.commit()
+        flash(
+            f"“{token.name}” is revoked. Nothing can read the tracker with it any more", "success"
+        )
+        return redirect(url_for("account.tokens"), code=303)
+    return render_template(
+        "account/revoke_token.html",
+        token=token,
+        scope_label=api_tokens.describe_scope(token),
+        form=form,
+    )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput, GovTextInput
-from wtforms import PasswordField, StringField, SubmitField
+from wtforms import PasswordField, SelectChoice, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from tracker.accounts import tokens
 from tracker.accounts.names import NoControlCharacters
 from tracker.accounts.passwords import ENTER_PASSWORD
 from tracker.accounts.services import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH
+from tracker.forms import ChoiceRadioField
 
 EMAIL_LENGTH = Length(
     max=MAX_EMAIL_LENGTH, message=f"Email address must be {MAX_EMAIL_LENGTH} characters or fewer"
@@ -143,3 +145,48 @@ class AnswerInvitationForm(FlaskForm):
 
     accept = SubmitField("Accept and join", widget=GovSubmitInput())
     decline = SubmitField("Decline", widget=GovSubmitInput())
+
+
+#: the lifetimes offered for an API token, as the radios post them
+EXPIRY_CHOICES = [SelectChoice(str(days), f"{days} days") for days in tokens.EXPIRY_DAYS]
+
+
+class NewTokenForm(FlaskForm):
+    """Name, scope and lifetime of a new API token.
+
+    The scopes offered are the person's own (``tokens.scope_choices``), passed in by the view;
+    anything else posted is refused here and again by ``tokens.create``.
+    """
+
+    name = StringField(
+        "Name",
+        description="So that you can tell your tokens apart, like “Power BI board report”",
+        widget=GovTextInput(),
+        validators=[
+            DataRequired("Enter a name for the token"),
+            Length(
+                max=tokens.MAX_NAME_LENGTH,
+                message=f"Name must be {tokens.MAX_NAME_LENGTH} characters or fewer",
+            ),
+            NoControlCharacters(),
+        ],
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+    )
+    scope = ChoiceRadioField(
+        "What can the token read?",
+        description="It reads what you can read there, and nothing else",
+        choices=[],
+        message="Select what the token can read",
+    )
+    expires_in_days = ChoiceRadioField(
+        "When should it stop working?",
+        description="You can revoke it sooner. When it expires, create a new one",
+        choices=EXPIRY_CHOICES,
+        default=str(tokens.DEFAULT_EXPIRY_DAYS),
+        message="Select when the token expires",
+    )
+    submit = SubmitField("Create token", widget=GovSubmitInput())
+
+    def __init__(self, *args, scopes: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.scope.choices = [SelectChoice(value, label) for value, label in scopes]

@@ -1,6 +1,7 @@
 """All models, re-exported so that ``from tracker.models import Action`` works."""
 
 from tracker.models.accounts import (
+    ApiToken,
     Invitation,
     Membership,
     PasswordReset,
@@ -47,6 +48,7 @@ __all__ = [
     "ActionArea",
     "AgendaGroup",
     "AgendaItem",
+    "ApiToken",
     "Assessment",
     "AuditEvent",
     "Comment",

@@ -214,3 +214,49 @@ class ThrottleCounter(db.Model):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     window_start: Mapped[datetime]
     count: Mapped[int] = mapped_column(default=0)
+
+
+class ApiToken(db.Model):
+    """A personal access token: lets a program read the API as its owner, within one scope.
+
+    The secret is shown once when it is made and never stored; ``token_hash`` finds the row.
+    """
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        CheckConstraint(
+            "(scope_kind = 'council' AND council_id IS NOT NULL AND region_id IS NULL)"
+            " OR (scope_kind = 'region' AND region_id IS NOT NULL AND council_id IS NULL)"
+            " OR (scope_kind = 'national' AND council_id IS NULL AND region_id IS NULL)",
+            name="scope_matches_kind",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: the owner's name for it, e.g. "Power BI on my laptop"
+    name: Mapped[str] = mapped_column(String(80))
+    #: SHA-256 hex of the whole secret. The secret is 32 random bytes, so it cannot be guessed
+    #: or found from a dictionary: a fast hash is enough, and argon2 (for passwords people
+    #: choose) would only slow every API request down.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: the secret's first 10 characters ("rt_" and 7 more), shown in lists so that the owner
+    #: can tell their tokens apart; too short to be of use to anyone who sees it
+    prefix: Mapped[str] = mapped_column(String(10))
+    #: ``council``, ``region`` or ``national``: what the token may read as its owner (the
+    #: owner's memberships narrowed to ``council_id``, ``region_id`` or the national role)
+    scope_kind: Mapped[str] = mapped_column(String(10))
+    council_id: Mapped[int | None] = mapped_column(ForeignKey("councils.id"))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    expires_at: Mapped[datetime]
+    #: updated at most once a minute, so that reading the API is not a write per request
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+    council: Mapped[Council | None] = relationship()
+    region: Mapped[Region | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ApiToken {self.id} {self.prefix}>"
