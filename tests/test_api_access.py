@@ -34,7 +34,9 @@ def make_token(app, email: str, scope: str) -> str:
 
 
 @pytest.mark.parametrize("state", STATES)
-def test_every_api_cell_answers_the_same_with_a_token(matrix_worlds, tmp_path, quick_reports, state):
+def test_every_api_cell_answers_the_same_with_a_token(
+    matrix_worlds, tmp_path, quick_reports, state
+):
     rows = [row for row in api_rows() if state in row.states]
     with matrix_worlds.app(state, tmp_path) as (app, world, people):
         app.config["API_RATE_LIMIT"] = 100_000
@@ -52,7 +54,9 @@ def test_every_api_cell_answers_the_same_with_a_token(matrix_worlds, tmp_path, q
                     actual = client.get(url, headers=headers).status_code
                     checked += 1
                     if actual != expected:
-                        mismatches.append(f"{role} {row.endpoint} {relation}: {expected} ≠ {actual}")
+                        mismatches.append(
+                            f"{role} {row.endpoint} {relation}: {expected} ≠ {actual}"
+                        )
     assert checked > 100
     assert not mismatches, f"{state}: {len(mismatches)} of {checked} differ:\n  " + "\n  ".join(
         mismatches
@@ -70,7 +74,9 @@ def test_a_token_reads_only_its_own_council_and_nothing_once_revoked(
         headers = {"Authorization": f"Bearer {secret}"}
         client = app.test_client()
         own = client.get(f"/api/v1/regions/{REGION_SLUGS['own']}/comparison", headers=headers)
-        other = client.get(f"/api/v1/regions/{REGION_SLUGS['other_region']}/comparison", headers=headers)
+        other = client.get(
+            f"/api/v1/regions/{REGION_SLUGS['other_region']}/comparison", headers=headers
+        )
         national = client.get("/api/v1/national", headers=headers)
         assert (own.status_code, other.status_code, national.status_code) == (200, 404, 404)
         with app.app_context():

@@ -62,4 +62,3 @@ def test_every_answer_conforms_to_the_document(matrix_worlds, tmp_path, quick_re
             assert statuses["GET /api/v1/councils/{gss_code}/dashboard"] == {200}
         if caller == "anonymous":
             assert statuses["GET /api/v1/councils/{gss_code}/returns"] == {401}
-

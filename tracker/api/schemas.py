@@ -40,11 +40,17 @@ def _one_of(values, description: str, *, nullable: bool = False) -> fields.Strin
     )
 
 
-def _time(description: str = "UTC.", **kwargs) -> fields.AwareDateTime:
-    """A time as RFC 3339 with its offset (stored times are UTC)."""
-    return fields.AwareDateTime(
-        default_timezone=UTC, metadata={"description": description}, **kwargs
-    )
+class UtcDateTime(fields.DateTime):
+    """A stored (naive, UTC) time sent as RFC 3339 with its offset: "2027-01-31T17:05:00+00:00"."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+def _time(description: str = "UTC.", **kwargs) -> UtcDateTime:
+    return UtcDateTime(metadata={"description": description}, **kwargs)
 
 
 class Links(Schema):
