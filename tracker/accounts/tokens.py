@@ -162,7 +162,8 @@ def scope_value(token: ApiToken) -> str:
 
 
 def describe_scope(token: ApiToken) -> str:
-    """What the token reads, in words: "Leeds", "Yorkshire and the Humber region", "England"."""
+    """What the token reads, in words: "Leeds", "Yorkshire and the Humber region" or
+    "England (national)"."""
     if token.scope_kind == "council" and token.council is not None:
         return token.council.short_name
     if token.scope_kind == "region" and token.region is not None:
