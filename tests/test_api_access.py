@@ -68,7 +68,7 @@ def test_a_token_reads_only_its_own_council_and_nothing_once_revoked(
 ):
     """A national administrator's token for one region reads that region's comparison and no
     other, and not the national view; revoked, it is a 401."""
-    with matrix_worlds.app("submitted", tmp_path) as (app, world, people):
+    with matrix_worlds.app("submitted", tmp_path) as (app, _world, people):
         admin = people["national_admin"]
         secret = make_token(app, admin.email, f"region:{REGION_SLUGS['own']}")
         headers = {"Authorization": f"Bearer {secret}"}
