@@ -224,6 +224,10 @@ MATRIX: list[Row] = [
     Row("roadmap.enablers",         "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("roadmap.search",           "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("councils.index",           "GET",   200,  200,   200,     200,   200,  200,     200),
+    Row("opendata.index",           "GET",   200,  200,   200,     200,   200,  200,     200),
+    # the open data of a closed quarter only: the matrix's period is open in every state, so
+    # its download is not found by anyone (tests/test_open_data.py downloads a closed one)
+    Row("opendata.download",        "GET",   404,  404,   404,     404,   404,  404,     404),
     # -- signing in and out (someone signed in is sent home from the sign-in steps; someone
     # not signed in is sent from the second step to the first, with no ``next``)
     Row("auth.sign_in",             "GET",   200,  HOME,  HOME,    HOME,  HOME, HOME,    HOME),

@@ -288,6 +288,8 @@ NO_API = {
     "returns.search": "search, not data",
     "home.your_work": "personal, not the tracker's figures",
     "home.region": "personal, not the tracker's figures",
+    "opendata.index": "the open data is itself the bulk download",
+    "opendata.download": "the open data is itself the bulk download",
 }
 #: pages that change something or only serve the site: the API only reads
 NOT_DATA = {

@@ -92,3 +92,6 @@ def init_app(app: Flask) -> None:
     from tracker.reports.cli import report_cli
 
     app.cli.add_command(report_cli)
+    from tracker.opendata.cli import opendata_cli
+
+    app.cli.add_command(opendata_cli)

@@ -150,6 +150,12 @@ class Config:
     EXPORT_RATE_LIMIT = 60
     EXPORT_RATE_WINDOW = timedelta(minutes=15)
 
+    # -- the open data (tracker/opendata/): each download is built afresh (about a second of
+    # one core for 153 councils, docs/open-data.md), so anyone's downloads are capped
+    #: open-data downloads one IP address may make per window, then 429
+    OPEN_DATA_RATE_LIMIT = 30
+    OPEN_DATA_RATE_WINDOW = timedelta(minutes=15)
+
     # -- evidence uploads (tracker/returns/evidence.py)
     #: where uploaded evidence is kept, under generated names; None means instance/evidence.
     #: Never inside static/: files are served only through the authorised download view

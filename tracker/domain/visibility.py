@@ -20,6 +20,9 @@ PRODUCT.md, "Nobody sees what is not theirs":
 - Panel members' real names are shown only to their own council's approver (who manages the
   team and the panel) and to the member themself; everyone else sees their chosen name or "A
   panel member" (``docs/roles.md``).
+- The open data (``/open-data``, ``docs/open-data.md``) publishes, for anyone, a return that is
+  signed off, in a closed period, of a council that shares named returns: what nobody can
+  change any more and what the council lets anyone outside it see by name.
 
 Every surface (pages, exports, PDFs, the regional pack, emails, dashboards, the API) asks the
 functions here and keeps no copy. Each takes the principal explicitly: views pass
@@ -28,8 +31,11 @@ functions here and keeps no copy. Each takes the principal explicitly: views pas
 
 from __future__ import annotations
 
+from sqlalchemy import and_
+from sqlalchemy.sql.elements import ColumnElement
+
 from tracker.domain.principal import Principal
-from tracker.models import Council, Evidence, Return, ReturnStatus, Role
+from tracker.models import Council, Evidence, Period, PeriodStatus, Return, ReturnStatus, Role
 
 #: the council's own people: they read its drafts and its evidence library
 COUNCIL_READERS = (Role.COUNCIL_EDITOR, Role.COUNCIL_APPROVER, Role.COUNCIL_VIEWER)
@@ -75,6 +81,23 @@ def may_name(principal: Principal | None, council: Council) -> bool:
     belong to it (staff or panel). Someone outside a council that keeps its named returns to
     itself sees it only inside aggregates."""
     return council.shares_named_returns or holds(principal, council, COUNCIL_MEMBERS)
+
+
+def published_openly() -> ColumnElement[bool]:
+    """SQL, over a query that joins :class:`Return` to its :class:`Council` and its
+    :class:`Period`: the return is published as open data, to anyone. It is signed off (a
+    submitted one may still be sent back), its period is closed (so nothing in it changes any
+    more), and its council shares named returns (:func:`may_name` for nobody in particular:
+    a council that keeps its named returns to itself is counted in the national summary only).
+
+    The one rule of who is in the download: the open-data page counts with it, the package
+    selects with it, and its national summary treats every other council as not named.
+    """
+    return and_(
+        Return.status == ReturnStatus.SIGNED_OFF,
+        Period.status == PeriodStatus.CLOSED,
+        Council.shares_named_returns.is_(True),
+    )
 
 
 def may_read_return(principal: Principal | None, council: Council, return_: Return) -> bool:

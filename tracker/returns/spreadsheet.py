@@ -286,12 +286,23 @@ def display_value(field_name: str, value: Any) -> str:
     return str(value)
 
 
-def _area_name(action: Action) -> str:
-    if action.area is not None:
-        return f"{action.area.position}. {action.area.title}"
-    if action.enabler is not None:
-        return f"Barriers and enablers: {action.enabler.title}"
+def area_name(area_position: int | None, area_title: str | None, enabler_title: str | None) -> str:
+    """The Area column: ``"3. Prevention …"`` for an action area, ``"Barriers and enablers:
+    Workforce"`` for an action on a barrier (the open data writes the same words)."""
+    if area_title is not None:
+        return f"{area_position}. {area_title}"
+    if enabler_title is not None:
+        return f"Barriers and enablers: {enabler_title}"
     return ""
+
+
+def _area_name(action: Action) -> str:
+    area, enabler = action.area, action.enabler
+    return area_name(
+        area.position if area else None,
+        area.title if area else None,
+        enabler.title if enabler else None,
+    )
 
 
 def _updated(assessment: Assessment) -> str:
