@@ -304,6 +304,7 @@ DATA_BLUEPRINTS = {
     "pages",
     "roadmap",
     "councils",
+    "opendata",
     "home",
     "returns",
     "compare",

@@ -322,13 +322,26 @@ def test_a_disabled_owner_or_one_without_a_password_is_refused(app):
     with app.app_context():
         _id, disabled_secret = _make(disabled.id, f"council:{LEEDS}")
         _id, gone_secret = _make(anonymised.id, f"council:{LEEDS}")
-        # Disabled as the retention job does it: the token itself is not revoked.
-        accounts.disable_user(get_user(disabled.id), actor=None)
+        # authenticate's own defence, whatever else revokes: an inactive owner, no password.
+        get_user(disabled.id).is_active = False
         get_user(anonymised.id).password_hash = None
         db.session.commit()
         assert tokens.authenticate(disabled_secret) is None
         assert tokens.authenticate(gone_secret) is None
         assert db.session.scalar(select(func.count()).where(ApiToken.revoked_at.is_(None))) == 2
+
+
+def test_disabling_an_account_on_any_path_revokes_its_tokens(app):
+    """As the retention job does it (no actor): enabling the account later brings none back."""
+    person = make_member(app, Role.COUNCIL_EDITOR, email="idle@example.org")
+    with app.app_context():
+        _id, secret = _make(person.id, f"council:{LEEDS}")
+        accounts.disable_user(get_user(person.id), actor=None)
+        db.session.commit()
+        assert db.session.scalar(select(func.count()).where(ApiToken.revoked_at.is_(None))) == 0
+        get_user(person.id).is_active = True
+        db.session.commit()
+        assert tokens.authenticate(secret) is None
 
 
 def test_last_used_is_written_at_most_once_a_minute(app):

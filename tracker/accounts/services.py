@@ -357,6 +357,11 @@ def disable_user(user: User, *, actor: User | None) -> None:
         before=before,
         after=snapshot(user, USER_AUDIT_FIELDS),
     )
+    # Every path that disables someone (an administrator, the retention job) revokes their API
+    # tokens, so that enabling the account again brings none back.
+    from tracker.accounts import tokens  # tokens imports this module
+
+    tokens.revoke_all_for(user, actor)
 
 
 def enable_user(user: User, *, actor: User | None) -> None:

@@ -705,7 +705,6 @@ def disable_account(user: User, *, actor: User) -> None:
     if not user.is_active:
         raise AccountChangeRefused(f"{user.display_name}'s account is already disabled")
     accounts.disable_user(user, actor=actor)
-    tokens.revoke_all_for(user, actor)
 
 
 def enable_account(user: User, *, actor: User) -> None:
