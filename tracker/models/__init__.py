@@ -12,6 +12,14 @@ from tracker.models.accounts import (
 )
 from tracker.models.audit import AuditEvent
 from tracker.models.councils import Council, Region
+from tracker.models.frameworks import (
+    ActionStatementLink,
+    CqcEvidenceCategory,
+    Framework,
+    FrameworkTheme,
+    PreventionTier,
+    QualityStatement,
+)
 from tracker.models.panels import FORMER_MEMBER, Comment, CommentAnswer, PanelProfile, PanelView
 from tracker.models.reports import ReportJob, ReportJobStatus
 from tracker.models.returns import (
@@ -46,6 +54,7 @@ __all__ = [
     "MAX_RECOMMENDATIONS",
     "Action",
     "ActionArea",
+    "ActionStatementLink",
     "AgendaGroup",
     "AgendaItem",
     "ApiToken",
@@ -54,8 +63,11 @@ __all__ = [
     "Comment",
     "CommentAnswer",
     "Council",
+    "CqcEvidenceCategory",
     "Enabler",
     "Evidence",
+    "Framework",
+    "FrameworkTheme",
     "Invitation",
     "Lead",
     "Membership",
@@ -65,6 +77,8 @@ __all__ = [
     "PasswordReset",
     "Period",
     "PeriodStatus",
+    "PreventionTier",
+    "QualityStatement",
     "Rag",
     "Region",
     "ReportJob",

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -250,6 +251,12 @@ class Assessment(db.Model):
     amount_pounds: Mapped[int | None]
     funding_source: Mapped[str | None] = mapped_column(String(24))
     #: copied from last quarter and not yet touched by anyone this quarter
+    #: the council shares how it did this with other councils ("Councils that have embedded
+    #: this"): a short practice note and a contact role (not a personal address unless it
+    #: chooses one)
+    practice_shared: Mapped[bool] = mapped_column(default=False, server_default=false())
+    practice_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    practice_contact: Mapped[str] = mapped_column(String(200), default="", server_default="")
     is_carried_forward: Mapped[bool] = mapped_column(default=False)
     #: when someone looked at a carried-forward answer this quarter and confirmed it unchanged
     #: (its review state is then "confirmed unchanged"; see tracker.domain.vocabulary.ReviewState)
@@ -290,6 +297,8 @@ class Evidence(db.Model):
     content_type: Mapped[str | None] = mapped_column(String(100))
     size_bytes: Mapped[int | None]
     sha256: Mapped[str | None] = mapped_column(String(64))
+    #: the CQC evidence category (tracker.models.frameworks.CqcEvidenceCategory), optional
+    cqc_category: Mapped[str | None] = mapped_column(String(20))
     #: shown to the council's co-production panel
     is_published_to_panel: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())

@@ -116,6 +116,10 @@ class Action(db.Model):
     #: + guidance (1), ++ primary legislation changes (2), +++ major reform (3)
     legislative_level: Mapped[int | None]
     lead: Mapped[str] = mapped_column(String(8))
+    #: the Care Act's prevent (primary), reduce (secondary) or delay (tertiary); None for an
+    #: action that is not itself about care and support (most barriers and enablers). Our
+    #: judgement, like the lead (frameworks/README.md)
+    prevention_tier: Mapped[str | None] = mapped_column(String(10))
     note: Mapped[str] = mapped_column(Text, default="")
     archived_at: Mapped[datetime | None]
 
