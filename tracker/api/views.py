@@ -32,6 +32,7 @@ from tracker.models import (
     Return,
     RoadmapEdition,
 )
+from tracker.models.returns import assessment_evidence
 from tracker.panels import services as panels
 from tracker.permissions import council_access, current_principal, national_admin, public
 from tracker.permissions import region_access as region_rule
@@ -488,20 +489,16 @@ def _evidence_of(council: Council, return_: Return, assessments) -> dict[int, li
     """Each assessment's evidence that this caller may read, or None when they may read none
     (the panel: its evidence lives on the pages it is published to)."""
     principal = current_principal()
+    if not visibility.holds(principal, council, visibility.EVIDENCE_READERS):
+        return None
     shared = return_.status != "draft"
     ids = [a.id for a in assessments]
-    from tracker.models.returns import assessment_evidence
-
     rows = db.session.execute(
         select(assessment_evidence.c.assessment_id, Evidence)
         .join(Evidence, Evidence.id == assessment_evidence.c.evidence_id)
         .where(assessment_evidence.c.assessment_id.in_(ids))
         .order_by(Evidence.title, Evidence.id)
     ).all()
-    if not visibility.reads_drafts(principal, council) and not (
-        visibility.holds(principal, council, visibility.EVIDENCE_READERS)
-    ):
-        return None
     found: dict[int, list[dict]] = {i: [] for i in ids}
     for assessment_id, item in rows:
         if visibility.may_read_evidence(principal, council, item, supports_shared=shared):
