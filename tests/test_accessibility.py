@@ -227,6 +227,10 @@ NOT_START_ENDPOINTS = {
 }
 
 
+#: the read API answers JSON, not pages: its own tests (tests/test_api*.py) check it
+API_PATHS = "/api/"
+
+
 def start_paths(app: Flask) -> list[str]:
     """Every GET route that needs no URL parameters (less NOT_START_ENDPOINTS)."""
     return sorted(
@@ -236,6 +240,7 @@ def start_paths(app: Flask) -> list[str]:
             if "GET" in (rule.methods or ())
             and not rule.arguments
             and rule.endpoint not in NOT_START_ENDPOINTS
+            and not rule.rule.startswith(API_PATHS)
         }
     )
 
@@ -275,7 +280,9 @@ class Crawl:
         if parts.scheme not in {"http", "https"} or parts.netloc != urlsplit(self.base).netloc:
             return
         path = parts.path or "/"
-        if path.startswith("/static/") or PurePosixPath(path).suffix.lower() in DOWNLOAD_SUFFIXES:
+        if path.startswith(("/static/", API_PATHS)):
+            return
+        if PurePosixPath(path).suffix.lower() in DOWNLOAD_SUFFIXES:
             return
         url = urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
         if url in self.queued:
@@ -569,9 +576,11 @@ def sign_in_in_browser(
 def crawled_by_design(app: Flask, endpoint: str, url: str) -> bool:
     """True when the crawl visits ``url`` at all: not a file download (left to its own tests)
     and not an endpoint kept out of the crawl."""
-    suffix = PurePosixPath(urlsplit(url).path).suffix.lower()
+    path = urlsplit(url).path
+    suffix = PurePosixPath(path).suffix.lower()
     return (
-        endpoint not in DOWNLOAD_ENDPOINTS
+        not path.startswith(API_PATHS)
+        and endpoint not in DOWNLOAD_ENDPOINTS
         and endpoint not in NOT_START_ENDPOINTS
         and suffix not in DOWNLOAD_SUFFIXES
     )

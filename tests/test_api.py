@@ -174,7 +174,7 @@ def test_a_returns_figures_match_the_database(app, two_quarters):
         return_ = get_return(LEEDS)
         stages = dict(
             db.session.execute(
-                select(func.coalesce(Assessment.stage, "not_assessed"), func.count())
+                select(func.coalesce(Assessment.stage, "none"), func.count())
                 .where(Assessment.return_id == return_.id)
                 .group_by(Assessment.stage)
             ).all()

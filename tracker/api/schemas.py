@@ -147,10 +147,11 @@ class Council(Schema):
     short_name = fields.String(required=True)
     council_type = fields.String(required=True)
     region = _text("Its ADASS region's slug.", required=True)
-    shares_named_returns = fields.Boolean(
+    named_to_outsiders = fields.Boolean(
         required=True,
         metadata={
-            "description": "Whether people outside the council may read its returns by name."
+            "description": "Whether people outside the council (its region, the nation) may "
+            "read its submitted returns by name; if not, they count only in aggregates."
         },
     )
     links = fields.Dict(keys=fields.String(), values=fields.String())
@@ -193,7 +194,7 @@ class Return(ReturnSummary):
         keys=fields.String(),
         values=fields.Integer(),
         required=True,
-        metadata={"description": "Actions by stage ('not_assessed' for none)."},
+        metadata={"description": "Actions by stage ('none' for not assessed)."},
     )
     rags = fields.Dict(
         keys=fields.String(),

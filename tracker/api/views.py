@@ -18,7 +18,7 @@ from tracker.api.spec import document, operation
 from tracker.compare import services as compare
 from tracker.domain import visibility
 from tracker.domain.periods import months, period_slug
-from tracker.domain.vocabulary import LEAD_NAMES, STAGE_NAMES, ReviewState
+from tracker.domain.vocabulary import LEAD_NAMES, NO_RAG, NOT_ASSESSED, STAGE_NAMES, ReviewState
 from tracker.extensions import db
 from tracker.http import problem
 from tracker.models import (
@@ -45,8 +45,6 @@ MAX_PER_PAGE = 500
 PER_PAGE = 100
 #: requests one caller (a token, a session's person, or an address) may make in a minute
 DEFAULT_RATE_LIMIT = 600
-NOT_ASSESSED = "not_assessed"
-NO_RAG = "none"
 
 
 # -- who is calling, and how often ---------------------------------------------------------------
@@ -177,7 +175,8 @@ def _council(council: Council) -> dict[str, Any]:
         "short_name": council.short_name,
         "council_type": council.council_type,
         "region": council.region.slug,
-        "shares_named_returns": council.shares_named_returns,
+        # the rule's own answer for a reader outside the council: may they read it by name?
+        "named_to_outsiders": visibility.may_name(None, council),
         "links": {"self": url_for("api.council", gss_code=council.gss_code)},
     }
 
