@@ -86,9 +86,10 @@ bench-periods: setup ## Time opening a period for 153 councils on SQLite and Pos
 
 setup: system-packages python-deps assets instance-config ## Install what is missing; no database changes
 
-database: setup ## Apply migrations and load the roadmap and councils (idempotent)
+database: setup ## Apply migrations and load the roadmap, the CQC framework and councils (idempotent)
 	$(FLASK) db upgrade
 	$(FLASK) roadmap load
+	$(FLASK) frameworks load
 	$(FLASK) councils load
 
 test-sqlite: setup ## Run every test (browser checks included) on SQLite

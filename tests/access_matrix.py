@@ -222,6 +222,7 @@ MATRIX: list[Row] = [
     Row("roadmap.outcomes",         "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("roadmap.agenda",           "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("roadmap.enablers",         "GET",   200,  200,   200,     200,   200,  200,     200),
+    Row("roadmap.cqc",              "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("roadmap.search",           "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("councils.index",           "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("opendata.index",           "GET",   200,  200,   200,     200,   200,  200,     200),

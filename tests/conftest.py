@@ -3,13 +3,14 @@
 ``TEST_DATABASE_URL`` chooses the database server. Unset, each test gets a temporary SQLite file.
 Set to a PostgreSQL URL (``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``), each test gets
 a uniquely named database on that server, dropped after the test even when it fails. Either way the
-schema and the loaded roadmap and councils are built once per test process (each pytest-xdist
-worker is one) as a template, and every test's database is a copy of it: a file copy on SQLite,
-``CREATE DATABASE … TEMPLATE`` on PostgreSQL.
+schema and the loaded roadmap, CQC framework and councils are built once per test process (each
+pytest-xdist worker is one) as a template, and every test's database is a copy of it: a file
+copy on SQLite, ``CREATE DATABASE … TEMPLATE`` on PostgreSQL.
 
 Fixtures:
 
-- ``app``: the app on a database with the schema, the roadmap and the councils loaded.
+- ``app``: the app on a database with the schema, the roadmap, the CQC framework and the
+  councils loaded.
 - ``empty_app``: the app on a database with the schema and no rows (loader tests).
 - ``client``, ``runner``: ``app.test_client()`` and ``app.test_cli_runner()``.
 - ``blank_database_url``: a database with no tables at all, for migration tests.
@@ -51,11 +52,13 @@ from tracker import create_app
 from tracker.config import PROJECT_ROOT
 from tracker.councils.services import load_councils
 from tracker.extensions import db
+from tracker.frameworks_loader import load_framework
 from tracker.roadmap_loader import load_roadmap
 
 #: 48 characters: as long as a real key, and obviously not one
 SECRET_KEY = "test-only-secret-key-0123456789abcdef0123456789ab"
 ROADMAP_EDITION = PROJECT_ROOT / "roadmap" / "time-to-act-2023"
+CQC_FRAMEWORK = PROJECT_ROOT / "frameworks" / "cqc-la-2023"
 COUNCILS_CSV = PROJECT_ROOT / "tracker" / "data" / "councils.csv"
 
 
@@ -264,6 +267,7 @@ def _build_schema(url: str, *, load: bool) -> None:
             db.create_all()
             if load:
                 load_roadmap(ROADMAP_EDITION)
+                load_framework(CQC_FRAMEWORK)
                 load_councils(COUNCILS_CSV)
             db.session.commit()
     finally:

@@ -262,6 +262,7 @@ NO_API = {
     "roadmap.outcomes": "the report's prose",
     "roadmap.agenda": "the report's prose",
     "roadmap.search": "search, not data",
+    "roadmap.cqc": "reference data, published in frameworks/ as YAML",
     "reports.council_report": "a document for people",
     "reports.council_report_pdf": "a document for people",
     "reports.council_report_docx": "a document for people",

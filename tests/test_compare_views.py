@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from tests.access_matrix import council, make_member, post, signed_in_client
 from tests.returns_data import LABEL, assess_all
@@ -19,8 +19,9 @@ from tests.test_compare_services import (
     YORK,
     submitted_quarter,
 )
+from tracker.domain.vocabulary import PREVENTION_TIER_LABELS
 from tracker.extensions import db
-from tracker.models import AuditEvent, Council, Role
+from tracker.models import Action, AuditEvent, Council, Role
 
 SLUG = LABEL.replace(" ", "-")
 OTHERS = (WAKEFIELD, KIRKLEES, BRADFORD, YORK)
@@ -47,7 +48,7 @@ def test_council_editor_sees_own_draft_labelled_as_draft(app, page):
     assert html.title.get_text(strip=True).startswith(f"Dashboard {LABEL} – Leeds – ")
     # Every chart: a heading, a summary sentence, its JSON figure and its data table.
     sections = html.select("section.tracker-chart")
-    assert len(sections) == 7
+    assert len(sections) == 8
     for section in sections:
         assert section.h2 and section.select_one(".tracker-chart__summary")
         figure = section.select_one('script[type="application/json"]')
@@ -56,6 +57,22 @@ def test_council_editor_sees_own_draft_labelled_as_draft(app, page):
     stage_table = html.select_one("#stage-mix table")
     embedded = [row.find_all("td")[3].get_text(strip=True) for row in stage_table.tbody("tr")]
     assert sum(int(n) for n in embedded) == 140
+    # By prevention tier: each tier's total is its number of actions in the roadmap.
+    tiers = {
+        row.th.get_text(strip=True) if row.th else row.td.get_text(strip=True): int(
+            row.find_all("td")[-1].get_text(strip=True)
+        )
+        for row in html.select_one("#prevention table").tbody("tr")
+    }
+    with app.app_context():
+        expected = dict(
+            db.session.execute(
+                select(Action.prevention_tier, func.count())
+                .where(Action.parent_id.is_(None))
+                .group_by(Action.prevention_tier)
+            ).all()
+        )
+    assert tiers == {PREVENTION_TIER_LABELS[k or "none"]: n for k, n in expected.items()}
     # The regional median: four other councils, all at Implementing.
     position = html.select_one("#position table tbody tr td:nth-of-type(2)").get_text()
     assert "100% (median of 4 councils)" in position

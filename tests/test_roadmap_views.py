@@ -117,9 +117,14 @@ def test_roadmap_page_counts_in_one_grouped_query(app, client):
     ("url", "most"),
     [
         ("/roadmap/areas/accessible-and-affordable", 4),
-        ("/roadmap/actions", 3),
-        ("/roadmap/actions?timeframe=medium&area=A07", 3),
-        ("/roadmap/actions/A07.M01", 5),
+        # the filters' area and quality statement choices, the actions, their phases
+        ("/roadmap/actions", 4),
+        ("/roadmap/actions?timeframe=medium&area=A07", 4),
+        ("/roadmap/actions?statement=QS4&prevention=tertiary", 4),
+        # and one for the action's links to the CQC's quality statements
+        ("/roadmap/actions/A07.M01", 6),
+        # the framework, its themes, their statements, every link with its action, the count
+        ("/roadmap/cqc", 5),
         ("/roadmap/agenda-for-action", 4),
         ("/roadmap/barriers-and-enablers", 4),
     ],
@@ -143,6 +148,7 @@ def test_roadmap_page_links_to_every_part_of_the_roadmap(client, page):
         "/roadmap/barriers-and-enablers",
         "/roadmap/actions",
         "/roadmap/areas/workforce",
+        "/roadmap/cqc",
     ):
         assert href in links
 
@@ -491,6 +497,7 @@ PAGES = [
     "/roadmap/outcomes",
     "/roadmap/agenda-for-action",
     "/roadmap/barriers-and-enablers",
+    "/roadmap/cqc",
     "/councils/",
     "/no-such-page",
 ]

@@ -1,4 +1,4 @@
-"""Flask CLI commands: ``flask roadmap load`` and ``flask councils load``."""
+"""Flask CLI commands: loading the roadmap, frameworks and councils; retention."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from tracker.extensions import db
 roadmap_cli = AppGroup("roadmap", help="The roadmap's data.")
 councils_cli = AppGroup("councils", help="Councils and ADASS regions.")
 retention_cli = AppGroup("retention", help="Retention of personal data.")
+frameworks_cli = AppGroup("frameworks", help="Frameworks beside the roadmap (the CQC's).")
 
 
 @roadmap_cli.command("load")
@@ -32,6 +33,32 @@ def load_roadmap_command(path: Path | None, not_current: bool) -> None:
     try:
         report = load_roadmap(path, make_current=not not_current)
     except RoadmapDataError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    for line in report.lines():
+        click.echo(line)
+
+
+@frameworks_cli.command("load")
+@click.option(
+    "--path",
+    "path",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of the framework to load (default: frameworks/cqc-la-2023).",
+)
+def load_framework_command(path: Path | None) -> None:
+    """Check a framework and its crosswalk and sync them into the database (safe to run again).
+
+    Run it after ``flask roadmap load``: the crosswalk names the roadmap's actions.
+    """
+    from tracker.frameworks_loader import FrameworkDataError, load_framework
+
+    path = path or Path(current_app.config["FRAMEWORKS_DIR"]) / "cqc-la-2023"
+    try:
+        report = load_framework(path)
+    except FrameworkDataError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from error
     db.session.commit()
@@ -78,6 +105,7 @@ def init_app(app: Flask) -> None:
     from tracker.admin.cli import demo_cli, users_cli
 
     app.cli.add_command(roadmap_cli)
+    app.cli.add_command(frameworks_cli)
     app.cli.add_command(councils_cli)
     app.cli.add_command(retention_cli)
     app.cli.add_command(users_cli)

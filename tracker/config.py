@@ -72,6 +72,7 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     ROADMAP_DIR = str(PROJECT_ROOT / "roadmap")
+    FRAMEWORKS_DIR = str(PROJECT_ROOT / "frameworks")
     COUNCILS_CSV = str(PROJECT_ROOT / "tracker" / "data" / "councils.csv")
     # Form posts are small; evidence uploads set their own, larger limit when they arrive.
     MAX_CONTENT_LENGTH = 1024 * 1024

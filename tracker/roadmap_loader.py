@@ -30,11 +30,14 @@ from tracker.models import (
     AgendaItem,
     Enabler,
     Outcome,
+    PreventionTier,
     RoadmapEdition,
 )
 
 TIMEFRAMES = ("short", "medium", "long")
 LEADS = ["local", "system", "national"]
+#: the Care Act's prevent, reduce, delay (roadmap/README.md, "Prevention tier")
+PREVENTION_TIERS = [tier.value for tier in PreventionTier]
 SPEND_TYPES = ["T", "S", "C", "A"]
 
 #: printed tag groups: cost tags such as "(T£)", "(£££)" or "(A££)", legislative ones such as "(++)"
@@ -62,6 +65,7 @@ _ACTION = {
         "text": _TEXT,
         **_TAG_FIELDS,
         "lead": {"enum": LEADS},
+        "prevention": {"enum": [*PREVENTION_TIERS, None]},
         "note": _TEXT,
         "sub_items": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/action"}},
     },
@@ -501,6 +505,7 @@ def _sync_actions(
                 "position": position,
                 "text": item["text"],
                 "lead": item["lead"],
+                "prevention_tier": item.get("prevention"),
                 "note": item.get("note", ""),
                 "archived_at": None,
                 **_tag_values(item),

@@ -31,6 +31,8 @@ from tracker.compare.services import (
     Share,
 )
 from tracker.domain.vocabulary import (
+    PREVENTION_TIER_LABELS,
+    PREVENTION_TIER_SHORT,
     RAG_KEYS,
     RAG_LABELS,
     SPEND_NAMES,
@@ -420,6 +422,63 @@ def progress_by_timeframe(dashboard: CouncilDashboard) -> Chart:
     )
 
 
+def progress_by_prevention_tier(dashboard: CouncilDashboard) -> Chart:
+    """Stacked bars: actions that prevent, reduce or delay needs (and those with no tier), by
+    stage."""
+    tiers = dashboard.prevention_tiers
+    keys = [k for k in PREVENTION_TIER_LABELS if sum(tiers[k].values())]
+    labels = [PREVENTION_TIER_LABELS[k] for k in keys]
+    traces = []
+    for stage in STAGE_KEYS:
+        values = [tiers[k][stage] for k in keys]
+        if not any(values):
+            continue
+        traces.append(
+            _bar(
+                STAGE_LABELS[stage],
+                labels,
+                values,
+                STAGE_STYLE[stage],
+                text=[v or "" for v in values],
+                textposition="inside",
+            )
+        )
+    figure = _figure(traces, barmode="stack", yaxis={"title": {"text": "Actions"}})
+    parts = []
+    for key in PREVENTION_TIER_SHORT:
+        counts = tiers[key]
+        applicable = sum(counts.values()) - counts["not_applicable"]
+        if applicable:
+            done = counts["implementing"] + counts["embedded"]
+            parts.append(f"{PREVENTION_TIER_SHORT[key]}: {done} of {applicable}")
+    summary = (
+        "Applicable actions at Implementing or Embedded, by prevention tier: "
+        + "; ".join(parts)
+        + "."
+        if parts
+        else "There are no applicable actions with a prevention tier to show."
+    )
+    return Chart(
+        id="prevention",
+        title="Progress by prevention tier",
+        summary=summary,
+        figure=figure,
+        table=Table(
+            caption="Actions by prevention tier and stage",
+            head=["Prevention tier", *(STAGE_LABELS[k] for k in STAGE_KEYS), "Total"],
+            rows=[
+                [
+                    PREVENTION_TIER_LABELS[t],
+                    *(str(tiers[t][k]) for k in STAGE_KEYS),
+                    str(sum(tiers[t].values())),
+                ]
+                for t in keys
+            ],
+            numeric=tuple(range(1, len(STAGE_KEYS) + 2)),
+        ),
+    )
+
+
 def direction_of_travel(dashboard: CouncilDashboard) -> Chart:
     """Grouped bars: improved, unchanged and worsened since last quarter and a year ago."""
     columns = []
@@ -631,6 +690,7 @@ def council_charts(dashboard: CouncilDashboard) -> list[Chart]:
         stage_mix_by_area(dashboard),
         rag_by_area(dashboard),
         progress_by_timeframe(dashboard),
+        progress_by_prevention_tier(dashboard),
         direction_of_travel(dashboard),
         trend(dashboard),
         funding_by_spend_type(dashboard),

@@ -43,7 +43,9 @@ from tracker.domain.principal import Principal
 from tracker.domain.visibility import aggregate_refusal
 from tracker.domain.vocabulary import (
     ADVANCED_STAGES,
+    NO_PREVENTION_TIER,
     NOT_ASSESSED,
+    PREVENTION_TIER_LABELS,
     SHARED_STATUSES,
     SPEND_KEYS,
     STAGE_ORDER,
@@ -423,6 +425,11 @@ class CouncilDashboard:
     panel_views: PanelViewSummary | None = None
     #: how quickly the council answers them: the median time and the number overdue
     answer_times: AnswerTimes | None = None
+    #: prevention tier key ("primary", "secondary", "tertiary", "none") → counts by stage; read
+    #: from the same query as the rest of this quarter's figures
+    prevention_tiers: dict[str, Counter[str]] = field(
+        default_factory=lambda: {key: Counter() for key in PREVENTION_TIER_LABELS}
+    )
 
     @property
     def is_draft(self) -> bool:
@@ -582,6 +589,7 @@ def council_dashboard(
             Action.code,
             Action.text,
             Action.timeframe,
+            Action.prevention_tier,
             ActionArea.code.label("area_code"),
             ActionArea.position.label("area_position"),
             ActionArea.title.label("area_title"),
@@ -640,6 +648,9 @@ def council_dashboard(
         if row.stage in ("planning", "implementing"):
             by_area[key].rags[row.rag or "none"] += 1
         timeframes[row.timeframe or "none"][row.stage or "none"] += 1
+        dashboard.prevention_tiers[row.prevention_tier or NO_PREVENTION_TIER][
+            row.stage or "none"
+        ] += 1
         now_state = (row.stage, row.rag)
         quarter_before = before_quarter.get(row.action_id) if before_quarter is not None else None
         change = (

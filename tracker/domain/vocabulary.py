@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from tracker.models.frameworks import CqcEvidenceCategory, PreventionTier
 from tracker.models.returns import Rag, ReturnStatus, Stage
 
 #: the value that stands for "no stage yet" in counts and filters (never stored)
@@ -141,6 +142,33 @@ LEAD_HINTS = {
     "local": "within a council's current powers",
     "system": "needs ICS, NHS or housing partners",
     "national": "government, Parliament or regulators",
+}
+#: the Care Act's "prevent, reduce or delay" (roadmap/README.md, "Prevention"). The tiers as the
+#: British Red Cross quotes the Care Act guidance (Prevention in Action, 2017, "What is
+#: prevention?"): primary "is about minimising the risk of people developing needs"; secondary
+#: "is about targeting people at high risk of developing needs and intervening early"; tertiary
+#: "is about minimising deterioration and the loss of independence for people with established
+#: needs or preventing the reoccurrence of a health and social care crisis".
+PREVENTION_TIER_NAMES = {
+    PreventionTier.PRIMARY.value: "Prevent: stop needs arising",
+    PreventionTier.SECONDARY.value: "Reduce: early help for people at risk",
+    PreventionTier.TERTIARY.value: (
+        "Delay: support for people with established needs to stay well and independent longer"
+    ),
+}
+#: the tiers' one-word names, for chart legends and table headings
+PREVENTION_TIER_SHORT = {key: name.split(":")[0] for key, name in PREVENTION_TIER_NAMES.items()}
+PREVENTION_TIER_KEYS = tuple(PREVENTION_TIER_NAMES)
+#: filter and count value for actions with no prevention tier (not themselves care and support)
+NO_PREVENTION_TIER = "none"
+PREVENTION_TIER_LABELS = {**PREVENTION_TIER_SHORT, NO_PREVENTION_TIER: "No prevention tier"}
+#: the four kinds of evidence the CQC uses when it assesses a council (its assessment framework
+#: for local authority assurance; the LGA's analysis of the assessment reports)
+CQC_EVIDENCE_CATEGORY_NAMES = {
+    CqcEvidenceCategory.PEOPLES_EXPERIENCE.value: "People’s experience",
+    CqcEvidenceCategory.STAFF_AND_LEADERS.value: "Feedback from staff and leaders",
+    CqcEvidenceCategory.PARTNERS.value: "Feedback from partners",
+    CqcEvidenceCategory.PROCESSES.value: "Processes",
 }
 SPEND_NAMES = {
     "T": "Transformation",
@@ -279,6 +307,14 @@ GLOSSARY: tuple[GlossaryTerm, ...] = tuple(
                 "council’s reports, comment on them, and get an answer to each comment.",
             ),
             GlossaryTerm(
+                "cqc",
+                "CQC",
+                "The Care Quality Commission. It checks health and care services in England. "
+                "Since 2023 it also checks how well each council meets its duties under the Care "
+                "Act.",
+                abbreviations=("CQC",),
+            ),
+            GlossaryTerm(
                 "dass",
                 "DASS",
                 "Director of Adult Social Services. The person in charge of adult social care in "
@@ -327,6 +363,23 @@ GLOSSARY: tuple[GlossaryTerm, ...] = tuple(
                 "NHS",
                 "The National Health Service.",
                 abbreviations=("NHS",),
+            ),
+            GlossaryTerm(
+                "prevention-tier",
+                "Prevention tier",
+                "Which kind of prevention an action mostly is. The Care Act asks councils to "
+                "prevent, reduce or delay people’s need for care and support.",
+                items=tuple(
+                    (PREVENTION_TIER_SHORT[key], upper_sentence(name.split(": ", 1)[1]))
+                    for key, name in PREVENTION_TIER_NAMES.items()
+                ),
+            ),
+            GlossaryTerm(
+                "quality-statement",
+                "Quality statement",
+                "One of the 9 things the CQC looks at when it checks a council’s adult social "
+                "care, in 4 themes, such as “Assessing needs”. The tracker shows which quality "
+                "statements each action helps with.",
             ),
             GlossaryTerm(
                 "rag",

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.extensions import db
+
+if TYPE_CHECKING:
+    from tracker.models.roadmap import Action
 
 
 class PreventionTier(enum.StrEnum):
@@ -101,3 +105,4 @@ class ActionStatementLink(db.Model):
     rationale: Mapped[str] = mapped_column(String(300))
 
     statement: Mapped[QualityStatement] = relationship(back_populates="links")
+    action: Mapped[Action] = relationship(back_populates="statement_links")

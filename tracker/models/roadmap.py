@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.extensions import db
+
+if TYPE_CHECKING:
+    from tracker.models.frameworks import ActionStatementLink
 
 
 class Timeframe(enum.StrEnum):
@@ -118,7 +122,7 @@ class Action(db.Model):
     lead: Mapped[str] = mapped_column(String(8))
     #: the Care Act's prevent (primary), reduce (secondary) or delay (tertiary); None for an
     #: action that is not itself about care and support (most barriers and enablers). Our
-    #: judgement, like the lead (frameworks/README.md)
+    #: judgement, like the lead (roadmap/README.md, "Prevention")
     prevention_tier: Mapped[str | None] = mapped_column(String(10))
     note: Mapped[str] = mapped_column(Text, default="")
     archived_at: Mapped[datetime | None]
@@ -129,6 +133,8 @@ class Action(db.Model):
     sub_items: Mapped[list[Action]] = relationship(
         back_populates="parent", order_by="Action.position"
     )
+    #: the crosswalk's links to the CQC's quality statements (frameworks/cqc-la-2023)
+    statement_links: Mapped[list[ActionStatementLink]] = relationship(back_populates="action")
 
     @property
     def is_trackable(self) -> bool:

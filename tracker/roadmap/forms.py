@@ -14,7 +14,9 @@ from tracker.domain.vocabulary import (
     LEAD_NAMES,
     LEGISLATIVE_NAMES,
     LEGISLATIVE_SYMBOLS,
+    NO_PREVENTION_TIER,
     NO_TIMEFRAME,
+    PREVENTION_TIER_NAMES,
     SPEND_NAMES,
     TIMEFRAME_NAMES,
     TIMEFRAME_SPANS,
@@ -74,15 +76,33 @@ class ActionFilterForm(FlaskForm):
         ],
     )
     area = FilterField("Area for action")
+    prevention = FilterField(
+        "Prevention tier",
+        choices=[
+            *(SelectChoice(code, name) for code, name in PREVENTION_TIER_NAMES.items()),
+            SelectChoice(NO_PREVENTION_TIER, "No prevention tier"),
+        ],
+    )
+    statement = FilterField("CQC quality statement")
 
-    def __init__(self, formdata: MultiDict, area_choices: list[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        formdata: MultiDict,
+        area_choices: list[tuple[str, str]],
+        statement_choices: list[tuple[str, str]] | None = None,
+    ) -> None:
         super().__init__(formdata=formdata)
-        # The areas come from the database, so their choices are known only now: read them again.
+        # The areas and statements come from the database, so their choices are known only now:
+        # read them again.
         self.area.choices = [
             *(SelectChoice(code, label) for code, label in area_choices),
             SelectChoice(ENABLERS, "Barriers and enablers"),
         ]
         self.area.process(formdata)
+        self.statement.choices = [
+            SelectChoice(code, label) for code, label in statement_choices or ()
+        ]
+        self.statement.process(formdata)
 
     def to_filters(self) -> ActionFilters:
         """The chosen values as filters for ``list_actions``."""
@@ -93,6 +113,8 @@ class ActionFilterForm(FlaskForm):
             legislative_levels=frozenset(self.legislative.data or ()),
             leads=frozenset(self.lead.data or ()),
             areas=frozenset(self.area.data or ()),
+            statements=frozenset(self.statement.data or ()),
+            prevention_tiers=frozenset(self.prevention.data or ()),
         )
 
     def active_filters(self) -> list[tuple[str, list[str]]]:

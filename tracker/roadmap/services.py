@@ -10,15 +10,25 @@ from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from tracker import search
-from tracker.domain.vocabulary import ENABLERS, NO_TIMEFRAME, TIMEFRAMES, UNTAGGED
+from tracker.domain.vocabulary import (
+    ENABLERS,
+    NO_PREVENTION_TIER,
+    NO_TIMEFRAME,
+    TIMEFRAMES,
+    UNTAGGED,
+)
 from tracker.extensions import db
 from tracker.models import (
     Action,
     ActionArea,
+    ActionStatementLink,
     AgendaGroup,
     AgendaItem,
     Enabler,
+    Framework,
+    FrameworkTheme,
     Outcome,
+    QualityStatement,
     RoadmapEdition,
 )
 
@@ -195,6 +205,9 @@ class ActionPage:
     timeframe_definition: str
     #: agenda-for-action items that restate this action, with their groups loaded
     agenda_items: list[AgendaItem]
+    #: the crosswalk's links to the CQC's quality statements, in the framework's order, each
+    #: with its statement and theme loaded
+    statement_links: list[ActionStatementLink] = field(default_factory=list)
 
 
 def get_action_page(code: str) -> ActionPage | None:
@@ -229,8 +242,21 @@ def get_action_page(code: str) -> ActionPage | None:
     if action.area is not None and action.timeframe:
         definitions = _timeframe_definitions(action.area.edition)
         definition = definitions.get(action.timeframe, {}).get("definition", "")
+    statement_links = db.session.scalars(
+        select(ActionStatementLink)
+        .join(ActionStatementLink.statement)
+        .join(QualityStatement.theme)
+        .options(
+            contains_eager(ActionStatementLink.statement).contains_eager(QualityStatement.theme)
+        )
+        .where(ActionStatementLink.action_id == action.id)
+        .order_by(QualityStatement.position)
+    ).all()
     return ActionPage(
-        action=action, timeframe_definition=definition, agenda_items=list(agenda_items)
+        action=action,
+        timeframe_definition=definition,
+        agenda_items=list(agenda_items),
+        statement_links=list(statement_links),
     )
 
 
@@ -251,6 +277,10 @@ class ActionFilters:
     legislative_levels: frozenset[str] = field(default_factory=frozenset)
     leads: frozenset[str] = field(default_factory=frozenset)
     areas: frozenset[str] = field(default_factory=frozenset)
+    #: codes of the CQC's quality statements ("QS4"): actions the crosswalk links to any of them
+    statements: frozenset[str] = field(default_factory=frozenset)
+    #: prevention tiers, and NO_PREVENTION_TIER for actions with none
+    prevention_tiers: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def is_empty(self) -> bool:
@@ -262,6 +292,8 @@ class ActionFilters:
                 self.legislative_levels,
                 self.leads,
                 self.areas,
+                self.statements,
+                self.prevention_tiers,
             )
         )
 
@@ -298,6 +330,19 @@ def _filter_conditions(filters: ActionFilters) -> list:
         options = [ActionArea.code.in_(codes)] if codes else []
         if ENABLERS in filters.areas:
             options.append(Action.enabler_id.is_not(None))
+        conditions.append(or_(false(), *options))
+    if filters.statements:
+        linked = (
+            select(ActionStatementLink.action_id)
+            .join(ActionStatementLink.statement)
+            .where(QualityStatement.code.in_(filters.statements))
+        )
+        conditions.append(Action.id.in_(linked))
+    if filters.prevention_tiers:
+        tiers = [value for value in filters.prevention_tiers if value != NO_PREVENTION_TIER]
+        options = [Action.prevention_tier.in_(tiers)] if tiers else []
+        if NO_PREVENTION_TIER in filters.prevention_tiers:
+            options.append(Action.prevention_tier.is_(None))
         conditions.append(or_(false(), *options))
     return conditions
 
@@ -339,6 +384,83 @@ def list_area_choices() -> list[tuple[str, str]]:
         .order_by(ActionArea.position)
     ).all()
     return [(row.code, f"{row.position}. {row.title}") for row in rows]
+
+
+def list_statement_choices() -> list[tuple[str, str]]:
+    """(code, "theme: statement") for each of the CQC's quality statements, in order, for
+    filters; empty before the framework is loaded."""
+    rows = db.session.execute(
+        select(QualityStatement.code, QualityStatement.title, FrameworkTheme.title.label("theme"))
+        .join(QualityStatement.theme)
+        .order_by(QualityStatement.position)
+    ).all()
+    return [(row.code, f"{row.theme}: {row.title}") for row in rows]
+
+
+# --- the CQC's framework and the crosswalk -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatementActions:
+    statement: QualityStatement
+    #: the current actions the crosswalk links to it, in roadmap order, with the link's reason
+    links: list[ActionStatementLink]
+
+
+@dataclass(frozen=True)
+class ThemeStatements:
+    theme: FrameworkTheme
+    statements: list[StatementActions]
+
+
+@dataclass(frozen=True)
+class CqcPage:
+    framework: Framework
+    themes: list[ThemeStatements]
+    #: how many current actions the crosswalk links to no quality statement
+    unlinked: int
+    #: how many current actions there are (the denominator of ``unlinked``)
+    total: int
+
+
+def get_cqc_page() -> CqcPage | None:
+    """The CQC's framework: its themes and quality statements, each with the current actions
+    the crosswalk links to it (three queries, whatever the size of the crosswalk).
+
+    :returns: None if no framework is loaded.
+    """
+    framework = db.session.scalar(
+        select(Framework)
+        .order_by(Framework.id)
+        .options(selectinload(Framework.themes).selectinload(FrameworkTheme.statements))
+    )
+    if framework is None:
+        return None
+    links = db.session.scalars(
+        select(ActionStatementLink)
+        .join(ActionStatementLink.action)
+        .outerjoin(ActionArea, Action.area_id == ActionArea.id)
+        .outerjoin(Enabler, Action.enabler_id == Enabler.id)
+        .options(contains_eager(ActionStatementLink.action))
+        .where(_is_trackable())
+        .order_by(*_ROADMAP_ORDER)
+    ).all()
+    by_statement: dict[int, list[ActionStatementLink]] = {}
+    for link in links:
+        by_statement.setdefault(link.statement_id, []).append(link)
+    themes = [
+        ThemeStatements(
+            theme=theme,
+            statements=[
+                StatementActions(statement, by_statement.get(statement.id, []))
+                for statement in theme.statements
+            ],
+        )
+        for theme in framework.themes
+    ]
+    total = db.session.scalar(select(func.count()).select_from(Action).where(_is_trackable()))
+    linked = len({link.action_id for link in links})
+    return CqcPage(framework=framework, themes=themes, unlinked=total - linked, total=total)
 
 
 # --- key, outcomes, agenda, enablers -------------------------------------------------------------

@@ -31,7 +31,11 @@ def area(slug: str) -> str:
 @bp.get("/actions")
 @public
 def actions() -> str:
-    form = ActionFilterForm(request.args, area_choices=services.list_area_choices())
+    form = ActionFilterForm(
+        request.args,
+        area_choices=services.list_area_choices(),
+        statement_choices=services.list_statement_choices(),
+    )
     results = services.list_actions(form.to_filters())
     return render_template("roadmap/actions.html", filter_form=form, actions=results)
 
@@ -41,6 +45,13 @@ def actions() -> str:
 def action(code: str) -> str:
     page = services.get_action_page(code) or abort(404)
     return render_template("roadmap/action.html", page=page, action=page.action)
+
+
+@bp.get("/cqc")
+@public
+def cqc() -> str:
+    page = services.get_cqc_page() or abort(404)
+    return render_template("roadmap/cqc.html", page=page, framework=page.framework)
 
 
 @bp.get("/key")
