@@ -20,7 +20,12 @@ def _current_edition():
 @public
 def index() -> str:
     overview = services.get_roadmap_overview() or abort(404)
-    return render_template("roadmap/index.html", overview=overview, edition=overview.edition)
+    return render_template(
+        "roadmap/index.html",
+        overview=overview,
+        edition=overview.edition,
+        may_read_practice=visibility.may_read_shared_practice(current_principal()),
+    )
 
 
 @bp.get("/areas/<slug>")
