@@ -436,3 +436,39 @@ def test_statements_do_not_grow_with_the_number_of_councils(app, path):
     assert counts[0] == counts[1]
     if path == ACTION_PAGE:
         assert shown == [3, 20]
+
+
+def test_the_roadmap_links_to_the_summary_for_those_who_may_read_it(app, page, client, reader):
+    link = 'a[href="/roadmap/in-practice"]'
+    assert page(reader.get("/roadmap/")).select_one(link) is not None
+    assert page(client.get("/roadmap/")).select_one(link) is None
+    panel = signed_in_client(app, make_member(app, Role.PANEL_MEMBER))
+    assert page(panel.get("/roadmap/")).select_one(link) is None
+
+
+def test_the_demo_shows_shared_practice_on_both_pages(app, page, reader):
+    from tracker.demo_data import DEMO_PRACTICE_CONTACTS, seed_dataset
+
+    app.config["EVIDENCE_DIR"] = str(app.instance_path) + "/demo-evidence"
+    with app.app_context():
+        seed_dataset("demo", council_limit=8)
+        db.session.commit()
+        code = db.session.scalar(
+            select(Action.code)
+            .join(Assessment, Assessment.action_id == Action.id)
+            .join(Return, Return.id == Assessment.return_id)
+            .join(Council, Council.id == Return.council_id)
+            .where(
+                Council.gss_code == LEEDS,
+                Assessment.practice_shared.is_(True),
+                Return.status.in_([ReturnStatus.SUBMITTED, ReturnStatus.SIGNED_OFF]),
+            )
+            .order_by(Action.code)
+            .limit(1)
+        )
+    assert code is not None
+    soup = page(reader.get(f"/roadmap/actions/{code}"))
+    assert "Leeds City Council" in _shared_councils(soup)
+    assert DEMO_PRACTICE_CONTACTS[LEEDS] in _text(soup.select_one(f"#practice-{LEEDS}"))
+    summary = page(reader.get(SUMMARY))
+    assert "Leeds City Council" in _row(summary, code)[-1]
