@@ -224,6 +224,9 @@ MATRIX: list[Row] = [
     Row("roadmap.enablers",         "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("roadmap.cqc",              "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("roadmap.search",           "GET",   200,  200,   200,     200,   200,  200,     200),
+    # Shared practice is for officers of any council, regions and the nation; a panel member's
+    # request finds no page (visibility.may_read_shared_practice).
+    Row("roadmap.in_practice",      "GET",   SIGN_IN, 200, 200,    200,   404,  200,     200),
     Row("councils.index",           "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("opendata.index",           "GET",   200,  200,   200,     200,   200,  200,     200),
     # the open data of a closed quarter only: the matrix's period is open in every state, so

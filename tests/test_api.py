@@ -263,6 +263,7 @@ NO_API = {
     "roadmap.agenda": "the report's prose",
     "roadmap.search": "search, not data",
     "roadmap.cqc": "reference data, published in frameworks/ as YAML",
+    "roadmap.in_practice": "named contacts for officers, not open figures; a later issue",
     "reports.council_report": "a document for people",
     "reports.council_report_pdf": "a document for people",
     "reports.council_report_docx": "a document for people",

@@ -20,6 +20,13 @@ PRODUCT.md, "Nobody sees what is not theirs":
 - Panel members' real names are shown only to their own council's approver (who manages the
   team and the panel) and to the member themself; everyone else sees their chosen name or "A
   panel member" (``docs/roles.md``).
+- Shared practice ("Learning from peers"): a council may share, action by action, how it did
+  something, with a note and a contact role. It is read by the staff of every council and by
+  regional members and national administrators (:data:`PRACTICE_READERS`), never by anonymous
+  visitors or panel members: it is one officer telling another whom to ask. Only what the
+  council has finished is shown: an opted-in assessment at Embedded in its latest submitted or
+  signed-off return, and, as everywhere, only of a council the reader may name
+  (:func:`shared_practice_shown`).
 - The open data (``/open-data``, ``docs/open-data.md``) publishes, for anyone, a return that is
   signed off, in a closed period, of a council that shares named returns: what nobody can
   change any more and what the council lets anyone outside it see by name.
@@ -31,11 +38,22 @@ functions here and keeps no copy. Each takes the principal explicitly: views pas
 
 from __future__ import annotations
 
-from sqlalchemy import and_
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.domain.principal import Principal
-from tracker.models import Council, Evidence, Period, PeriodStatus, Return, ReturnStatus, Role
+from tracker.models import (
+    Assessment,
+    Council,
+    Evidence,
+    Period,
+    PeriodStatus,
+    Return,
+    ReturnStatus,
+    Role,
+    Stage,
+)
 
 #: the council's own people: they read its drafts and its evidence library
 COUNCIL_READERS = (Role.COUNCIL_EDITOR, Role.COUNCIL_APPROVER, Role.COUNCIL_VIEWER)
@@ -47,6 +65,9 @@ READERS = (*COUNCIL_MEMBERS, Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
 DRAFT_READERS = COUNCIL_READERS
 #: who may read the evidence behind a submitted return's assessments
 EVIDENCE_READERS = (*COUNCIL_READERS, Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
+#: who reads other councils' shared practice: officers of any council, regions and the nation;
+#: not panel members, for whom the notes and contact roles (one officer to another) are not meant
+PRACTICE_READERS = (*COUNCIL_READERS, Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
 #: who reads a region's comparison and the nation's picture
 REGION_READERS = (Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
 #: the fewest councils an aggregate shown outside a council may cover
@@ -97,6 +118,43 @@ def published_openly() -> ColumnElement[bool]:
         Return.status == ReturnStatus.SIGNED_OFF,
         Period.status == PeriodStatus.CLOSED,
         Council.shares_named_returns.is_(True),
+    )
+
+
+def may_read_shared_practice(principal: Principal | None) -> bool:
+    """True when ``principal`` may read councils' shared practice (the action page's "Councils
+    that have embedded this" and the national "Roadmap in practice" page): someone holding one
+    of :data:`PRACTICE_READERS` anywhere. Anonymous visitors and panel members may not."""
+    return principal is not None and bool(principal.roles & set(PRACTICE_READERS))
+
+
+def shared_practice_shown(principal: Principal | None) -> ColumnElement[bool]:
+    """SQL, over a query that joins :class:`Assessment` to its :class:`Return` and the return's
+    :class:`Council`: the assessment is shared practice that ``principal`` is shown.
+
+    The council opted in (``practice_shared``) on an assessment at Embedded, in a submitted or
+    signed-off return (never a draft) that is the council's latest such return, and the council
+    may be named to ``principal`` (:func:`may_name`: it shares named returns, or the reader
+    belongs to it). Ask :func:`may_read_shared_practice` first: this says which, not whether.
+    """
+    shared = [s.value for s in ReturnStatus if s.is_shared]
+    later, later_period = aliased(Return), aliased(Period)
+    latest = (
+        select(later.id)
+        .join(later_period, later_period.id == later.period_id)
+        .where(later.council_id == Return.council_id, later.status.in_(shared))
+        .order_by(later_period.year.desc(), later_period.quarter.desc())
+        .limit(1)
+        .correlate(Return)
+        .scalar_subquery()
+    )
+    own = sorted(principal.council_ids(COUNCIL_MEMBERS)) if principal is not None else []
+    return and_(
+        Assessment.practice_shared.is_(True),
+        Assessment.stage == Stage.EMBEDDED.value,
+        Return.status.in_(shared),
+        Return.id == latest,
+        or_(Council.shares_named_returns.is_(True), Council.id.in_(own)),
     )
 
 

@@ -25,6 +25,7 @@ from tracker.models.reports import ReportJob, ReportJobStatus
 from tracker.models.returns import (
     ASSESSMENT_FIELDS,
     MAX_RECOMMENDATIONS,
+    PRACTICE_FIELDS,
     Assessment,
     Evidence,
     Period,
@@ -52,6 +53,7 @@ __all__ = [
     "ASSESSMENT_FIELDS",
     "FORMER_MEMBER",
     "MAX_RECOMMENDATIONS",
+    "PRACTICE_FIELDS",
     "Action",
     "ActionArea",
     "ActionStatementLink",

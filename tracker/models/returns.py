@@ -143,6 +143,11 @@ ASSESSMENT_FIELDS = (
     "funding_source",
 )
 
+#: the shared practice of an assessment ("Learning from peers"), saved from the assessment form
+#: only: not in the spreadsheet template or bulk edit, whose columns are ASSESSMENT_FIELDS. They
+#: are carried forward with it, so a council keeps sharing until it says otherwise.
+PRACTICE_FIELDS = ("practice_shared", "practice_note", "practice_contact")
+
 
 class Period(db.Model):
     """A UK financial-year quarter, e.g. "2025-26 Q3" (October to December 2025)."""
@@ -250,13 +255,13 @@ class Assessment(db.Model):
     spend_types: Mapped[str] = mapped_column(String(4), default="")
     amount_pounds: Mapped[int | None]
     funding_source: Mapped[str | None] = mapped_column(String(24))
-    #: copied from last quarter and not yet touched by anyone this quarter
     #: the council shares how it did this with other councils ("Councils that have embedded
     #: this"): a short practice note and a contact role (not a personal address unless it
     #: chooses one)
     practice_shared: Mapped[bool] = mapped_column(default=False, server_default=false())
     practice_note: Mapped[str] = mapped_column(Text, default="", server_default="")
     practice_contact: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    #: copied from last quarter and not yet touched by anyone this quarter
     is_carried_forward: Mapped[bool] = mapped_column(default=False)
     #: when someone looked at a carried-forward answer this quarter and confirmed it unchanged
     #: (its review state is then "confirmed unchanged"; see tracker.domain.vocabulary.ReviewState)

@@ -50,7 +50,7 @@ from tracker.domain.vocabulary import (
     TIMEFRAME_SPANS,
 )
 from tracker.forms import ConfirmForm, FilterField
-from tracker.models import MAX_RECOMMENDATIONS, Assessment, Stage
+from tracker.models import MAX_RECOMMENDATIONS, PRACTICE_FIELDS, Assessment, Stage
 from tracker.returns import queries
 from tracker.returns.services import (
     BARRIERS,
@@ -241,13 +241,32 @@ class AssessmentForm(FlaskForm):
             *(SelectChoice(code, name) for code, name in FUNDING_SOURCES.items()),
         ],
     )
+    practice_shared = BooleanField(
+        "Share how we did this with other councils",
+        description="Once the action is Embedded and the return is submitted, staff of other "
+        "councils, regional members and national administrators can read your practice note "
+        "and contact on the roadmap's page for this action",
+        widget=GovCheckboxInput(),
+    )
+    practice_note = _text_area(
+        "How you did it",
+        "Needed to share. What you did, and what made it work, in up to 1,000 characters",
+        rows=4,
+    )
+    practice_contact = StringField(
+        "Who other councils can contact",
+        description="A role or a team mailbox, for example Head of Prevention, Leeds City "
+        "Council. Use a personal email address only if your council chooses to",
+        widget=GovTextInput(),
+        filters=[_strip],
+    )
     version = HiddenField()
     submit = SubmitField("Save", widget=GovSubmitInput())
 
     @classmethod
     def for_assessment(cls, assessment: Assessment) -> AssessmentForm:
         """The form filled in with the assessment as saved (``formdata=None``: a GET)."""
-        data = {name: getattr(assessment, name) for name in EDITABLE_FIELDS}
+        data = {name: getattr(assessment, name) for name in (*EDITABLE_FIELDS, *PRACTICE_FIELDS)}
         data["spend_types"] = list(assessment.spend_types or "")
         data["is_co_produced"] = {True: "yes", False: "no"}.get(assessment.is_co_produced)
         data["target_stage"] = assessment.target_stage or KEEP
@@ -280,6 +299,9 @@ class AssessmentForm(FlaskForm):
             "spend_types": "".join(self.spend_types.data or []),
             "amount_pounds": self.amount_pounds.data,
             "funding_source": self.funding_source.data or None,
+            "practice_shared": bool(self.practice_shared.data),
+            "practice_note": self.practice_note.data or "",
+            "practice_contact": self.practice_contact.data or "",
         }
 
     def show_errors(self, errors: dict[str, str]) -> None:

@@ -26,6 +26,7 @@ from tracker.domain.periods import (
 from tracker.extensions import db
 from tracker.models import (
     ASSESSMENT_FIELDS,
+    PRACTICE_FIELDS,
     Action,
     Assessment,
     AuditEvent,
@@ -38,8 +39,9 @@ from tracker.models import (
     assessment_evidence,
 )
 
-#: the fields an assessment carries into the next quarter's draft
-CARRIED_FIELDS = ASSESSMENT_FIELDS
+#: the fields an assessment carries into the next quarter's draft: its answers, and the practice
+#: it shares (a council keeps sharing until it says otherwise)
+CARRIED_FIELDS = (*ASSESSMENT_FIELDS, *PRACTICE_FIELDS)
 
 
 def create_period(label: str, closes_on: date, *, actor: User | None) -> Period:

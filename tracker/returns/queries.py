@@ -36,6 +36,7 @@ from tracker.domain.vocabulary import (
 )
 from tracker.extensions import db
 from tracker.models import (
+    PRACTICE_FIELDS,
     Action,
     ActionArea,
     Assessment,
@@ -803,7 +804,11 @@ def last_sent_back(return_: Return, rows: Iterable[ActionRow] | None = None) -> 
     by_code = {row.code: row for row in (rows if rows is not None else action_rows(return_, None))}
     changes = []
     for code, row in by_code.items():
-        fields = [FIELD_LABELS[name] for name in EDITABLE_FIELDS if name in changed.get(code, ())]
+        fields = [
+            FIELD_LABELS[name]
+            for name in (*EDITABLE_FIELDS, *PRACTICE_FIELDS)
+            if name in changed.get(code, ())
+        ]
         if not fields:
             continue
         earlier = then[code]
@@ -959,6 +964,9 @@ FIELD_LABELS = {
     "spend_types": "Types of spend",
     "amount_pounds": "Amount",
     "funding_source": "Source of funding",
+    "practice_shared": "Shared with other councils",
+    "practice_note": "How we did it",
+    "practice_contact": "Contact for other councils",
 }
 
 
@@ -978,7 +986,7 @@ def answer_text(name: str, value: Any) -> str:
         return money(value)
     if name == "funding_source":
         return FUNDING_SOURCES.get(value, str(value))
-    if name == "is_co_produced":
+    if name in ("is_co_produced", "practice_shared"):
         return "Yes" if value else "No"
     return str(value)
 
@@ -986,7 +994,10 @@ def answer_text(name: str, value: Any) -> str:
 def answers(values: Mapping[str, Any] | Assessment) -> list[tuple[str, str, str]]:
     """(field, label, text) for every answer, in the order of the form."""
     get = values.get if isinstance(values, Mapping) else lambda n: getattr(values, n)
-    return [(name, FIELD_LABELS[name], answer_text(name, get(name))) for name in EDITABLE_FIELDS]
+    return [
+        (name, FIELD_LABELS[name], answer_text(name, get(name)))
+        for name in (*EDITABLE_FIELDS, *PRACTICE_FIELDS)
+    ]
 
 
 @dataclass(frozen=True)

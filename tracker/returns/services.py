@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from tracker.extensions import db
 from tracker.models import (
     ASSESSMENT_FIELDS,
     MAX_RECOMMENDATIONS,
+    PRACTICE_FIELDS,
     Action,
     Assessment,
     Council,
@@ -65,6 +67,12 @@ TEXT_LIMITS = {
     "partners": 2000,
 }
 MAX_AMOUNT = 10_000_000_000
+#: the longest practice note and contact a council may share ("Learning from peers")
+PRACTICE_NOTE_MAX = 1000
+PRACTICE_CONTACT_MAX = 200
+#: what the audit trail and the signed-off snapshot keep of an assessment: its answers and the
+#: practice it shares
+AUDITED_FIELDS = (*EDITABLE_FIELDS, *PRACTICE_FIELDS)
 
 
 class AssessmentInvalid(ValueError):
@@ -84,13 +92,53 @@ class AssessmentConflict(Exception):
         super().__init__(f"assessment {current.id} changed since version was read")
 
 
+def _has_control_characters(text: str, *, multiline: bool) -> bool:
+    allowed = {"\n", "\r", "\t"} if multiline else set()
+    return any(
+        (unicodedata.category(c) == "Cc" and c not in allowed) or c in "\u2028\u2029" for c in text
+    )
+
+
+def _validate_practice(values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    """The shared practice of an assessment, checked and tidied: a note is needed to share, the
+    note and the contact have a length limit and no control characters; nothing else is checked
+    (the contact is a role or a team mailbox, in whatever form the council chooses)."""
+    shared = values.get("practice_shared") or False
+    if not isinstance(shared, bool):
+        errors["practice_shared"] = "Select whether to share how you did this"
+        shared = False
+    note = values.get("practice_note") or ""
+    contact = values.get("practice_contact") or ""
+    note = note.strip() if isinstance(note, str) else ""
+    contact = contact.strip() if isinstance(contact, str) else ""
+    if len(note) > PRACTICE_NOTE_MAX:
+        errors["practice_note"] = f"Practice note must be {PRACTICE_NOTE_MAX:,} characters or fewer"
+    elif _has_control_characters(note, multiline=True):
+        errors["practice_note"] = "Practice note must not include control characters"
+    elif shared and not note:
+        errors["practice_note"] = "Enter how you did this: other councils read it when you share"
+    if len(contact) > PRACTICE_CONTACT_MAX:
+        errors["practice_contact"] = f"Contact must be {PRACTICE_CONTACT_MAX} characters or fewer"
+    elif _has_control_characters(contact, multiline=False):
+        errors["practice_contact"] = "Contact must not include control characters"
+    return {"practice_shared": shared, "practice_note": note, "practice_contact": contact}
+
+
 def validate_assessment(values: dict[str, Any]) -> dict[str, Any]:
     """Check and tidy one assessment's values; the same rules for forms, bulk edit and import.
+
+    The shared practice (``PRACTICE_FIELDS``) is checked and returned only when ``values`` has
+    any of it: bulk edit and spreadsheet import leave it as it is.
 
     :returns: the cleaned values (RAG cleared outside Planning and Implementing, text stripped).
     :raises AssessmentInvalid: naming each field that breaks a rule, in GOV.UK wording.
     """
     errors: dict[str, str] = {}
+    practice = (
+        _validate_practice(values, errors)
+        if any(name in values for name in PRACTICE_FIELDS)
+        else {}
+    )
     clean = {name: values.get(name) for name in EDITABLE_FIELDS}
     for name, limit in TEXT_LIMITS.items():
         text = (clean.get(name) or "").strip()
@@ -154,7 +202,7 @@ def validate_assessment(values: dict[str, Any]) -> dict[str, Any]:
     if errors:
         raise AssessmentInvalid(errors)
     clean["stage"] = stage
-    return clean
+    return clean | practice
 
 
 def is_complete(assessment: Assessment) -> bool:
@@ -208,14 +256,14 @@ def save_assessment(
     clean = validate_assessment(values)
     if assessment.version_id != expected_version:
         raise AssessmentConflict(assessment, clean)
-    before = snapshot(assessment, list(EDITABLE_FIELDS))
+    before = snapshot(assessment, list(AUDITED_FIELDS))
     for name, value in clean.items():
         setattr(assessment, name, value)
     assessment.is_carried_forward = False
     assessment.updated_at = utcnow()
     assessment.updated_by_id = actor.id
     db.session.flush()
-    after = snapshot(assessment, list(EDITABLE_FIELDS))
+    after = snapshot(assessment, list(AUDITED_FIELDS))
     record(
         actor=actor,
         action="assessment.update",
@@ -345,7 +393,7 @@ def _frozen(return_: Return) -> dict[str, Any]:
         "board_recommendations": list(return_.board_recommendations or []),
         "assessments": {
             a.action.code: {
-                **snapshot(a, list(EDITABLE_FIELDS)),
+                **snapshot(a, list(AUDITED_FIELDS)),
                 "evidence": [
                     {
                         "title": e.title,

@@ -1,11 +1,14 @@
-"""Forms of the roadmap pages: the filters on the list of actions."""
+"""Forms of the roadmap pages: the filters on the list of actions, the quarter in practice."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
+from tracker.domain.periods import period_slug
 from tracker.domain.vocabulary import (
     ENABLERS,
     FUNDING_NAMES,
@@ -22,7 +25,8 @@ from tracker.domain.vocabulary import (
     TIMEFRAME_SPANS,
     UNTAGGED,
 )
-from tracker.forms import FilterField
+from tracker.forms import ChoiceSelectField, FilterField
+from tracker.models import Period
 from tracker.roadmap.services import ActionFilters
 
 
@@ -126,3 +130,16 @@ class ActionFilterForm(FlaskForm):
             if labels:
                 active.append((field.label.text, labels))
         return active
+
+
+class PracticePeriodForm(FlaskForm):
+    """The quarter the roadmap in practice shows, sent with GET so that a view can be shared."""
+
+    class Meta:
+        csrf = False
+
+    period = ChoiceSelectField("Quarter", message="Select a quarter from the list")
+
+    def __init__(self, formdata, periods: Sequence[Period], **kwargs) -> None:
+        super().__init__(formdata, **kwargs)
+        self.period.choices = [SelectChoice(period_slug(p), p.label) for p in periods]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask import abort, render_template, request
 
+from tracker.domain import visibility
+from tracker.domain.periods import period_slug
 from tracker.forms import SearchForm
-from tracker.permissions import public
-from tracker.roadmap import bp, services
-from tracker.roadmap.forms import ActionFilterForm
+from tracker.permissions import current_principal, public, signed_in
+from tracker.roadmap import bp, practice, services
+from tracker.roadmap.forms import ActionFilterForm, PracticePeriodForm
 
 
 def _current_edition():
@@ -18,7 +20,12 @@ def _current_edition():
 @public
 def index() -> str:
     overview = services.get_roadmap_overview() or abort(404)
-    return render_template("roadmap/index.html", overview=overview, edition=overview.edition)
+    return render_template(
+        "roadmap/index.html",
+        overview=overview,
+        edition=overview.edition,
+        may_read_practice=visibility.may_read_shared_practice(current_principal()),
+    )
 
 
 @bp.get("/areas/<slug>")
@@ -44,7 +51,33 @@ def actions() -> str:
 @public
 def action(code: str) -> str:
     page = services.get_action_page(code) or abort(404)
-    return render_template("roadmap/action.html", page=page, action=page.action)
+    viewer = current_principal()
+    return render_template(
+        "roadmap/action.html",
+        page=page,
+        action=page.action,
+        may_read_practice=visibility.may_read_shared_practice(viewer),
+        shared_practice=practice.list_shared_practice(page.action, viewer),
+    )
+
+
+@bp.get("/in-practice")
+@signed_in
+def in_practice() -> str | tuple[str, int]:
+    # Shared practice is for officers, regions and the nation (visibility.PRACTICE_READERS);
+    # for anyone else signed in (a panel member) the page does not exist.
+    viewer = current_principal()
+    if not visibility.may_read_shared_practice(viewer):
+        abort(404)
+    periods = practice.list_summary_periods()
+    form = PracticePeriodForm(request.args, periods)
+    summary = None
+    if "period" not in request.args or form.validate():
+        period = practice.find_summary_period(periods, form.period.data)
+        summary = practice.roadmap_in_practice(period, periods, viewer) if period else None
+        form.period.data = period_slug(period) if period else form.period.data
+    page = render_template("roadmap/in_practice.html", form=form, summary=summary)
+    return (page, 400) if form.errors else page
 
 
 @bp.get("/cqc")
