@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from tracker.models.frameworks import CqcEvidenceCategory
 from tracker.models.returns import Rag, ReturnStatus, Stage
 
 #: the value that stands for "no stage yet" in counts and filters (never stored)
@@ -114,6 +115,16 @@ PANEL_VIEW_HEADINGS = {
 PANEL_VIEW_KEYS = tuple(PANEL_VIEW_NAMES)
 #: the question the panel answers
 PANEL_VIEW_QUESTION = "From what you see, is this happening?"
+
+
+#: the CQC's four categories of evidence for local authority assessment, in its order: how an
+#: item of evidence is grouped in a council's CQC view and pack (uncategorised items go last)
+CQC_EVIDENCE_CATEGORY_NAMES = {
+    CqcEvidenceCategory.PEOPLES_EXPERIENCE.value: "People's experience",
+    CqcEvidenceCategory.STAFF_AND_LEADERS.value: "Feedback from staff and leaders",
+    CqcEvidenceCategory.PARTNERS.value: "Feedback from partners",
+    CqcEvidenceCategory.PROCESSES.value: "Processes",
+}
 
 
 RETURN_STATUS_NAMES = {s.value: s.label for s in ReturnStatus}
