@@ -10,13 +10,15 @@ from datetime import date, timedelta
 import pytest
 from docx import Document
 from pypdf import PdfReader
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from tests.access_matrix import council, csrf_token, make_member, make_person, signed_in_client
 from tests.returns_data import LEEDS, SLUG, assess, assess_all, get_assessment, open_period, submit
 from tests.test_roadmap_views import count_queries
+from tracker.admin.demo import seed_demo
 from tracker.clock import uk_today
 from tracker.cqc.services import NO_LINKED_ACTIONS, NO_RECENT_EVIDENCE, build_cqc_view
+from tracker.demo_data import seed_dataset
 from tracker.domain.vocabulary import CQC_EVIDENCE_CATEGORY_NAMES, RAG_NAMES, STAGE_NAMES
 from tracker.extensions import db
 from tracker.models import (
@@ -409,3 +411,21 @@ def test_the_view_reads_a_fixed_number_of_queries(app, world):
         assert editor.get(VIEW).status_code == 200
     assert len(many) == len(few), many
     assert len(few) <= 20, few
+
+
+# -- the demo -------------------------------------------------------------------------------------
+
+
+def test_the_demo_tags_its_evidence_with_every_category_and_leaves_some_untagged(app, tmp_path):
+    app.config["EVIDENCE_DIR"] = str(tmp_path / "evidence-store")
+    with app.app_context():
+        seed_demo()
+        seed_dataset("demo", council_limit=3)
+        db.session.commit()
+        counts = dict(
+            db.session.execute(
+                select(Evidence.cqc_category, func.count()).group_by(Evidence.cqc_category)
+            ).all()
+        )
+    assert set(counts) == {*CQC_EVIDENCE_CATEGORY_NAMES, None}
+    assert counts[None] < sum(counts.values()) / 2
