@@ -61,7 +61,7 @@ ROLES = (
 RELATIONS = ("own", "same_region", "other_region")
 STATES = ("draft", "submitted", "signed_off", "unshared")
 #: blueprints whose pages read a council's returns: their rows are checked in every state
-RETURN_BLUEPRINTS = frozenset({"returns", "panels", "reports", "compare"})
+RETURN_BLUEPRINTS = frozenset({"returns", "panels", "reports", "compare", "cqc"})
 
 #: a 302 to the sign-in page, with ``next`` the requested path
 SIGN_IN = "sign-in"
@@ -348,6 +348,10 @@ MATRIX: list[Row] = [
     Row("returns.unlink_evidence", "POST", S, own(To("returns.evidence", 303)),
         404, 404, 404, 404, 404),
     Row("returns.evidence_library", "GET",   S,    OWN,   OWN,     OWN,   404,  404,     404),
+    # changing an item's details (its CQC evidence category too): the council's editors,
+    # whatever the state of the returns it supports (no fields: 422 with the form's errors)
+    Row("returns.edit_evidence",    "GET",   S,    OWN,   404,     404,   404,  404,     404),
+    Row("returns.edit_evidence",    "POST",  S,    own(422), 404,  404,   404,  404,     404),
     Row("returns.download_evidence", "GET", S, OWN, OWN, OWN,
         404, once_submitted(REGION), once_submitted(200)),
     # -- the panel's own view of an action (triangulation): a member answers, the approver
@@ -449,6 +453,13 @@ MATRIX: list[Row] = [
     Row("reports.council_report_docx", "GET", S, OWN, OWN, OWN,
         404, once_submitted(REGION), once_submitted(200)),
     Row("reports.council_report_xlsx", "GET", S, OWN, OWN, OWN,
+        404, once_submitted(REGION), once_submitted(200)),
+    # -- a council's CQC view and its pack: the board report's readers (its own people, drafts
+    # too; its region and the nation once submitted, while it shares named returns); panel
+    # members never, since it lists the staff's evidence
+    Row("cqc.view", "GET", S, OWN, OWN, OWN, 404, once_submitted(REGION), once_submitted(200)),
+    Row("cqc.pack_pdf", "GET", S, OWN, OWN, OWN, 404, once_submitted(REGION), once_submitted(200)),
+    Row("cqc.pack_docx", "GET", S, OWN, OWN, OWN,
         404, once_submitted(REGION), once_submitted(200)),
     Row("reports.region_pack",      "GET",   S,    404,   404,     404,   404,  REGION,  200),
     # A pack chart exists only when the pack draws it: with the one reporting council keeping

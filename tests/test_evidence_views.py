@@ -420,8 +420,10 @@ def test_the_library_lists_each_item_with_the_actions_it_supports(app, world, ed
         "Évaluation report",
         "Data or dashboard 30 September 2025",
         f"PDF, {len(pdf())} bytes",
+        "Not categorised",
         f"{code}, 2025-26 Q3",
         "Yes",
+        "Change the details of Évaluation report",
     ]
     assert html.select_one("tbody a")["href"] == f"{LIBRARY}/{item_id}/download"
     assert html.select("tbody ul a")[0]["href"] == page_of(world)

@@ -84,6 +84,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from tracker.auth.account import bp as account_bp
     from tracker.compare import bp as compare_bp
     from tracker.councils import bp as councils_bp
+    from tracker.cqc import bp as cqc_bp
     from tracker.home import bp as home_bp
     from tracker.opendata import bp as opendata_bp
     from tracker.pages import bp as pages_bp
@@ -105,6 +106,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(compare_bp)
     app.register_blueprint(panels_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(cqc_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(opendata_bp)
 

@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from datetime import time as dt_time
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 
 from tracker.accounts.names import check_name
 from tracker.audit import record
@@ -39,6 +39,7 @@ from tracker.models import (
     Action,
     Assessment,
     Council,
+    CqcEvidenceCategory,
     Evidence,
     Period,
     PeriodStatus,
@@ -407,7 +408,8 @@ def seed_dataset(
         councils if scale == "national" else [c for c in councils if c.gss_code in FIRST_COUNCILS]
     )
     _insert_evidence(plan, with_evidence, returns, rng, report, with_files=True)
-    say(f"{report.evidence} evidence items")
+    categorised = tag_cqc_categories(with_evidence)
+    say(f"{report.evidence} evidence items, {categorised} with a CQC evidence category")
     shared_practice = seed_shared_practice(plan)
     report.notes.append(f"Shared practice: {shared_practice} assessments of demo councils.")
     _insert_snapshots(plan, returns, report)
@@ -776,6 +778,43 @@ def seed_shared_practice(plan: _Plan) -> int:
         shared += len(action_ids)
     db.session.flush()
     return shared
+
+
+#: evidence type → the CQC evidence category the demo gives it (tracker.models.CqcEvidenceCategory)
+DEMO_CQC_CATEGORIES = {
+    "co_production": CqcEvidenceCategory.PEOPLES_EXPERIENCE,
+    "case_study": CqcEvidenceCategory.PEOPLES_EXPERIENCE,
+    "board_paper": CqcEvidenceCategory.STAFF_AND_LEADERS,
+    "other": CqcEvidenceCategory.PARTNERS,
+    "strategy": CqcEvidenceCategory.PROCESSES,
+    "data": CqcEvidenceCategory.PROCESSES,
+}
+
+
+def tag_cqc_categories(councils: list[Council]) -> int:
+    """Give the councils' evidence a CQC evidence category from its type, leaving every fourth
+    item (by id) uncategorised, as a council part way through tagging would: the CQC view then
+    shows evidence in each category and some not yet categorised. One UPDATE, no randomness
+    (the rest of the demo draws the same numbers with or without it).
+
+    :returns: how many items were given a category.
+    """
+    if not councils:
+        return 0
+    category = case(
+        *(
+            (Evidence.evidence_type == kind, value.value)
+            for kind, value in DEMO_CQC_CATEGORIES.items()
+        ),
+        else_=None,
+    )
+    result = db.session.execute(
+        update(Evidence)
+        .where(Evidence.council_id.in_([c.id for c in councils]), Evidence.id % 4 != 0)
+        .values(cqc_category=category)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
 
 
 def _insert_snapshots(plan: _Plan, returns: _Returns, report: DatasetReport) -> None:

@@ -10,6 +10,10 @@ PRODUCT.md, "Nobody sees what is not theirs":
   even its region or the nation; it appears only inside aggregates.
 - Evidence behind a submitted return is for the council, its region and the nation; a panel
   member sees only the items the council publishes to its panel.
+- A council's CQC view (its return read against the CQC's quality statements, with the staff's
+  evidence) is its own staff's, drafts included; its region and the nation read it once the
+  return is submitted and while the council shares named returns; its panel never (it holds
+  evidence the council has not published to the panel).
 - An aggregate shown outside a council covers at least :data:`MIN_COUNCILS` councils, and the
   unnamed councils in it are none or at least :data:`MIN_COUNCILS`, so that subtracting the
   named ones never reveals one council's answers.
@@ -38,6 +42,8 @@ functions here and keeps no copy. Each takes the principal explicitly: views pas
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -63,6 +69,15 @@ COUNCIL_MEMBERS = (*COUNCIL_READERS, Role.PANEL_MEMBER)
 READERS = (*COUNCIL_MEMBERS, Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
 #: who may read a draft
 DRAFT_READERS = COUNCIL_READERS
+
+
+class HasStatus(Protocol):
+    """A return, or a summary of one that carries its status."""
+
+    @property
+    def status(self) -> str | None: ...
+
+
 #: who may read the evidence behind a submitted return's assessments
 EVIDENCE_READERS = (*COUNCIL_READERS, Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
 #: who reads other councils' shared practice: officers of any council, regions and the nation;
@@ -70,6 +85,8 @@ EVIDENCE_READERS = (*COUNCIL_READERS, Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
 PRACTICE_READERS = (*COUNCIL_READERS, Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
 #: who reads a region's comparison and the nation's picture
 REGION_READERS = (Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
+#: who may read a council's CQC view and pack (drafts: its own staff only)
+CQC_VIEW_READERS = (*COUNCIL_READERS, *REGION_READERS)
 #: the fewest councils an aggregate shown outside a council may cover
 MIN_COUNCILS = 3
 #: the fewest answers the panel's view of one action is shown from (never one member's view)
@@ -164,6 +181,22 @@ def may_read_return(principal: Principal | None, council: Council, return_: Retu
     if return_.status == ReturnStatus.DRAFT:
         return reads_drafts(principal, council)
     return holds(principal, council, READERS) and may_name(principal, council)
+
+
+def may_read_cqc_view(principal: Principal | None, council: Council, return_: HasStatus) -> bool:
+    """True when ``principal`` may read ``council``'s CQC view (and its pack) of ``return_``:
+    the council's editors, approvers and viewers always, a draft too; regional members of its
+    region and national administrators once the return is submitted or signed off, and only
+    while the council shares named returns. Panel members never: the view lists the staff's
+    evidence, most of it not published to the panel.
+
+    :param return_: the return, or anything with its ``status`` (a dashboard's).
+    """
+    if reads_drafts(principal, council):
+        return True
+    if return_.status not in (ReturnStatus.SUBMITTED, ReturnStatus.SIGNED_OFF):
+        return False
+    return council.shares_named_returns and holds(principal, council, REGION_READERS)
 
 
 def may_read_workflow_notes(principal: Principal | None, council: Council, return_: Return) -> bool:

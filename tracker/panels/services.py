@@ -295,9 +295,10 @@ def public_name(profile: PanelProfile, real_name: str | None, *, shows_real_name
 
 
 def list_you_said_we_did(
-    council: Council, period: Period, limit: int = 5, *, shows_real_names: bool = False
+    council: Council, period: Period, limit: int | None = 5, *, shows_real_names: bool = False
 ) -> list[YouSaidWeDid]:
-    """The newest answers marked "you said, we did" on ``council``'s return for ``period``.
+    """The newest answers marked "you said, we did" on ``council``'s return for ``period``
+    (at most ``limit``; every one when None).
 
     Hidden and withdrawn comments are left out. Names are display names, never real names
     unless the member opted in (or ``shows_real_names``: reports pass

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 
 from docx import Document
 from docx.document import Document as DocumentObject
@@ -87,15 +88,108 @@ def _action_title(action: ActionDetail) -> str:
     return f"{action.text} ({action.code})"
 
 
-class _Paper:
-    """One document being written: the report, the python-docx document and a bookmark count."""
+class DocxWriter:
+    """A document being written in the board paper's styles: paragraphs, headings with
+    bookmarks, "Label: value" pairs and captioned tables. The board paper and the CQC pack
+    (``tracker.cqc.documents``) are both written with it, after :func:`set_up`."""
 
-    def __init__(self, report: CouncilReport) -> None:
-        self.report = report
+    def __init__(self) -> None:
         self.doc: DocumentObject = Document()
         self.bookmarks = 0
         self.style_ids: dict[str, str] = {}
         self.body = self.doc._body._body
+
+    def add(self, text: str = "", style: str | None = None) -> Paragraph:
+        """A paragraph at the end of the body. python-docx looks a style up by name through
+        every style of the template each time (most of a 140-action paper's time), so the
+        style's id is looked up once and set on the paragraph directly."""
+        p = self.body.add_p()
+        if style:
+            p.style = self.add_style_id(style)
+        paragraph = Paragraph(p, self.doc._body)
+        if text:
+            paragraph.add_run(text)
+        return paragraph
+
+    def add_style_id(self, style: str) -> str:
+        if style not in self.style_ids:
+            self.style_ids[style] = self.doc.styles[style].style_id
+        return self.style_ids[style]
+
+    def para(self, text: str, style: str | None = None) -> Paragraph:
+        return self.add(text, style)
+
+    def heading(self, text: str, level: int, *, anchor: str | None = None) -> Paragraph:
+        paragraph = self.add(text, f"Heading {level}")
+        if anchor:
+            self.bookmarks += 1
+            _bookmark(paragraph, anchor, self.bookmarks)
+        return paragraph
+
+    def pair(self, label: str, value: str, style: str | None = None) -> Paragraph:
+        paragraph = self.add(style=style or "Pair")
+        paragraph.add_run(f"{label}:").bold = True
+        paragraph.add_run(f" {value}")
+        return paragraph
+
+    def pairs(self, rows: Iterable[tuple[str, str]]) -> list[Paragraph]:
+        """ "Label: value" paragraphs with the label in bold, skipping empty values."""
+        return [self.pair(label, value) for label, value in rows if value]
+
+    def facts(self, rows: Sequence[tuple[str, str]]) -> list[Paragraph]:
+        """Short facts on one line, "Label: value · Label: value", as the PDF prints them."""
+        text = " · ".join(f"{label}: {value}" for label, value in rows if value)
+        return [self.para(text, "Action facts")] if text else []
+
+    def table(
+        self,
+        caption: str,
+        head: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        *,
+        numeric: Sequence[int] = (),
+        total_row: bool = False,
+    ) -> DocxTable:
+        """A captioned table in the grid style, its header row repeated on every page, its
+        numbers aligned right, its columns as wide as their longest word needs (a wide table
+        in a smaller type)."""
+        self.para(caption, "Caption")
+        table = self.doc.add_table(rows=1 + len(rows), cols=len(head))
+        table.style = "Table Grid"
+        table.alignment = WD_TABLE_ALIGNMENT.LEFT
+        _cell_margins(table)
+        # Word's table "alt text": the title a screen reader announces.
+        table_caption = OxmlElement("w:tblCaption")
+        table_caption.set(qn("w:val"), caption)
+        table._tbl.tblPr.append(table_caption)
+        small = len(head) > 5
+        columns = [Mm(w) for w in _widths(head, rows, numeric, small=small)]
+        for index, column in enumerate(table.columns):
+            column.width = columns[index]
+        last = len(rows)
+        table_text = self.add_style_id("Table small" if small else "Table text")
+        for row_index, (row, values) in enumerate(zip(table.rows, [head, *rows], strict=True)):
+            if row_index == 0:
+                _repeat_header(row._tr)
+            bold = row_index == 0 or (total_row and row_index == last)
+            for index, (cell, value) in enumerate(zip(row.cells, values, strict=True)):
+                cell.width = columns[index]
+                paragraph = cell.paragraphs[0]
+                paragraph._p.style = table_text
+                if index in numeric:
+                    paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+                run = paragraph.add_run(value)
+                if bold:
+                    run.bold = True
+        return table
+
+
+class _Paper(DocxWriter):
+    """One document being written: the report, the python-docx document and a bookmark count."""
+
+    def __init__(self, report: CouncilReport) -> None:
+        super().__init__()
+        self.report = report
         self.previous_name = (
             paper.quarter_name(report.previous_period) if report.previous_period else None
         )
@@ -410,92 +504,6 @@ class _Paper:
         self.heading("Direction of travel", 2)
         self.pairs(paper.DIRECTION_KEY)
 
-    # -- building blocks -----------------------------------------------------------------------
-
-    def add(self, text: str = "", style: str | None = None) -> Paragraph:
-        """A paragraph at the end of the body. python-docx looks a style up by name through
-        every style of the template each time (most of a 140-action paper's time), so the
-        style's id is looked up once and set on the paragraph directly."""
-        p = self.body.add_p()
-        if style:
-            p.style = self.add_style_id(style)
-        paragraph = Paragraph(p, self.doc._body)
-        if text:
-            paragraph.add_run(text)
-        return paragraph
-
-    def add_style_id(self, style: str) -> str:
-        if style not in self.style_ids:
-            self.style_ids[style] = self.doc.styles[style].style_id
-        return self.style_ids[style]
-
-    def para(self, text: str, style: str | None = None) -> Paragraph:
-        return self.add(text, style)
-
-    def heading(self, text: str, level: int, *, anchor: str | None = None) -> Paragraph:
-        paragraph = self.add(text, f"Heading {level}")
-        if anchor:
-            self.bookmarks += 1
-            _bookmark(paragraph, anchor, self.bookmarks)
-        return paragraph
-
-    def pair(self, label: str, value: str, style: str | None = None) -> Paragraph:
-        paragraph = self.add(style=style or "Pair")
-        paragraph.add_run(f"{label}:").bold = True
-        paragraph.add_run(f" {value}")
-        return paragraph
-
-    def pairs(self, rows: Iterable[tuple[str, str]]) -> list[Paragraph]:
-        """ "Label: value" paragraphs with the label in bold, skipping empty values."""
-        return [self.pair(label, value) for label, value in rows if value]
-
-    def facts(self, rows: Sequence[tuple[str, str]]) -> list[Paragraph]:
-        """Short facts on one line, "Label: value · Label: value", as the PDF prints them."""
-        text = " · ".join(f"{label}: {value}" for label, value in rows if value)
-        return [self.para(text, "Action facts")] if text else []
-
-    def table(
-        self,
-        caption: str,
-        head: Sequence[str],
-        rows: Sequence[Sequence[str]],
-        *,
-        numeric: Sequence[int] = (),
-        total_row: bool = False,
-    ) -> DocxTable:
-        """A captioned table in the grid style, its header row repeated on every page, its
-        numbers aligned right, its columns as wide as their longest word needs (a wide table
-        in a smaller type)."""
-        self.para(caption, "Caption")
-        table = self.doc.add_table(rows=1 + len(rows), cols=len(head))
-        table.style = "Table Grid"
-        table.alignment = WD_TABLE_ALIGNMENT.LEFT
-        _cell_margins(table)
-        # Word's table "alt text": the title a screen reader announces.
-        table_caption = OxmlElement("w:tblCaption")
-        table_caption.set(qn("w:val"), caption)
-        table._tbl.tblPr.append(table_caption)
-        small = len(head) > 5
-        columns = [Mm(w) for w in _widths(head, rows, numeric, small=small)]
-        for index, column in enumerate(table.columns):
-            column.width = columns[index]
-        last = len(rows)
-        table_text = self.add_style_id("Table small" if small else "Table text")
-        for row_index, (row, values) in enumerate(zip(table.rows, [head, *rows], strict=True)):
-            if row_index == 0:
-                _repeat_header(row._tr)
-            bold = row_index == 0 or (total_row and row_index == last)
-            for index, (cell, value) in enumerate(zip(row.cells, values, strict=True)):
-                cell.width = columns[index]
-                paragraph = cell.paragraphs[0]
-                paragraph._p.style = table_text
-                if index in numeric:
-                    paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-                run = paragraph.add_run(value)
-                if bold:
-                    run.bold = True
-        return table
-
     def chart_or_reason(self, chart_id: str, reason: str) -> None:
         chart = next((c for c in self.report.charts if c.id == chart_id), None)
         if chart is None:
@@ -528,8 +536,30 @@ class _Paper:
 
 
 def _set_up(doc: DocumentObject, report: CouncilReport) -> None:
+    set_up(
+        doc,
+        title=title(report),
+        subject="Progress on Time to act: a roadmap for reforming care and support in England",
+        keywords="board paper; adult social care; ADASS roadmap",
+        author=report.author or report.council.name,
+        is_draft=not report.is_signed_off,
+        made=report.generated_at or utcnow(),
+    )
+
+
+def set_up(
+    doc: DocumentObject,
+    *,
+    title: str,
+    subject: str,
+    keywords: str,
+    author: str,
+    is_draft: bool,
+    made: datetime,
+) -> None:
     """A4, fonts and styles like the PDF's, British English, no hyphenation, the properties,
-    and a running header and "Page X of Y" footer."""
+    and a running header ("– DRAFT" after the title when ``is_draft``) and "Page X of Y"
+    footer."""
     section = doc.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
     section.left_margin = section.right_margin = Mm(20)
@@ -602,22 +632,19 @@ def _set_up(doc: DocumentObject, report: CouncilReport) -> None:
     ppr.insert_element_before(borders, "w:shd", "w:tabs", "w:spacing", "w:ind", "w:jc")
 
     properties = doc.core_properties
-    properties.title = title(report)
-    properties.subject = (
-        "Progress on Time to act: a roadmap for reforming care and support in England"
-    )
-    properties.author = report.author or report.council.name
+    properties.title = title
+    properties.subject = subject
+    properties.author = author
     properties.last_modified_by = properties.author
     properties.language = "en-GB"
-    properties.keywords = "board paper; adult social care; ADASS roadmap"
+    properties.keywords = keywords
     properties.comments = ""
     properties.revision = 1
-    made = report.generated_at or utcnow()
     properties.created = properties.modified = made
 
     header = section.header.paragraphs[0]
     header.style = "Header"
-    running = title(report) + ("" if report.is_signed_off else " – DRAFT")
+    running = title + (" – DRAFT" if is_draft else "")
     header.add_run(running).font.size = Pt(8.5)
     footer = section.footer.paragraphs[0]
     footer.alignment = WD_ALIGN_PARAGRAPH.RIGHT

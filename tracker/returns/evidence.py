@@ -39,6 +39,7 @@ from werkzeug.datastructures import FileStorage
 from tracker.audit import record
 from tracker.clock import utcnow
 from tracker.domain.periods import label_from_url
+from tracker.domain.vocabulary import CQC_EVIDENCE_CATEGORY_NAMES
 from tracker.domain.workflow import Step
 from tracker.extensions import db
 from tracker.models import (
@@ -66,6 +67,8 @@ EVIDENCE_TYPES = {
     "other": "Other",
 }
 TITLE_MAX = 200
+#: what a CQC evidence category that was not offered gets (the field is optional)
+CQC_CATEGORY_REFUSED = "Select a CQC evidence category from the list, or “Not categorised”"
 URL_MAX = 2000
 #: how much of a file is searched for markup that would make it a polyglot (browsers sniff
 #: about the first 512 bytes; a little more costs nothing)
@@ -188,7 +191,9 @@ class ScanFailed(Exception):
 # -- details common to links and files ---------------------------------------------------------
 
 
-def _check_details(title: str, evidence_type: str, dated_on: date | None) -> dict[str, str]:
+def _check_details(
+    title: str, evidence_type: str, dated_on: date | None, cqc_category: str | None = None
+) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not (title or "").strip():
         errors["title"] = "Enter a title"
@@ -198,6 +203,8 @@ def _check_details(title: str, evidence_type: str, dated_on: date | None) -> dic
         errors["evidence_type"] = "Select the type of evidence"
     if dated_on is not None and dated_on > utcnow().date():
         errors["dated_on"] = "The date of the evidence must be today or in the past"
+    if cqc_category is not None and cqc_category not in CQC_EVIDENCE_CATEGORY_NAMES:
+        errors["cqc_category"] = CQC_CATEGORY_REFUSED
     return errors
 
 
@@ -571,6 +578,7 @@ def _audit_create(evidence: Evidence, actor: User, **extra: Any) -> None:
         "evidence_type": evidence.evidence_type,
         "dated_on": evidence.dated_on.isoformat() if evidence.dated_on else None,
         "is_published_to_panel": evidence.is_published_to_panel,
+        "cqc_category": evidence.cqc_category,
     }
     if evidence.url:
         after["url"] = evidence.url
@@ -600,12 +608,13 @@ def add_link_evidence(
     *,
     actor: User,
     is_published_to_panel: bool = False,
+    cqc_category: str | None = None,
 ) -> Evidence:
     """Add a link to the council's evidence (https only; the server never fetches it).
 
     :raises EvidenceInvalid: naming each field that is wrong.
     """
-    errors = _check_details(title, evidence_type, dated_on)
+    errors = _check_details(title, evidence_type, dated_on, cqc_category)
     try:
         url = clean_url(url)
     except EvidenceInvalid as error:
@@ -619,6 +628,7 @@ def add_link_evidence(
         dated_on=dated_on,
         url=url,
         is_published_to_panel=is_published_to_panel,
+        cqc_category=cqc_category,
         created_by_id=actor.id,
     )
     db.session.add(evidence)
@@ -636,6 +646,7 @@ def add_file_evidence(
     *,
     actor: User,
     is_published_to_panel: bool = False,
+    cqc_category: str | None = None,
 ) -> Evidence:
     """Check an uploaded file and add it to the council's evidence.
 
@@ -648,7 +659,7 @@ def add_file_evidence(
     """
     config = current_app.config
     max_bytes = int(config["EVIDENCE_MAX_BYTES"])
-    errors = _check_details(title, evidence_type, dated_on)
+    errors = _check_details(title, evidence_type, dated_on, cqc_category)
     if upload is None or not (upload.filename or "").strip():
         errors["file"] = "Select a file"
         raise EvidenceInvalid(errors)
@@ -698,6 +709,7 @@ def add_file_evidence(
         size_bytes=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
         is_published_to_panel=is_published_to_panel,
+        cqc_category=cqc_category,
         created_by_id=actor.id,
     )
     db.session.add(evidence)
@@ -708,6 +720,58 @@ def add_file_evidence(
         raise
     _audit_create(evidence, actor, virus_scan=scan.status)
     return evidence
+
+
+def _details(evidence: Evidence) -> dict[str, Any]:
+    return {
+        "title": evidence.title,
+        "evidence_type": evidence.evidence_type,
+        "dated_on": evidence.dated_on.isoformat() if evidence.dated_on else None,
+        "cqc_category": evidence.cqc_category,
+        "is_published_to_panel": evidence.is_published_to_panel,
+    }
+
+
+def update_evidence_details(
+    evidence: Evidence,
+    title: str,
+    evidence_type: str,
+    dated_on: date | None,
+    *,
+    cqc_category: str | None,
+    is_published_to_panel: bool,
+    actor: User,
+) -> bool:
+    """Change an item's title, type, date, CQC evidence category and whether the panel sees
+    it (not its link or file, which other returns may rely on). Audited with the values
+    before and after; nothing is written when nothing changed.
+
+    :returns: whether anything changed.
+    :raises EvidenceInvalid: naming each field that is wrong.
+    """
+    errors = _check_details(title, evidence_type, dated_on, cqc_category)
+    if errors:
+        raise EvidenceInvalid(errors)
+    before = _details(evidence)
+    evidence.title = title.strip()
+    evidence.evidence_type = evidence_type
+    evidence.dated_on = dated_on
+    evidence.cqc_category = cqc_category
+    evidence.is_published_to_panel = is_published_to_panel
+    after = _details(evidence)
+    if after == before:
+        return False
+    db.session.flush()
+    record(
+        actor=actor,
+        action="evidence.update",
+        object_type="evidence",
+        object_id=evidence.id,
+        council_id=evidence.council_id,
+        before={k: v for k, v in before.items() if after[k] != v},
+        after={k: v for k, v in after.items() if before[k] != v},
+    )
+    return True
 
 
 # -- linking evidence to assessments ------------------------------------------------------------

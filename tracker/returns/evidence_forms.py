@@ -28,8 +28,12 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 
 from tracker.clock import utcnow
+from tracker.domain.vocabulary import CQC_EVIDENCE_CATEGORY_NAMES
 from tracker.forms import DayMonthYearField
-from tracker.returns.evidence import EVIDENCE_TYPES, TITLE_MAX, URL_MAX
+from tracker.returns.evidence import CQC_CATEGORY_REFUSED, EVIDENCE_TYPES, TITLE_MAX, URL_MAX
+
+#: the choice that leaves an item out of the CQC's categories (it is listed last in the CQC view)
+NOT_CATEGORISED = ""
 
 
 def _strip(value: object) -> object:
@@ -60,6 +64,20 @@ class TypeRadioField(RadioField):
             raise ValidationError("Select the type of evidence")
 
 
+class CqcCategoryRadioField(RadioField):
+    """The CQC evidence category, optional: "Not categorised" (or nothing chosen) is none; a
+    value that was not offered is refused."""
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        if self.data not in (None, NOT_CATEGORISED, *CQC_EVIDENCE_CATEGORY_NAMES):
+            raise ValidationError(CQC_CATEGORY_REFUSED)
+
+    @property
+    def category(self) -> str | None:
+        """The chosen category's key, or None for "Not categorised"."""
+        return self.data or None
+
+
 class EvidenceDetailsForm(FlaskForm):
     """What every evidence item has: a title, a type and a date."""
 
@@ -82,6 +100,19 @@ class EvidenceDetailsForm(FlaskForm):
     dated_on = EvidenceDateField(
         "Date",
         description="When it was published or last updated. For example, 27 3 2026",
+    )
+    cqc_category = CqcCategoryRadioField(
+        "CQC evidence category",
+        description=(
+            "Optional. Which of the CQC’s categories of evidence for local authority "
+            "assessment this is; the council’s CQC view groups evidence by it"
+        ),
+        widget=GovRadioInput(),
+        choices=[
+            *(SelectChoice(value, label) for value, label in CQC_EVIDENCE_CATEGORY_NAMES.items()),
+            SelectChoice(NOT_CATEGORISED, "Not categorised"),
+        ],
+        default=NOT_CATEGORISED,
     )
     is_published_to_panel = BooleanField(
         "Show it to the council’s co-production panel",
@@ -116,6 +147,12 @@ class UploadEvidenceForm(EvidenceDetailsForm):
         validators=[FileRequired(message="Select a file")],
     )
     submit = SubmitField("Upload file", widget=GovSubmitInput())
+
+
+class EditEvidenceForm(EvidenceDetailsForm):
+    """An item's details, changed from the council's evidence (its link or file stays)."""
+
+    submit = SubmitField("Save details", widget=GovSubmitInput())
 
 
 class ChooseEvidenceForm(FlaskForm):

@@ -6,7 +6,9 @@ Under ``/councils/<gss_code>/returns``:
   (``period_label`` as in URLs, ``2025-26-Q3``); its editors add and remove from there:
   ``…/evidence/add-link``, ``…/evidence/upload`` (multipart, up to ``EVIDENCE_MAX_BYTES``),
   ``…/evidence/choose`` (from the council's evidence), ``…/evidence/<id>/remove`` (POST).
-- ``GET /evidence``: the council's evidence and the actions each item supports.
+- ``GET /evidence``: the council's evidence and the actions each item supports; its editors
+  change an item's details (title, type, date, CQC evidence category, shown to the panel) at
+  ``/evidence/<id>/edit``.
 - ``GET /evidence/<id>/download``: an uploaded file, as an attachment, to those who may read the
   council's returns; panel members only for items shown to the panel. Any other council's id
   is a 404.
@@ -37,6 +39,7 @@ from flask import (
 from tracker import http
 from tracker.domain import visibility, workflow
 from tracker.domain.periods import label_to_url
+from tracker.domain.vocabulary import CQC_EVIDENCE_CATEGORY_NAMES
 from tracker.domain.workflow import EDITORS, Step
 from tracker.extensions import db
 from tracker.forms import ConfirmForm
@@ -46,6 +49,7 @@ from tracker.returns import bp
 from tracker.returns import evidence as services
 from tracker.returns.evidence_forms import (
     ChooseEvidenceForm,
+    EditEvidenceForm,
     LinkEvidenceForm,
     UploadEvidenceForm,
 )
@@ -111,6 +115,7 @@ def _page(template: str, council: Council, assessment: Assessment, **context) ->
         urls=_urls(council, assessment),
         refusal=_refusal(assessment),
         evidence_types=services.EVIDENCE_TYPES,
+        cqc_categories=CQC_EVIDENCE_CATEGORY_NAMES,
         describe=services.describe,
         **context,
     )
@@ -184,8 +189,9 @@ def _add_evidence(
     **context,
 ) -> str | Response | tuple:
     """Show an add-evidence form, or add the item with ``add(council, title, type, date, value,
-    actor=…, is_published_to_panel=…)`` (``value`` is the form's ``url`` or ``file``), link it to
-    the assessment and commit; ``done`` is the message, with ``{title}`` in it."""
+    actor=…, is_published_to_panel=…, cqc_category=…)`` (``value`` is the form's ``url`` or
+    ``file``), link it to the assessment and commit; ``done`` is the message, with ``{title}``
+    in it."""
     assessment = _assessment_or_404(council, period_label, action_code)
     refusal = _refusal(assessment)
     if refusal is None and form.validate_on_submit():
@@ -199,6 +205,7 @@ def _add_evidence(
                 value,
                 actor=_actor(),
                 is_published_to_panel=bool(form.is_published_to_panel.data),
+                cqc_category=form.cqc_category.category,
             )
             services.link_evidence(assessment, item, actor=_actor())
         except services.EvidenceInvalid as error:
@@ -310,9 +317,49 @@ def evidence_library(council: Council) -> str:
         used=services.size_text(services.storage_used(council)),
         quota=services.size_text(int(current_app.config["EVIDENCE_COUNCIL_QUOTA"])),
         evidence_types=services.EVIDENCE_TYPES,
+        cqc_categories=CQC_EVIDENCE_CATEGORY_NAMES,
+        may_edit=_may_edit(council),
         describe=services.describe,
         label_to_url=label_to_url,
     )
+
+
+@bp.route("/evidence/<int:evidence_id>/edit", methods=["GET", "POST"])
+@council_access(*EDITORS)
+def edit_evidence(council: Council, evidence_id: int) -> str | Response | tuple:
+    item = services.get_council_evidence(council, evidence_id) or abort(404)
+    form = EditEvidenceForm(obj=item)
+    if form.validate_on_submit():
+        try:
+            changed = services.update_evidence_details(
+                item,
+                form.title.data,
+                form.evidence_type.data,
+                form.dated_on.data,
+                cqc_category=form.cqc_category.category,
+                is_published_to_panel=bool(form.is_published_to_panel.data),
+                actor=_actor(),
+            )
+        except services.EvidenceInvalid as error:
+            db.session.rollback()
+            item = services.get_council_evidence(council, evidence_id) or abort(404)
+            _put_errors(form, error.errors)
+        else:
+            title = item.title
+            db.session.commit()
+            if changed:
+                flash(f"The details of “{title}” are saved", "success")
+            return redirect(url_for("returns.evidence_library", gss_code=council.gss_code), 303)
+    if not form.is_submitted() and item.cqc_category is None:
+        form.cqc_category.data = ""
+    page = render_template(
+        "returns/evidence_edit.html",
+        council=council,
+        item=item,
+        form=form,
+        describe=services.describe,
+    )
+    return page, 422 if form.is_submitted() and form.errors else 200
 
 
 def content_disposition(name: str) -> str:
