@@ -290,6 +290,9 @@ NO_API = {
     "returns.search": "search, not data",
     "home.your_work": "personal, not the tracker's figures",
     "home.region": "personal, not the tracker's figures",
+    "cqc.view": "read from the assessments routes and the crosswalk in frameworks/",
+    "cqc.pack_pdf": "a document for people",
+    "cqc.pack_docx": "a document for people",
     "opendata.index": "the open data is itself the bulk download",
     "opendata.download": "the open data is itself the bulk download",
 }
@@ -300,13 +303,14 @@ NOT_DATA = {
     "panels.settings", "returns.add_evidence_link", "returns.bulk_edit", "returns.check",
     "returns.choose_evidence", "returns.confirm_unchanged", "returns.import_preview",
     "returns.import_upload", "returns.reopen", "returns.send_back", "returns.sign_off",
-    "returns.upload_evidence",
+    "returns.upload_evidence", "returns.edit_evidence",
 }  # fmt: skip
 DATA_BLUEPRINTS = {
     "pages",
     "roadmap",
     "councils",
     "opendata",
+    "cqc",
     "home",
     "returns",
     "compare",

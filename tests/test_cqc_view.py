@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from docx import Document
 from pypdf import PdfReader
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from tests.access_matrix import council, csrf_token, make_member, make_person, signed_in_client
 from tests.returns_data import LEEDS, SLUG, assess, assess_all, get_assessment, open_period, submit
@@ -29,7 +29,6 @@ from tracker.models import (
     Council,
     Evidence,
     Framework,
-    FrameworkTheme,
     QualityStatement,
     Role,
 )
@@ -61,39 +60,28 @@ AMBER = {"stage": "planning", "rag": "amber", "narrative": "Waiting for the busi
 
 
 def make_framework(app, links: dict[str, list[str]]) -> None:
-    """The framework's rows, and the crosswalk's links: statement code → action codes (until
-    ``flask frameworks load`` lands, tests make their own)."""
+    """The loaded framework (``flask frameworks load`` fills the test template) with its
+    crosswalk replaced by ``links``: statement code → action codes, so that each test knows
+    exactly which actions a statement reads."""
     with app.app_context():
-        framework = Framework(code="cqc-la-2023", title="CQC local authority assessment")
-        db.session.add(framework)
-        db.session.flush()
-        number = 0
-        for position, (title, statements) in enumerate(THEMES.items(), start=1):
-            theme = FrameworkTheme(
-                framework_id=framework.id, code=f"cqc:T{position}", position=position, title=title
+        assert db.session.scalar(select(Framework.id).where(Framework.code == "cqc-la-2023"))
+        titles = [title for statements in THEMES.values() for title in statements]
+        loaded = db.session.scalars(select(QualityStatement).order_by(QualityStatement.position))
+        assert [statement.title for statement in loaded] == titles
+        db.session.execute(delete(ActionStatementLink))
+        for code, actions in links.items():
+            statement = db.session.scalar(
+                select(QualityStatement).where(QualityStatement.code == code)
             )
-            db.session.add(theme)
-            db.session.flush()
-            for statement_title in statements:
-                number += 1
-                statement = QualityStatement(
-                    theme_id=theme.id,
-                    code=f"QS{number}",
-                    slug=f"qs{number}",
-                    position=number,
-                    title=statement_title,
-                )
-                db.session.add(statement)
-                db.session.flush()
-                for code in links.get(statement.code, []):
-                    action_id = db.session.scalar(select(Action.id).where(Action.code == code))
-                    db.session.add(
-                        ActionStatementLink(
-                            action_id=action_id,
-                            statement_id=statement.id,
-                            rationale=f"{code} serves {statement_title.lower()}",
-                        )
+            for action_code in actions:
+                action_id = db.session.scalar(select(Action.id).where(Action.code == action_code))
+                db.session.add(
+                    ActionStatementLink(
+                        action_id=action_id,
+                        statement_id=statement.id,
+                        rationale=f"{action_code} serves {statement.title.lower()}",
                     )
+                )
         db.session.commit()
 
 
