@@ -19,7 +19,12 @@ from tracker.admin.demo import seed_demo
 from tracker.clock import uk_today
 from tracker.cqc.services import NO_LINKED_ACTIONS, NO_RECENT_EVIDENCE, build_cqc_view
 from tracker.demo_data import seed_dataset
-from tracker.domain.vocabulary import CQC_EVIDENCE_CATEGORY_NAMES, RAG_NAMES, STAGE_NAMES
+from tracker.domain.vocabulary import (
+    CQC_EVIDENCE_CATEGORY_NAMES,
+    RAG_NAMES,
+    STAGE_NAMES,
+    action_name,
+)
 from tracker.extensions import db
 from tracker.models import (
     Action,
@@ -128,7 +133,10 @@ def world(app):
     add_evidence(app, a, "Recruitment plan", category=None, dated=today - timedelta(days=60))
     add_evidence(app, c, "Old strategy", category="processes", dated=today - timedelta(days=800))
     add_evidence(app, d, "Partners feedback", category="partners", dated=today - timedelta(days=5))
-    return {"a": a, "b": b, "c": c, "d": d}
+    with app.app_context():
+        text = db.session.scalar(select(Action.text).where(Action.code == a))
+    # a Red action is named by its words, its code beside them
+    return {"a": a, "b": b, "c": c, "d": d, "red_a": action_name(a, text, 60)}
 
 
 def _text(element) -> str:
@@ -202,7 +210,7 @@ def test_gaps_are_a_red_action_or_no_recent_evidence(app, world, page):
     with app.app_context():
         view = build_cqc_view(get_assessment(LEEDS, world["a"]).return_)
         gaps = {s.code: s.gaps for s in view.statements}
-    assert gaps["QS1"] == [f"1 linked action is rated Red: {world['a']}"]
+    assert gaps["QS1"] == [f"1 linked action is rated Red: {world['red_a']}"]
     assert gaps["QS2"] == [NO_RECENT_EVIDENCE]
     assert gaps["QS3"] == [NO_LINKED_ACTIONS, NO_RECENT_EVIDENCE]
     assert gaps["QS4"] == []
@@ -213,7 +221,7 @@ def test_gaps_are_a_red_action_or_no_recent_evidence(app, world, page):
         "8 of 9 quality statements have gaps."
     )
     listed = [" ".join(li.get_text().split()) for li in soup.select("#cqc-gaps li")]
-    assert listed[0] == f"QS1 Assessing needs: 1 linked action is rated Red: {world['a']}"
+    assert listed[0] == f"QS1 Assessing needs: 1 linked action is rated Red: {world['red_a']}"
     assert not any(item.startswith("QS4") for item in listed)
 
 
@@ -271,7 +279,7 @@ def test_the_pdf_says_what_the_page_says(app, world):
     assert "CQC self-assessment: October to December 2025" in text
     assert "8 of 9 quality statements have gaps." in text
     assert "QS1 Assessing needs" in text and "Leadership" in text
-    assert f"1 linked action is rated Red: {world['a']}" in text
+    assert f"1 linked action is rated Red: {world['red_a']}" in text
     assert "People’s experience (1)" in text and "Survey of people" in text
     with app.app_context():
         assert db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == "report.cqc_pdf"))
@@ -291,7 +299,7 @@ def test_the_word_pack_has_the_same_headings_and_figures(app, world):
     assert "Leadership" in headings and "QS9 Learning, improvement and innovation" in headings
     text = "\n".join(p.text for p in document.paragraphs)
     assert "8 of 9 quality statements have gaps." in text
-    assert f"QS1 Assessing needs: 1 linked action is rated Red: {world['a']}" in text
+    assert f"QS1 Assessing needs: 1 linked action is rated Red: {world['red_a']}" in text
     assert "Survey of people" in text and "Old strategy" in text
     assert document.core_properties.title.startswith("CQC self-assessment: October to December")
 

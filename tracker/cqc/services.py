@@ -23,6 +23,7 @@ from tracker.domain.vocabulary import (
     RETURN_STATUS_NAMES,
     STAGE_NAMES,
     ReviewState,
+    action_name,
 )
 from tracker.extensions import db
 from tracker.models import (
@@ -307,10 +308,10 @@ def gaps_of(actions: list[LinkedAction], items: list[EvidenceItem], since: date)
         gaps.append(NO_LINKED_ACTIONS)
     if not any(item.is_recent(since) for item in items):
         gaps.append(NO_RECENT_EVIDENCE)
-    red = [a.code for a in actions if a.is_red]
+    red = [action_name(a.code, a.text, 60) for a in actions if a.is_red]
     if red:
         noun = "action is" if len(red) == 1 else "actions are"
-        gaps.append(f"{len(red)} linked {noun} rated Red: {', '.join(red)}")
+        gaps.append(f"{len(red)} linked {noun} rated Red: {'; '.join(red)}")
     return gaps
 
 
