@@ -22,7 +22,14 @@ from tests.returns_data import (
 )
 from tracker.api import spec
 from tracker.extensions import db
-from tracker.models import Action, Assessment, Council, Role
+from tracker.models import (
+    Action,
+    ActionStatementLink,
+    Assessment,
+    Council,
+    QualityStatement,
+    Role,
+)
 
 PROBLEM = "application/problem+json"
 PLANNING = {"stage": "planning", "rag": "amber"}
@@ -332,3 +339,22 @@ def test_every_page_with_data_has_an_api_route_or_a_reason_why_not(app):
     assert set(PUBLIC_EQUIVALENTS.values()) <= api
     documented = (Path(__file__).resolve().parent.parent / "docs" / "api.md").read_text()
     assert "Pages without an API route, and why" in documented
+
+
+def test_each_action_carries_its_crosswalk_and_prevention_tier(app, client):
+    actions = _all_items(client, "/api/v1/actions?per_page=500")
+    with app.app_context():
+        links = set(
+            db.session.execute(
+                select(Action.code, QualityStatement.code)
+                .join(ActionStatementLink, ActionStatementLink.action_id == Action.id)
+                .join(QualityStatement, QualityStatement.id == ActionStatementLink.statement_id)
+            ).all()
+        )
+        tiers = dict(db.session.execute(select(Action.code, Action.prevention_tier)).all())
+    assert (
+        links
+        and {(a["code"], s["code"]) for a in actions for s in a["quality_statements"]} == links
+    )
+    assert all(a["prevention_tier"] == tiers[a["code"]] for a in actions)
+    assert all(s["rationale"] for a in actions for s in a["quality_statements"])

@@ -117,10 +117,27 @@ class Action(Schema):
     lead_name = _text("Who leads it, in words.")
     tags = fields.Nested(Tags, required=True)
     note = _text("The tracker's note on the action's source, if any.")
+    prevention_tier = _one_of(
+        ("primary", "secondary", "tertiary"),
+        "The Care Act's prevent (primary), reduce (secondary) or delay (tertiary) it mainly "
+        "serves; null when it is not itself care and support. The tracker's judgement.",
+        nullable=True,
+    )
+    quality_statements = fields.List(
+        fields.Nested(lambda: StatementLink()),
+        required=True,
+        metadata={"description": "The CQC quality statements it serves (the crosswalk)."},
+    )
     phases = fields.List(
         fields.Nested(lambda: Phase()), metadata={"description": "Phases listed under it."}
     )
     links = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class StatementLink(Schema):
+    code = _text("The quality statement's code, 'QS1' to 'QS9'.", required=True)
+    title = fields.String(required=True)
+    rationale = _text("Why the action serves it, in one line.", required=True)
 
 
 class Phase(Schema):
@@ -221,6 +238,11 @@ class Evidence(Schema):
     evidence_type = fields.String(required=True)
     dated_on = _maybe(fields.Date())
     kind = _one_of(("link", "file"), "A link or an uploaded file.")
+    cqc_category = _one_of(
+        ("people", "staff_leaders", "partners", "processes"),
+        "The CQC evidence category, if the council gave one.",
+        nullable=True,
+    )
     url = _maybe(_text("The link; null for a file."))
     size_bytes = _maybe(fields.Integer())
 

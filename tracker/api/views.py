@@ -24,10 +24,12 @@ from tracker.http import problem
 from tracker.models import (
     Action,
     ActionArea,
+    ActionStatementLink,
     Council,
     Enabler,
     Evidence,
     Period,
+    QualityStatement,
     Region,
     Return,
     RoadmapEdition,
@@ -184,7 +186,23 @@ def _council(council: Council) -> dict[str, Any]:
     }
 
 
-def _action(action: Action) -> dict[str, Any]:
+def _statement_links(action_ids: Sequence[int]) -> dict[int, list[dict[str, str]]]:
+    """The crosswalk's links of these actions, in the framework's order: one query."""
+    found: dict[int, list[dict[str, str]]] = {i: [] for i in action_ids}
+    rows = db.session.execute(
+        select(ActionStatementLink.action_id, QualityStatement, ActionStatementLink.rationale)
+        .join(QualityStatement, QualityStatement.id == ActionStatementLink.statement_id)
+        .where(ActionStatementLink.action_id.in_(list(action_ids)))
+        .order_by(QualityStatement.position)
+    )
+    for action_id, statement, rationale in rows:
+        found[action_id].append(
+            {"code": statement.code, "title": statement.title, "rationale": rationale}
+        )
+    return found
+
+
+def _action(action: Action, links: dict[int, list[dict[str, str]]]) -> dict[str, Any]:
     return {
         "code": action.code,
         "text": action.text,
@@ -202,6 +220,8 @@ def _action(action: Action) -> dict[str, Any]:
             "as_printed": action.tag_text,
         },
         "note": action.note,
+        "prevention_tier": action.prevention_tier,
+        "quality_statements": links.get(action.id, []),
         "phases": [
             {"code": p.code, "text": p.text} for p in action.sub_items if p.archived_at is None
         ],
@@ -330,7 +350,8 @@ def actions() -> Response:
         wanted = request.args.get(name)
         if wanted is not None:
             items = [a for a in items if value_of(a) == wanted]
-    return _paged(schemas.ActionPage, [_action(a) for a in items])
+    links = _statement_links([a.id for a in items])
+    return _paged(schemas.ActionPage, [_action(a, links) for a in items])
 
 
 @bp.get("/actions/<action_code>")
@@ -338,7 +359,7 @@ def actions() -> Response:
 @operation(schemas.Action, "One action by its code", tag="Roadmap")
 def action(action_code: str) -> Response:
     page = roadmap.get_action_page(action_code) or abort(404)
-    return _one(schemas.Action, _action(page.action))
+    return _one(schemas.Action, _action(page.action, _statement_links([page.action.id])))
 
 
 # -- councils, regions, periods (public) ----------------------------------------------------------
@@ -510,6 +531,7 @@ def _evidence_of(council: Council, return_: Return, assessments) -> dict[int, li
                     "evidence_type": item.evidence_type,
                     "dated_on": item.dated_on,
                     "kind": "link" if item.url else "file",
+                    "cqc_category": item.cqc_category,
                     "url": item.url,
                     "size_bytes": item.size_bytes,
                 }
