@@ -30,7 +30,7 @@ from sqlalchemy import select
 from tracker.domain.principal import Principal
 from tracker.extensions import db
 from tracker.http import API_PREFIX
-from tracker.models import Council, Region, Role
+from tracker.models import Council, Region, Return, Role
 
 RULE_ATTRIBUTE = "access_rule"
 
@@ -139,6 +139,24 @@ def region_access(*roles: Role) -> Callable[[Callable], Callable]:
         return wrapper
 
     return decorator
+
+
+def return_or_404(
+    council: Council,
+    period_slug: str,
+    may_read: Callable[[Principal | None, Council, Return], bool] | None = None,
+) -> Return:
+    """The council's return for the period in the URL, if ``may_read`` (by default the rule for
+    reading a return, ``visibility.may_read_return``) lets this person read it; else a 404, as
+    for a return that does not exist, so nobody learns which do."""
+    from tracker.domain import visibility
+    from tracker.returns.queries import get_return_by_slug
+
+    rule = may_read or visibility.may_read_return
+    return_ = get_return_by_slug(council, period_slug)
+    if return_ is None or not rule(current_principal(), council, return_):
+        abort(404)
+    return return_
 
 
 def rule_for(view: Callable) -> AccessRule | None:

@@ -36,7 +36,13 @@ from tracker.models import (
 )
 from tracker.models.returns import assessment_evidence
 from tracker.panels import services as panels
-from tracker.permissions import council_access, current_principal, national_admin, public
+from tracker.permissions import (
+    council_access,
+    current_principal,
+    national_admin,
+    public,
+    return_or_404,
+)
 from tracker.permissions import region_access as region_rule
 from tracker.returns import queries
 from tracker.returns.spreadsheet import list_assessments
@@ -450,11 +456,9 @@ def returns(council: Council) -> Response:
 
 
 def _readable_return(council: Council, period_label: str) -> Return:
-    """The council's return for the period in the URL, if this caller may read it."""
-    return_ = queries.get_return_by_slug(council, period_label) or abort(404)
-    if not visibility.may_read_return(current_principal(), council, return_):
-        abort(404)
-    return return_
+    """The council's return for the period in the URL, if this caller may read it: exactly
+    the pages' rule."""
+    return return_or_404(council, period_label)
 
 
 def _counts(values: Sequence[str | None], missing: str) -> dict[str, int]:

@@ -13,7 +13,7 @@ written to the audit trail like it.
 
 from __future__ import annotations
 
-from flask import abort, current_app, render_template, url_for
+from flask import current_app, render_template, url_for
 from werkzeug.wrappers import Response
 
 from tracker import throttle
@@ -25,9 +25,8 @@ from tracker.domain.periods import period_slug
 from tracker.extensions import db
 from tracker.http import render_error, too_many_requests
 from tracker.models import Council, Period, Return, User
-from tracker.permissions import council_access, current_principal
+from tracker.permissions import council_access, current_principal, return_or_404
 from tracker.reports.pdf import RendererBusy
-from tracker.returns import queries
 
 RETRY_AFTER = 30
 
@@ -39,10 +38,7 @@ def _actor() -> User:
 
 
 def _return_or_404(council: Council, period_label: str) -> Return:
-    return_ = queries.get_return_by_slug(council, period_label)
-    if return_ is None or not visibility.may_read_cqc_view(current_principal(), council, return_):
-        abort(404)
-    return return_
+    return return_or_404(council, period_label, visibility.may_read_cqc_view)
 
 
 def _urls(council: Council, period: Period | str) -> dict[str, str]:

@@ -27,11 +27,10 @@ from tracker.domain.periods import period_slug
 from tracker.extensions import db
 from tracker.http import render_error, too_many_requests
 from tracker.models import Council, Period, Region, ReportJobStatus, Return, Role, User
-from tracker.permissions import council_access, current_principal, region_access
+from tracker.permissions import council_access, current_principal, region_access, return_or_404
 from tracker.reports import bp, data, jobs, render, word
 from tracker.reports.charts import ChartRenderError
 from tracker.reports.pdf import RendererBusy
-from tracker.returns import queries
 
 #: who may read a council's board report (drafts: the council's own people only)
 REPORT_READERS = (*visibility.COUNCIL_READERS, Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
@@ -46,11 +45,8 @@ def _actor() -> User:
 
 
 def _return_or_404(council: Council, period_label: str) -> Return:
-    return_ = queries.get_return_by_slug(council, period_label)
     # Outside the council, a return it does not share by name is seen only in aggregates.
-    if return_ is None or not visibility.may_read_return(current_principal(), council, return_):
-        abort(404)
-    return return_
+    return return_or_404(council, period_label)
 
 
 def _period_or_404(period_label: str) -> Period:

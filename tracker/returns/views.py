@@ -33,7 +33,7 @@ from tracker.domain.workflow import APPROVERS, EDITORS, Step
 from tracker.extensions import db
 from tracker.forms import SearchForm
 from tracker.models import Council, Return, User
-from tracker.permissions import council_access, current_principal
+from tracker.permissions import council_access, current_principal, return_or_404
 from tracker.returns import bp, queries, services
 from tracker.returns.forms import (
     AssessmentForm,
@@ -73,10 +73,7 @@ def prepare_board_report(return_: Return) -> None:
 
 def _return_or_404(council: Council, period_label: str) -> Return:
     """The council's return for the period in the URL, if this person may read it."""
-    return_ = queries.get_return_by_slug(council, period_label) or abort(404)
-    if not visibility.may_read_return(current_principal(), council, return_):
-        abort(404)
-    return return_
+    return return_or_404(council, period_label)
 
 
 @dataclass(frozen=True)
