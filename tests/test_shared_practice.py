@@ -171,7 +171,7 @@ def test_sharing_is_saved_audited_and_carried_into_the_next_quarter(app, page):
         )
         event = db.session.scalars(
             select(AuditEvent)
-            .where(AuditEvent.action == "assessment.update", AuditEvent.object_id == saved.id)
+            .where(AuditEvent.action == "assessment.update", AuditEvent.object_id == str(saved.id))
             .order_by(AuditEvent.id.desc())
         ).first()
         assert event.after["practice_shared"] is True
