@@ -358,3 +358,10 @@ def test_each_action_carries_its_crosswalk_and_prevention_tier(app, client):
     )
     assert all(a["prevention_tier"] == tiers[a["code"]] for a in actions)
     assert all(s["rationale"] for a in actions for s in a["quality_statements"])
+
+
+def test_a_query_named_like_url_fors_own_arguments_changes_no_link(client):
+    """``?endpoint=``, ``?_external=`` or a path value in the query never reach url_for."""
+    body = client.get("/api/v1/councils?endpoint=x&_external=1&gss_code=E0&per_page=100").get_json()
+    assert body["links"]["next"].startswith("/api/v1/councils?")
+    assert "endpoint" not in body["links"]["next"] and "_external" not in body["links"]["next"]

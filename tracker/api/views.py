@@ -134,8 +134,11 @@ def _page_numbers() -> tuple[int, int]:
 
 def _page_url(page: int, per_page: int) -> str:
     # The path's own values win over a query parameter of the same name (``?gss_code=``), and
-    # url_for's own keywords (``?_external=``, ``?_scheme=``) are never taken from the query.
-    query = {k: v for k, v in request.args.to_dict().items() if not k.startswith("_")}
+    # url_for's own arguments (``endpoint``, ``_external``, ``_scheme``…) are never taken from
+    # the query.
+    query = {
+        k: v for k, v in request.args.to_dict().items() if not k.startswith("_") and k != "endpoint"
+    }
     args = {**query, "page": page, "per_page": per_page, **(request.view_args or {})}
     return url_for(request.endpoint or "", **args)
 
