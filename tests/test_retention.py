@@ -8,10 +8,12 @@ from sqlalchemy import select
 
 from tests.access_matrix import council, https_client, post
 from tests.factories import get_user, make_user
+from tracker.accounts import tokens
+from tracker.domain.principal import load_principal
 from tracker.extensions import db
-from tracker.models import AuditEvent, Membership, Role, User
+from tracker.models import ApiToken, AuditEvent, Membership, Role, User
 from tracker.panels.services import ensure_profile, update_profile
-from tracker.retention import ANONYMISED_NAME, run_retention
+from tracker.retention import ANONYMISED_NAME, ANONYMISED_TOKEN_NAME, run_retention
 
 NOW = datetime(2026, 11, 28, 9, 0)
 
@@ -102,3 +104,24 @@ def test_the_command_reports_what_it_did(app, runner):
     result = runner.invoke(args=["retention", "run"])
     assert result.exit_code == 0, result.output
     assert "accounts disabled after 365 days unused: 1" in result.output
+
+
+def test_anonymising_renames_the_persons_api_tokens(app):
+    """A token's name is the person's own words ("Lee's Power BI"): it goes with the rest."""
+    with app.app_context():
+        leeds = council("own")
+        person = make_user(
+            email="tokens@example.org", memberships=[(Role.COUNCIL_VIEWER, leeds)], active=True
+        )
+        _token, _secret = tokens.create(
+            load_principal(get_user(person.id)),
+            name="Lee's Power BI",
+            scope=f"council:{leeds.gss_code}",
+        )
+        get_user(person.id).is_active = False
+        get_user(person.id).disabled_at = NOW - timedelta(days=366)
+        db.session.commit()
+        assert run_retention(NOW).anonymised == [person.id]
+        db.session.commit()
+        names = db.session.scalars(select(ApiToken.name).where(ApiToken.user_id == person.id))
+        assert list(names) == [ANONYMISED_TOKEN_NAME]

@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tracker.accounts.services import disable_user
 from tracker.audit import record
 from tracker.clock import utcnow
 from tracker.extensions import db
-from tracker.models import User
+from tracker.models import ApiToken, User
 from tracker.panels.services import anonymise_member
 
 #: how long an account may go unused before it is disabled
@@ -28,6 +28,7 @@ DISABLED_LIMIT = timedelta(days=365)
 #: the domain of anonymised accounts' addresses; it can never receive mail (RFC 2606)
 ANONYMISED_DOMAIN = "anonymised.invalid"
 ANONYMISED_NAME = "Former user"
+ANONYMISED_TOKEN_NAME = "Token of a former user"
 
 
 @dataclass
@@ -63,6 +64,10 @@ def anonymise_user(user: User, *, actor: User | None) -> None:
     user.totp_secret = None
     user.totp_confirmed_at = None
     anonymise_member(user)
+    # Tokens are revoked once the account is disabled; their names are the person's words.
+    db.session.execute(
+        update(ApiToken).where(ApiToken.user_id == user.id).values(name=ANONYMISED_TOKEN_NAME)
+    )
     for membership in list(user.memberships):
         db.session.delete(membership)
     db.session.flush()
