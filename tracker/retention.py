@@ -28,7 +28,7 @@ DISABLED_LIMIT = timedelta(days=365)
 #: the domain of anonymised accounts' addresses; it can never receive mail (RFC 2606)
 ANONYMISED_DOMAIN = "anonymised.invalid"
 ANONYMISED_NAME = "Former user"
-ANONYMISED_TOKEN_NAME = "Token of a former user"
+ANONYMISED_TOKEN_NAME = "Token of a former user"  # noqa: S105 (a name, not a secret)
 
 
 @dataclass
