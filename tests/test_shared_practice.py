@@ -126,6 +126,18 @@ def test_sharing_needs_a_note_and_nothing_is_saved_without_one(app, page):
         assert saved.stage is None
 
 
+def test_the_form_says_when_shared_practice_stays_inside_the_council(app, page):
+    """A council that keeps its named returns to itself shows its practice to nobody outside."""
+    open_period(app)
+    editor = signed_in_client(app, make_member(app, Role.COUNCIL_EDITOR))
+    assert page(editor.get(FORM_PAGE)).select_one("#practice-private") is None
+    with app.app_context():
+        council(LEEDS).shares_named_returns = False
+        db.session.commit()
+    note = page(editor.get(FORM_PAGE)).select_one("#practice-private")
+    assert note is not None and "shown only to your own council" in _text(note)
+
+
 def test_a_note_too_long_or_with_control_characters_is_refused(app, page):
     open_period(app)
     editor = signed_in_client(app, make_member(app, Role.COUNCIL_EDITOR))

@@ -94,6 +94,8 @@ class Abilities:
     #: a panel member, not the council's staff: the page in plain words (quarters as months),
     #: without the council's own workflow (review state, who saved, staff instructions)
     for_panel: bool = False
+    #: practice the council shares reaches no other council: they may not name it
+    practice_private: bool = False
 
 
 def _abilities(council: Council, return_: Return) -> Abilities:
@@ -111,6 +113,7 @@ def _abilities(council: Council, return_: Return) -> Abilities:
         read_notes=visibility.may_read_workflow_notes(principal, council, return_),
         read_history=visibility.may_read_return_history(principal, council),
         for_panel=visibility.reads_as_panel(principal, council),
+        practice_private=not visibility.may_name(None, council),
         # Said instead of the button only to an approver whom the rule itself stops.
         sign_off_refused=refused if refused == workflow.SUBMITTER_CANNOT_SIGN_OFF else None,
     )
