@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select, update
 
 from tests.access_matrix import council, csrf_token, make_member, make_person, signed_in_client
 from tests.returns_data import LEEDS, SLUG, assess, assess_all, get_assessment, open_period, submit
+from tests.test_frameworks import THEMES
 from tests.test_roadmap_views import count_queries
 from tracker.admin.demo import seed_demo
 from tracker.clock import uk_today
@@ -41,25 +42,6 @@ from tracker.returns import evidence as evidence_services
 
 VIEW = f"/councils/{LEEDS}/cqc/{SLUG}"
 #: the CQC's four themes and nine quality statements, in its order
-THEMES = {
-    "Working with people": [
-        "Assessing needs",
-        "Supporting people to live healthier lives",
-        "Equity in experience and outcomes",
-    ],
-    "Providing support": [
-        "Care provision, integration and continuity",
-        "Partnerships and communities",
-    ],
-    "How the local authority ensures safety within the system": [
-        "Safe systems, pathways and transitions",
-        "Safeguarding",
-    ],
-    "Leadership": [
-        "Governance, management and sustainability",
-        "Learning, improvement and innovation",
-    ],
-}
 RED = {"stage": "implementing", "rag": "red", "narrative": "Blocked by recruitment."}
 AMBER = {"stage": "planning", "rag": "amber", "narrative": "Waiting for the business case."}
 
