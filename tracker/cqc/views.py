@@ -13,22 +13,19 @@ written to the audit trail like it.
 
 from __future__ import annotations
 
-from flask import current_app, render_template, url_for
+from flask import render_template, url_for
 from werkzeug.wrappers import Response
 
-from tracker import throttle
 from tracker.audit import record
 from tracker.cqc import bp, documents, texts
 from tracker.cqc.services import CqcView, EvidenceItem, build_cqc_view
 from tracker.domain import visibility
 from tracker.domain.periods import period_slug
 from tracker.extensions import db
-from tracker.http import render_error, too_many_requests
 from tracker.models import Council, Period, Return, User
 from tracker.permissions import council_access, current_principal, return_or_404
+from tracker.reports import downloads
 from tracker.reports.pdf import RendererBusy
-
-RETRY_AFTER = 30
 
 
 def _actor() -> User:
@@ -77,22 +74,6 @@ def _evidence_href(council: Council, item: EvidenceItem) -> str:
     return url_for("returns.download_evidence", gss_code=council.gss_code, evidence_id=item.id)
 
 
-def _limited(actor: User) -> tuple | None:
-    """The board report's limit on files per person (``REPORT_RATE_LIMIT``), shared with it."""
-    config = current_app.config
-    limit = throttle.Limit(
-        f"report:user:{actor.id}",
-        config.get("REPORT_RATE_LIMIT", 30),
-        config.get("REPORT_RATE_WINDOW", config["EXPORT_RATE_WINDOW"]),
-    )
-    if throttle.hit(limit.key, limit.window) > limit.limit:
-        db.session.commit()
-        return too_many_requests(
-            throttle.retry_after(limit) or 1, event="report.rate_limited", user_id=actor.id
-        )
-    return None
-
-
 def _download(
     council: Council, cqc: CqcView, content: bytes, mimetype: str, extension: str
 ) -> Response:
@@ -106,24 +87,21 @@ def _download(
     )
     db.session.commit()
     name = f"cqc-self-assessment-{council.gss_code}-{period_slug(cqc.period)}.{extension}"
-    response = Response(content, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return downloads.attachment(content, mimetype, name)
 
 
 @bp.get("/councils/<gss_code>/cqc/<period:period_label>.pdf")
 @council_access(*visibility.CQC_VIEW_READERS)
 def pack_pdf(council: Council, period_label: str) -> Response | tuple:
     return_ = _return_or_404(council, period_label)
-    limited = _limited(_actor())
+    limited = downloads.rate_limited(_actor())
     if limited is not None:
         return limited
     cqc = build_cqc_view(return_)
     try:
         content = documents.pack_pdf(cqc)
     except RendererBusy:
-        page, code = render_error(503)
-        return page, code, {"Retry-After": str(RETRY_AFTER)}
+        return downloads.busy()
     return _download(council, cqc, content, "application/pdf", "pdf")
 
 
@@ -131,7 +109,7 @@ def pack_pdf(council: Council, period_label: str) -> Response | tuple:
 @council_access(*visibility.CQC_VIEW_READERS)
 def pack_docx(council: Council, period_label: str) -> Response | tuple:
     return_ = _return_or_404(council, period_label)
-    limited = _limited(_actor())
+    limited = downloads.rate_limited(_actor())
     if limited is not None:
         return limited
     cqc = build_cqc_view(return_)

@@ -16,26 +16,23 @@ person, and parallel renders per process): past the cap the answer is 429 or 503
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from tracker import throttle
 from tracker.audit import record
 from tracker.compare import services as compare_services
 from tracker.domain import visibility
 from tracker.domain.periods import period_slug
 from tracker.extensions import db
-from tracker.http import render_error, too_many_requests
 from tracker.models import Council, Period, Region, ReportJobStatus, Return, Role, User
 from tracker.permissions import council_access, current_principal, region_access, return_or_404
-from tracker.reports import bp, data, jobs, render, word
+from tracker.reports import bp, data, downloads, jobs, render, word
 from tracker.reports.charts import ChartRenderError
 from tracker.reports.pdf import RendererBusy
 
 #: who may read a council's board report (drafts: the council's own people only)
 REPORT_READERS = (*visibility.COUNCIL_READERS, Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
 PACK_READERS = (Role.REGIONAL_MEMBER, Role.NATIONAL_ADMIN)
-RETRY_AFTER = 30
 
 
 def _actor() -> User:
@@ -51,32 +48,6 @@ def _return_or_404(council: Council, period_label: str) -> Return:
 
 def _period_or_404(period_label: str) -> Period:
     return data.get_period_by_slug(period_label) or abort(404)
-
-
-def _busy() -> tuple[str, int, dict[str, str]]:
-    page, code = render_error(503)
-    return page, code, {"Retry-After": str(RETRY_AFTER)}
-
-
-def _rate_limited(actor: User) -> tuple | None:
-    config = current_app.config
-    limit = throttle.Limit(
-        f"report:user:{actor.id}",
-        config.get("REPORT_RATE_LIMIT", 30),
-        config.get("REPORT_RATE_WINDOW", config["EXPORT_RATE_WINDOW"]),
-    )
-    if throttle.hit(limit.key, limit.window) > limit.limit:
-        db.session.commit()
-        return too_many_requests(
-            throttle.retry_after(limit) or 1, event="report.rate_limited", user_id=actor.id
-        )
-    return None
-
-
-def _download(content: bytes, mimetype: str, filename: str) -> Response:
-    response = Response(content, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 def _council_report(council: Council, return_: Return) -> data.CouncilReport:
@@ -169,7 +140,7 @@ def _chart_response(charts: list, chart_id: str | None) -> Response:
 def council_report_pdf(council: Council, period_label: str) -> Response | tuple:
     return_ = _return_or_404(council, period_label)
     actor = _actor()
-    limited = _rate_limited(actor)
+    limited = downloads.rate_limited(actor)
     if limited is not None:
         return limited
     # Being prepared in the background (after submission or sign-off)? Wait for that file
@@ -179,10 +150,10 @@ def council_report_pdf(council: Council, period_label: str) -> Response | tuple:
     try:
         content = render.council_pdf(report)
     except (RendererBusy, ChartRenderError):
-        return _busy()
+        return downloads.busy()
     _audit(actor, "report.council_pdf", return_, council)
     db.session.commit()
-    return _download(content, "application/pdf", _filename(council, return_, "pdf"))
+    return downloads.attachment(content, "application/pdf", _filename(council, return_, "pdf"))
 
 
 @bp.get("/councils/<gss_code>/reports/<period:period_label>/board-report.xlsx")
@@ -190,13 +161,13 @@ def council_report_pdf(council: Council, period_label: str) -> Response | tuple:
 def council_report_xlsx(council: Council, period_label: str) -> Response | tuple:
     return_ = _return_or_404(council, period_label)
     actor = _actor()
-    limited = _rate_limited(actor)
+    limited = downloads.rate_limited(actor)
     if limited is not None:
         return limited
     content = render.council_xlsx(_council_report(council, return_))
     _audit(actor, "report.council_xlsx", return_, council)
     db.session.commit()
-    return _download(content, render.XLSX_MIMETYPE, _filename(council, return_, "xlsx"))
+    return downloads.attachment(content, render.XLSX_MIMETYPE, _filename(council, return_, "xlsx"))
 
 
 @bp.get("/councils/<gss_code>/reports/<period:period_label>/board-paper.docx")
@@ -206,13 +177,13 @@ def council_report_docx(council: Council, period_label: str) -> Response | tuple
     access, rate limit and audit as the PDF."""
     return_ = _return_or_404(council, period_label)
     actor = _actor()
-    limited = _rate_limited(actor)
+    limited = downloads.rate_limited(actor)
     if limited is not None:
         return limited
     content = word.build_docx(_council_report(council, return_))
     _audit(actor, "report.council_docx", return_, council)
     db.session.commit()
-    return _download(content, word.DOCX_MIMETYPE, _filename(council, return_, "docx"))
+    return downloads.attachment(content, word.DOCX_MIMETYPE, _filename(council, return_, "docx"))
 
 
 def _filename(council: Council, return_: Return, extension: str) -> str:
@@ -286,7 +257,7 @@ def region_chart(region: Region, period_label: str) -> Response:
 def start_region_pack(region: Region, period_label: str) -> Response | tuple:
     period = _period_or_404(period_label)
     actor = _actor()
-    limited = _rate_limited(actor)
+    limited = downloads.rate_limited(actor)
     if limited is not None:
         return limited
     job = jobs.latest_job(region, period, actor)
@@ -341,7 +312,7 @@ def region_pack_pdf(region: Region, period_label: str) -> Response:
         after={"region": region.slug, "period": period.label},
     )
     db.session.commit()
-    return _download(
+    return downloads.attachment(
         content, "application/pdf", f"regional-pack-{region.slug}-{period_slug(period)}.pdf"
     )
 
@@ -351,7 +322,7 @@ def region_pack_pdf(region: Region, period_label: str) -> Response:
 def region_pack_xlsx(region: Region, period_label: str) -> Response | tuple:
     period = _period_or_404(period_label)
     actor = _actor()
-    limited = _rate_limited(actor)
+    limited = downloads.rate_limited(actor)
     if limited is not None:
         return limited
     pack = data.build_region_pack(region, period, viewer=current_principal())
@@ -364,7 +335,7 @@ def region_pack_xlsx(region: Region, period_label: str) -> Response | tuple:
         after={"region": region.slug, "period": period.label},
     )
     db.session.commit()
-    return _download(
+    return downloads.attachment(
         content,
         render.XLSX_MIMETYPE,
         f"regional-pack-{region.slug}-{period_slug(period)}.xlsx",
