@@ -81,6 +81,8 @@ def test_the_114_roadmap_actions_and_26_barrier_actions_come_out_with_codes_and_
             "legislative_level": legislative,
         }
     assert client.get("/api/v1/actions?kind=barriers_and_enablers").get_json()["total"] == 26
+    assert sum(area["actions"] for area in client.get("/api/v1/areas").get_json()) == 114
+    assert sum(item["actions"] for item in client.get("/api/v1/enablers").get_json()) == 26
     tagged = next(a for a in actions if a["tags"]["legislative_level"] == 3)
     assert tagged["tags"]["as_printed"].startswith("(+++)")
 

@@ -23,10 +23,8 @@ from tracker.extensions import db
 from tracker.http import problem
 from tracker.models import (
     Action,
-    ActionArea,
     ActionStatementLink,
     Council,
-    Enabler,
     Evidence,
     Period,
     QualityStatement,
@@ -292,17 +290,16 @@ def editions() -> Response:
 @public
 @operation(schemas.Area, "The ten areas for action", many=True, tag="Roadmap")
 def areas() -> Response:
-    counts = _trackable_counts(Action.area_id)
-    rows = db.session.scalars(
-        select(ActionArea)
-        .join(RoadmapEdition, RoadmapEdition.id == ActionArea.edition_id)
-        .where(RoadmapEdition.is_current, ActionArea.archived_at.is_(None))
-        .order_by(ActionArea.position)
-    )
+    overview = roadmap.get_roadmap_overview()
     return jsonify(
         schemas.Area(many=True).dump(
-            {"slug": a.slug, "number": a.position, "title": a.title, "actions": counts[a.id]}
-            for a in rows
+            {
+                "slug": row.area.slug,
+                "number": row.area.position,
+                "title": row.area.title,
+                "actions": row.total,
+            }
+            for row in (overview.areas if overview else [])
         )
     )
 
@@ -311,27 +308,13 @@ def areas() -> Response:
 @public
 @operation(schemas.Enabler, "The barriers and enablers", many=True, tag="Roadmap")
 def enablers() -> Response:
-    counts = _trackable_counts(Action.enabler_id)
-    rows = db.session.scalars(
-        select(Enabler)
-        .join(RoadmapEdition, RoadmapEdition.id == Enabler.edition_id)
-        .where(RoadmapEdition.is_current, Enabler.archived_at.is_(None))
-        .order_by(Enabler.position)
-    )
+    edition = roadmap.get_current_edition()
     return jsonify(
         schemas.Enabler(many=True).dump(
-            {"number": e.position, "title": e.title, "actions": counts[e.id]} for e in rows
+            {"number": e.position, "title": e.title, "actions": len(e.actions)}
+            for e in (roadmap.list_enablers(edition) if edition else [])
         )
     )
-
-
-def _trackable_counts(column) -> Counter[int]:
-    rows = db.session.execute(
-        select(column, func.count())
-        .where(column.is_not(None), Action.parent_id.is_(None), Action.archived_at.is_(None))
-        .group_by(column)
-    )
-    return Counter({key: count for key, count in rows})
 
 
 @bp.get("/actions")
