@@ -50,6 +50,7 @@ def test_every_answer_conforms_to_the_document(matrix_worlds, tmp_path, quick_re
                 max_examples=EXAMPLES,
                 deadline=None,
                 database=None,
+                derandomize=True,
                 suppress_health_check=list(HealthCheck),
             )
             def generated(case):

@@ -85,6 +85,9 @@ def operation(
 
 
 _ARGUMENT = re.compile(r"<(?:(\w+):)?(\w+)>")
+#: every request refuses a NUL byte anywhere in its path or query (tracker.http, for both
+#: databases' sake): the document says so of every text parameter
+NO_NUL = "^[^\\x00]*$"
 PATH_PATTERNS = {
     "period": r"^\d{4}-\d{2}-Q[1-4]$",
 }
@@ -105,7 +108,7 @@ PROBLEM_CODES = {
 def _path_parameters(rule: str) -> tuple[str, list[dict[str, Any]]]:
     parameters = []
     for converter, name in _ARGUMENT.findall(rule):
-        schema: dict[str, Any] = {"type": "string"}
+        schema: dict[str, Any] = {"type": "string", "pattern": NO_NUL}
         if converter in PATH_PATTERNS:
             schema["pattern"] = PATH_PATTERNS[converter]
         parameters.append(
@@ -126,7 +129,7 @@ def _query_parameters(op: Operation) -> list[dict[str, Any]]:
             "name": name,
             "in": "query",
             "required": False,
-            "schema": {"type": "string"},
+            "schema": {"type": "string", "pattern": NO_NUL},
             "description": text,
         }
         for name, text in op.parameters
