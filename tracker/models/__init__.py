@@ -37,6 +37,7 @@ from tracker.models.returns import (
     Stage,
     assessment_evidence,
 )
+from tracker.models.shared import CacheGeneration, ScheduledRun, StoredFile, StoredFileChunk
 from tracker.models.roadmap import (
     Action,
     ActionArea,
@@ -50,6 +51,10 @@ from tracker.models.roadmap import (
 )
 
 __all__ = [
+    "CacheGeneration",
+    "ScheduledRun",
+    "StoredFile",
+    "StoredFileChunk",
     "ASSESSMENT_FIELDS",
     "FORMER_MEMBER",
     "MAX_RECOMMENDATIONS",

@@ -204,6 +204,10 @@ class Return(db.Model):
     #: what the board is asked to do: up to :data:`MAX_RECOMMENDATIONS` sentences, in order
     board_recommendations: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     version_id: Mapped[int] = mapped_column(default=1)
+    #: moved by a database trigger whenever an assessment of the return changes while it is
+    #: submitted or signed off, however it was changed (tracker/models/shared.py); never set
+    #: by the app
+    data_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     council: Mapped[Council] = relationship()
     period: Mapped[Period] = relationship()
