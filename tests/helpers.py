@@ -256,3 +256,15 @@ def redis_server(directory: Path) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def stored_evidence(app) -> dict[str, bytes]:
+    """Every evidence file in the app's file store (the folder, or the database), by name."""
+    from tracker import storage
+
+    with app.app_context():
+        store = storage.store()
+        return {
+            item.key.removeprefix("evidence/"): store.read(item.key)
+            for item in store.list("evidence/")
+        }

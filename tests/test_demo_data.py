@@ -113,9 +113,10 @@ def test_eight_closed_quarters_then_the_current_one_open(app):
         assert report.evidence_files == 3
         assert db.session.scalar(select(func.count(assessment_evidence.c.evidence_id))) > 0
         item = db.session.scalar(select(Evidence).where(Evidence.stored_name.is_not(None)))
-        from tracker.returns.evidence import stored_path
+        from tracker import storage
+        from tracker.returns.evidence import stored_key
 
-        assert stored_path(item).stat().st_size == item.size_bytes
+        assert storage.store().info(stored_key(item)).size == item.size_bytes
 
 
 def test_answers_are_realistic_and_pass_the_assessment_rules(app):

@@ -26,6 +26,8 @@ from sqlalchemy import func, select, update
 from werkzeug.datastructures import FileStorage
 
 from tests.factories import get_user, make_user
+from tests.helpers import stored_evidence
+from tracker import storage
 from tracker.extensions import db
 from tracker.models import (
     Action,
@@ -577,15 +579,17 @@ def test_a_file_is_stored_under_a_random_name_with_its_hash(app, world, evidence
     with app.app_context():
         item = add_file(world, data, "Board paper (final).pdf")
         db.session.commit()
-        path = services.stored_path(item)
-        assert path.parent == evidence_dir.resolve()
-        assert path.read_bytes() == data
+        assert stored_evidence(app) == {item.stored_name: data}
         assert len(item.stored_name) == 32 and item.stored_name != "Board paper (final).pdf"
         assert item.original_name == "Board paper (final).pdf"
         # The type comes from the check, not from what the browser said (text/html).
         assert item.content_type == "application/pdf"
         assert (item.size_bytes, item.sha256) == (len(data), hashlib.sha256(data).hexdigest())
-        assert path.stat().st_mode & 0o777 == 0o600
+        store = storage.store()
+        if store.kind == storage.FOLDER:  # only the service's own user reads evidence
+            path = store.path(services.stored_key(item))
+            assert path.parent == evidence_dir.resolve()
+            assert path.stat().st_mode & 0o777 == 0o600
         event = evidence_audit()
         assert event.council_id == item.council_id
         assert event.after["sha256"] == item.sha256
@@ -598,8 +602,7 @@ def test_a_traversal_file_name_stays_inside_the_store(app, world, evidence_dir, 
         item = add_file(world, pdf(), "../../x.pdf")
         other = add_file(world, pdf(), "..\\..\\..\\x.pdf")
         db.session.commit()
-        stored = sorted(p.name for p in evidence_dir.iterdir())
-        assert stored == sorted([item.stored_name, other.stored_name])
+        assert sorted(stored_evidence(app)) == sorted([item.stored_name, other.stored_name])
         assert not (tmp_path / "x.pdf").exists()
         assert not (evidence_dir.parent.parent / "x.pdf").exists()
         assert (item.original_name, other.original_name) == ("x.pdf", "x.pdf")
@@ -608,17 +611,18 @@ def test_a_traversal_file_name_stays_inside_the_store(app, world, evidence_dir, 
 def test_the_store_is_outside_static(app, world):
     with app.app_context():
         static = Path(app.static_folder).resolve()
-        folder = services.evidence_dir()
+        folder = storage.folder_roots(app)["evidence"]
         assert static not in folder.parents and folder != static
         app.config["EVIDENCE_DIR"] = str(static / "evidence")
-        with pytest.raises(RuntimeError, match="outside the static folder"):
-            services.evidence_dir()
+        with pytest.raises(storage.StoreError, match="outside the static folder"):
+            storage.folder_roots(app)
 
 
 def test_the_default_store_is_instance_evidence(app):
     app.config["EVIDENCE_DIR"] = None
     with app.app_context():
-        assert services.evidence_dir() == (Path(app.instance_path) / "evidence").resolve()
+        expected = (Path(app.instance_path) / "evidence").resolve()
+        assert storage.folder_roots(app)["evidence"] == expected
 
 
 def test_a_refused_file_leaves_nothing_behind(app, world, evidence_dir):
@@ -627,7 +631,7 @@ def test_a_refused_file_leaves_nothing_behind(app, world, evidence_dir):
             add_file(world, b"<html><script>alert(1)</script></html>", "x.pdf")
         db.session.rollback()
         assert db.session.scalar(select(Evidence.id)) is None
-    assert not evidence_dir.exists() or not any(evidence_dir.iterdir())
+    assert stored_evidence(app) == {}
 
 
 def test_the_councils_quota_is_enforced(app, world):
@@ -737,7 +741,7 @@ def test_an_infected_file_is_refused(app, world, evidence_dir):
             assert caught.value.errors == {"file": "The selected file contains a virus"}
             db.session.rollback()
             assert db.session.scalar(select(Evidence.id)) is None
-    assert not evidence_dir.exists() or not any(evidence_dir.iterdir())
+    assert stored_evidence(app) == {}
 
 
 def test_a_clamd_error_refuses_the_file(app, world):

@@ -12,6 +12,7 @@ from werkzeug.test import encode_multipart
 
 from tests.access_matrix import csrf_token, make_member, signed_in_client
 from tests.factories import DEFAULT_PASSWORD, MadeUser, get_user
+from tests.helpers import stored_evidence
 from tests.test_evidence_services import (
     CORNWALL,
     LEEDS,
@@ -25,6 +26,7 @@ from tests.test_evidence_services import (
     pdf,
     png,
 )
+from tracker import storage
 from tracker.extensions import db
 from tracker.models import (
     AuditEvent,
@@ -196,7 +198,7 @@ def test_uploading_a_file(app, world, editor, page, evidence_dir):
     with app.app_context():
         item = db.session.scalar(select(Evidence))
         assert (item.original_name, item.content_type) == ("Board paper.pdf", "application/pdf")
-        assert [p.name for p in evidence_dir.iterdir()] == [item.stored_name]
+        assert list(stored_evidence(app)) == [item.stored_name]
 
 
 def test_a_file_larger_than_the_global_form_limit_is_accepted(app, world, editor):
@@ -261,7 +263,7 @@ def test_refused_files_are_explained_on_the_form(
     assert html.select_one("#file-error").get_text(strip=True).endswith(message)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Evidence)) == 0
-    assert not evidence_dir.exists() or not any(evidence_dir.iterdir())
+    assert stored_evidence(app) == {}
 
 
 def test_no_file_chosen(app, world, editor, page):
@@ -482,7 +484,7 @@ def test_another_councils_evidence_is_404_through_either_url(app, world, editor)
 def test_a_missing_file_is_404(app, world, editor):
     item_id = add_stored_file(app, world)
     with app.app_context():
-        services.stored_path(db.session.get(Evidence, item_id)).unlink()
+        storage.store().delete(services.stored_key(db.session.get(Evidence, item_id)))
     assert download(editor, f"{LIBRARY}/{item_id}/download").status_code == 404
 
 

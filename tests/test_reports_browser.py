@@ -14,6 +14,7 @@ from tests import test_accessibility as a11y
 from tests.access_matrix import make_member
 from tests.returns_data import LEEDS, SLUG, assess_all, open_period, submit
 from tests.test_accessibility import describe_violations, run_axe, sign_in_in_browser
+from tracker import storage
 from tracker.extensions import db
 from tracker.models import Period, Region, ReportJob, Role, User
 from tracker.reports import jobs
@@ -51,7 +52,7 @@ def test_pack_progress_updates_in_place_and_the_download_appears(
         db.session.commit()
         job_id = job.id
         stored = "pack-browser-test.pdf"
-        (jobs.folder(app) / stored).write_bytes(b"%PDF-1.7\n% a stand-in for the test\n")
+        storage.store().save(f"reports/{stored}", b"%PDF-1.7\n% a stand-in for the test\n")
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     problems: list[str] = []

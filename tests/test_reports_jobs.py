@@ -9,6 +9,7 @@ from sqlalchemy import select
 from tests.access_matrix import council, make_person
 from tests.helpers import redis_server
 from tests.returns_data import LABEL, LEEDS, assess_all, open_period, submit
+from tracker import storage
 from tracker.extensions import db
 from tracker.models import Period, Region, ReportJob, User
 from tracker.reports import jobs, render
@@ -46,8 +47,8 @@ def test_a_newer_pack_replaces_the_file_of_the_last_one(app):
     with app.app_context():
         jobs.run_job(first_id)
         first = db.session.get(ReportJob, first_id)
-        first_file = jobs.folder() / first.stored_name
-        assert first_file.is_file()
+        first_key = f"reports/{first.stored_name}"
+        assert storage.store().info(first_key) is not None
         second = jobs.create_job(
             db.session.get(Region, first.region_id),
             db.session.get(Period, first.period_id),
@@ -57,7 +58,7 @@ def test_a_newer_pack_replaces_the_file_of_the_last_one(app):
         jobs.run_job(second.id)
         db.session.refresh(first)
         assert db.session.get(ReportJob, second.id).status == "done"
-        assert not first_file.exists() and first.stored_name is None
+        assert storage.store().info(first_key) is None and first.stored_name is None
         assert jobs.read_file(db.session.get(ReportJob, second.id)).startswith(b"%PDF")
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from tests.access_matrix import council, make_member, signed_in_client
 from tests.helpers import count_pdf_renders
 from tests.returns_data import LEEDS, SLUG, WAKEFIELD, assess_all, open_period, submit
+from tracker import storage
 from tracker.extensions import db
 from tracker.models import AuditEvent, ReportJob, Role
 from tracker.reports import jobs, pdf
@@ -224,6 +225,17 @@ def test_downloads_past_the_rate_limit_get_429(app):
     assert int(response.headers["Retry-After"]) > 0
 
 
+def cached(app, suffix: str) -> list[bytes]:
+    """The files of the report cache (in the folder, or the database) whose keys end so."""
+    with app.app_context():
+        store = storage.store()
+        return [
+            store.read(item.key)
+            for item in store.list("reports/cache/")
+            if item.key.endswith(suffix)
+        ]
+
+
 def test_signing_off_lays_out_the_board_report_ahead_of_its_first_download(
     app, monkeypatch, tmp_path
 ):
@@ -239,11 +251,11 @@ def test_signing_off_lays_out_the_board_report_ahead_of_its_first_download(
     assert response.status_code == 302
     jobs.wait_for_jobs(app)
     assert len(calls) == 1
-    kept = list((tmp_path / "reports" / "cache").glob("*.pdf"))
+    kept = cached(app, ".pdf")
     assert len(kept) == 1
     # The first download is the prepared file: nothing is laid out again.
     download = approver.get(f"{REPORT}/board-report.pdf")
-    assert download.status_code == 200 and download.data == kept[0].read_bytes()
+    assert download.status_code == 200 and download.data == kept[0]
     assert len(calls) == 1
 
 
@@ -280,16 +292,16 @@ def test_a_download_during_the_preparation_waits_for_it_and_renders_once(
     submit(app, LEEDS)
     approver = client_for(app, Role.COUNCIL_APPROVER)
     assert post(approver, f"/councils/{LEEDS}/returns/{SLUG}/sign-off").status_code == 302
-    # The preparation is marked on disk (where every web worker sees it) from the moment it is
-    # queued; the download comes while it is still laying the report out.
-    assert list((tmp_path / "reports" / "cache").glob("*.preparing"))
+    # The preparation is marked in the file store (where every node and worker sees it) from
+    # the moment it is queued; the download comes while it is still laying the report out.
+    assert cached(app, ".preparing")
     download = approver.get(f"{REPORT}/board-report.pdf")
     jobs.wait_for_jobs(app)
     assert download.status_code == 200
     assert len(calls) == 1  # laid out once, by the preparation
-    kept = list((tmp_path / "reports" / "cache").glob("*.pdf"))
-    assert len(kept) == 1 and download.data == kept[0].read_bytes()
-    assert not list((tmp_path / "reports" / "cache").glob("*.preparing"))
+    kept = cached(app, ".pdf")
+    assert len(kept) == 1 and download.data == kept[0]
+    assert not cached(app, ".preparing")
 
 
 def test_a_preparation_that_never_ends_delays_a_download_only_so_long(app, monkeypatch, tmp_path):

@@ -741,15 +741,18 @@ def test_a_submitted_return_cannot_be_imported_into(app, world):
 
 
 def test_a_pending_upload_is_only_given_back_to_its_owner_unchanged(app, world, tmp_path):
-    tmp_path = tmp_path / "imports"
     from tracker.clock import utcnow
+    from tracker.storage import FolderStore
+
+    folder = tmp_path / "imports"
+    store = FolderStore({"imports": folder})
 
     with app.app_context():
         editor = get_user(world.editor_id)
         other = get_user(make_user(email="other@example.org").id)
         now = utcnow()
         pending = spreadsheet.store_upload(
-            tmp_path,
+            store,
             b"abc",
             filename="../../x.csv",
             return_=leeds_return(world),
@@ -758,17 +761,17 @@ def test_a_pending_upload_is_only_given_back_to_its_owner_unchanged(app, world, 
             now=now,
         )
         assert pending.filename == "x.csv"
-        assert {p.parent for p in tmp_path.iterdir()} == {tmp_path}
+        assert {p.parent for p in folder.iterdir()} == {folder}
         load = spreadsheet.load_upload
         kwargs = {"return_": leeds_return(world), "now": now}
-        assert load(tmp_path, pending.id, pending.sha256, actor=editor, **kwargs)[1] == b"abc"
-        assert load(tmp_path, pending.id, pending.sha256, actor=other, **kwargs) is None
-        assert load(tmp_path, pending.id, "0" * 64, actor=editor, **kwargs) is None
-        assert load(tmp_path, "../../etc/passwd", pending.sha256, actor=editor, **kwargs) is None
+        assert load(store, pending.id, pending.sha256, actor=editor, **kwargs)[1] == b"abc"
+        assert load(store, pending.id, pending.sha256, actor=other, **kwargs) is None
+        assert load(store, pending.id, "0" * 64, actor=editor, **kwargs) is None
+        assert load(store, "../../etc/passwd", pending.sha256, actor=editor, **kwargs) is None
         late = now + spreadsheet.PENDING_TTL * 2
         assert (
             load(
-                tmp_path,
+                store,
                 pending.id,
                 pending.sha256,
                 actor=editor,
@@ -777,10 +780,10 @@ def test_a_pending_upload_is_only_given_back_to_its_owner_unchanged(app, world, 
             )
             is None
         )
-        (tmp_path / f"{pending.id}.upload").write_bytes(b"abd")
-        assert load(tmp_path, pending.id, pending.sha256, actor=editor, **kwargs) is None
-        spreadsheet.discard_upload(tmp_path, pending.id)
-        assert list(tmp_path.iterdir()) == []
+        (folder / f"{pending.id}.upload").write_bytes(b"abd")
+        assert load(store, pending.id, pending.sha256, actor=editor, **kwargs) is None
+        spreadsheet.discard_upload(store, pending.id)
+        assert list(folder.iterdir()) == []
 
 
 def test_a_sheet_reaching_far_down_is_refused_without_reading_it_all(app, world):

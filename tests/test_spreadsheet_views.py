@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -25,6 +24,7 @@ from tests.test_spreadsheet_services import (
     make_world,
     snapshot_all,
 )
+from tracker import storage
 from tracker.extensions import db
 from tracker.models import AuditEvent, Role
 from tracker.returns import services
@@ -104,6 +104,12 @@ def audit_count(app, action: str) -> int:
 
 
 # -- downloads ------------------------------------------------------------------------------------
+
+
+def kept_file(app, key: str) -> bool:
+    """Whether the file store (the folder, or the database) holds ``key``."""
+    with app.app_context():
+        return storage.store().info(key) is not None
 
 
 def test_an_editor_downloads_the_xlsx_with_its_name_and_an_audit_row(app, world, editor):
@@ -259,8 +265,8 @@ def test_round_trip_through_the_pages(app, world, editor, page):
         assert snapshot_all(world) == before, "the preview wrote something"
 
     with editor.session_transaction() as session:
-        kept = Path(app.instance_path) / "imports" / f"{session['import']['id']}.upload"
-    assert kept.exists()
+        kept = f"imports/{session['import']['id']}.upload"
+    assert kept_file(app, kept)
     response = confirm(editor, preview.get_data(as_text=True))
     assert response.status_code == 302
     landing = page(editor.get(response.headers["Location"]))
@@ -277,7 +283,7 @@ def test_round_trip_through_the_pages(app, world, editor, page):
     assert audit_count(app, "assessment.update") == 2
     assert audit_count(app, "return.import") == 1
     # The kept file went with the confirmation; the session forgot it.
-    assert not kept.exists()
+    assert not kept_file(app, kept)
     assert editor.get(PREVIEW).status_code == 302
 
 
@@ -471,10 +477,12 @@ def test_a_confirmation_needs_the_same_person_and_file(app, world, editor):
         CONFIRM, data={"csrf_token": csrf_token(colleague), "upload_id": upload_id}
     )
     assert response.status_code == 302
-    # Nor can the file be swapped on disk between the preview and the confirmation.
-    for path in (Path(app.instance_path) / "imports").glob("*.upload"):
-        if path.read_bytes() == content:
-            path.write_bytes(content.replace(b"Embedded", b"Planning"))
+    # Nor can the file be swapped in the store between the preview and the confirmation.
+    with app.app_context():
+        store = storage.store()
+        for item in store.list("imports/"):
+            if item.key.endswith(".upload") and store.read(item.key) == content:
+                store.save(item.key, content.replace(b"Embedded", b"Planning"))
     response = confirm(editor, preview)
     assert response.status_code == 302
     with app.app_context():
@@ -488,11 +496,10 @@ def test_cancelling_forgets_the_file(app, world, editor):
     with editor.session_transaction() as session:
         session_id = session["import"]["id"]
         assert set(session["import"]) == {"id", "sha256", "return_id", "user_id", "expires"}
-    folder = Path(app.instance_path) / "imports"
-    assert (folder / f"{session_id}.upload").exists()
+    assert kept_file(app, f"imports/{session_id}.upload")
     response = editor.post(CANCEL, data={"csrf_token": csrf_token(editor, IMPORT)})
     assert response.status_code == 302
-    assert not (folder / f"{session_id}.upload").exists()
+    assert not kept_file(app, f"imports/{session_id}.upload")
     with editor.session_transaction() as session:
         assert "import" not in session
 

@@ -4,14 +4,16 @@ A backup is a folder:
 
 - ``database.sqlite3``, made with SQLite's online backup API (a consistent copy while the service
   runs, never a copy of the live file), or ``database.pgdump``, made with ``pg_dump -Fc``;
-- ``evidence/``, a copy of every file in the evidence store (``EVIDENCE_DIR``);
+- ``evidence/``, a copy of every evidence file in the file store (``tracker/storage.py``: the
+  instance folder, or the database's ``stored_files``, whose rows are left out of the dump);
 - ``manifest.json``, written last: the SHA-256 and size of every one of those files, the
   database's kind and the rows of each table.
 
 ``restore`` checks the whole manifest first and refuses, changing nothing, when any file is
 missing, extra or different. Then it replaces the database's contents (SQLite's backup API in
-the other direction, or ``pg_restore --clean --single-transaction``) and makes the evidence store
-hold exactly the backed-up files.
+the other direction, or ``pg_restore --clean --single-transaction``), makes the file store hold
+exactly the backed-up evidence files, and moves the figures' generation so that every app node
+recomputes what it keeps in memory.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import sqlite3
 import subprocess
@@ -30,11 +33,14 @@ from typing import Any
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import URL
 
+from tracker import storage
 from tracker.clock import utcnow
 from tracker.extensions import db
+from tracker.models import CacheGeneration
+from tracker.models.shared import FIGURES
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -97,17 +103,31 @@ def _tool(name: str) -> str:
     return path
 
 
-def _evidence_dir() -> Path:
-    from tracker.returns.evidence import evidence_dir
+#: the file store's tables: their rows are the ``evidence/`` folder of the backup (prepared
+#: reports and pending uploads are made again when wanted), never the database dump
+STORE_TABLES = ("stored_files", "stored_file_chunks")
+EVIDENCE_PREFIX = "evidence/"
 
-    return evidence_dir()
+
+def _new_generation() -> None:
+    """Move the "figures" generation by a random step, so that no app node keeps a figure it
+    computed before the restore (see ``tracker/models/shared.py``): a restore copies tables
+    whole, without firing the triggers that move it otherwise."""
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(CacheGeneration)
+            .where(CacheGeneration.name == FIGURES)
+            .values(value=CacheGeneration.value + secrets.randbelow(2**40) + 1)
+        )
 
 
 def table_rows() -> dict[str, int]:
-    """Rows in every table of the models, by table name."""
+    """Rows in every table of the models, by table name (the file store's aside: its evidence
+    files are counted in the manifest's ``evidence``)."""
     return {
         name: int(db.session.scalar(select(func.count()).select_from(table)) or 0)
         for name, table in sorted(db.metadata.tables.items())
+        if name not in STORE_TABLES
     }
 
 
@@ -148,6 +168,7 @@ def create_backup(folder: Path) -> BackupReport:
                 "--format=custom",
                 "--no-owner",
                 "--no-privileges",
+                *(f"--exclude-table-data={table}" for table in STORE_TABLES),
                 "-f",
                 str(target),
                 dsn,
@@ -163,16 +184,16 @@ def create_backup(folder: Path) -> BackupReport:
         raise BackupError(f"Cannot back up a {dialect} database")
 
     evidence: dict[str, dict[str, Any]] = {}
-    source_dir = _evidence_dir()
     copy_dir = folder / EVIDENCE_FOLDER
     copy_dir.mkdir(mode=0o700)
-    if source_dir.is_dir():
-        for path in sorted(source_dir.iterdir()):
-            if not path.is_file() or path.is_symlink():
-                continue
-            shutil.copy2(path, copy_dir / path.name)
-            copied = copy_dir / path.name
-            evidence[path.name] = {"sha256": sha256_file(copied), "bytes": copied.stat().st_size}
+    store = storage.store()
+    for item in store.list(EVIDENCE_PREFIX):
+        name = item.key.removeprefix(EVIDENCE_PREFIX)
+        copied = copy_dir / name
+        with copied.open("wb") as file:
+            for piece in store.open(item.key):
+                file.write(piece)
+        evidence[name] = {"sha256": sha256_file(copied), "bytes": copied.stat().st_size}
     manifest = {
         "format": FORMAT,
         "created_at": utcnow().isoformat(timespec="seconds") + "Z",
@@ -285,15 +306,15 @@ def restore_backup(folder: Path) -> dict[str, Any]:
         if result.returncode != 0:
             raise BackupError(f"pg_restore failed: {result.stderr.strip()}")
 
-    target = _evidence_dir()
-    target.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store = storage.store()
     wanted = manifest["evidence"]
     for name in wanted:
-        shutil.copy2(folder / EVIDENCE_FOLDER / name, target / name)
-        (target / name).chmod(0o600)
-    for path in target.iterdir():
-        if path.is_file() and path.name not in wanted:
-            path.unlink()
+        with (folder / EVIDENCE_FOLDER / name).open("rb") as file:
+            store.save(f"{EVIDENCE_PREFIX}{name}", file)
+    for item in store.list(EVIDENCE_PREFIX):
+        if item.key.removeprefix(EVIDENCE_PREFIX) not in wanted:
+            store.delete(item.key)
+    _new_generation()
     return manifest
 
 

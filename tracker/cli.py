@@ -117,6 +117,9 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    from tracker.storage import files_cli
+
+    app.cli.add_command(files_cli)
     from tracker.reports.cli import report_cli
 
     app.cli.add_command(report_cli)

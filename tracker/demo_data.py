@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import time
 import uuid
@@ -605,9 +604,9 @@ def _insert_evidence(
     with_files: bool,
 ) -> None:
     """About a dozen evidence items per council, linked to assessments from their quarter on."""
-    from tracker.returns.evidence import evidence_dir
+    from tracker import storage
 
-    folder = evidence_dir() if with_files else None
+    store = storage.store() if with_files else None
     action_ids = [a.id for a in plan.actions]
     for council in councils:
         editor_id, _approver = plan.people.get(council.id, (None, None))
@@ -632,13 +631,10 @@ def _insert_evidence(
                 "created_at": datetime.combine(period.starts_on, dt_time(10, 0)),
                 "created_by_id": editor_id,
             }
-            if folder is not None and number == 0:
+            if store is not None and number == 0:
                 data, name, content_type = _evidence_file(council, title, rng)
                 stored = uuid.UUID(int=rng.getrandbits(128)).hex
-                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-                descriptor = os.open(folder / stored, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(descriptor, "wb") as file:
-                    file.write(data)
+                store.save(f"evidence/{stored}", data)
                 row.update(
                     stored_name=stored,
                     original_name=name,

@@ -58,6 +58,7 @@ from tracker.models import (
     Action,
     ActionArea,
     Assessment,
+    CacheGeneration,
     Council,
     Period,
     Region,
@@ -66,6 +67,7 @@ from tracker.models import (
     Stage,
     assessment_evidence,
 )
+from tracker.models.shared import FIGURES
 from tracker.panels.services import (
     AnswerTimes,
     CommentTotals,
@@ -728,11 +730,25 @@ _cache_lock = threading.Lock()
 
 def _fingerprint(period: Period) -> int:
     """A hash of what the period's national figures are read from: each submitted or signed-off
-    return's id and version (which changes with every submission, sign-off, sending back and
-    reopening; its assessments cannot change while it is submitted) and its council's region
-    and sharing choice. One small query."""
+    return's id, status, version (which changes with every submission, sign-off, sending back
+    and reopening) and data version (which a database trigger moves whenever one of its
+    assessments changes, however it was changed), its council's region and sharing choice, and
+    the "figures" generation (moved by triggers whenever the roadmap, a council or a region
+    changes). So a change made on another app node, by a restore or by hand in SQL is seen by
+    the next request on every node. One small query."""
+    generation = (
+        select(CacheGeneration.value).where(CacheGeneration.name == FIGURES).scalar_subquery()
+    )
     rows = db.session.execute(
-        select(Return.id, Return.version_id, Council.region_id, Council.shares_named_returns)
+        select(
+            Return.id,
+            Return.status,
+            Return.version_id,
+            Return.data_version,
+            Council.region_id,
+            Council.shares_named_returns,
+            generation,
+        )
         .join(Council, Council.id == Return.council_id)
         .where(Return.period_id == period.id, _shared())
         .order_by(Return.id)

@@ -37,7 +37,6 @@ from tracker.models.returns import (
     Stage,
     assessment_evidence,
 )
-from tracker.models.shared import CacheGeneration, ScheduledRun, StoredFile, StoredFileChunk
 from tracker.models.roadmap import (
     Action,
     ActionArea,
@@ -49,12 +48,9 @@ from tracker.models.roadmap import (
     RoadmapEdition,
     Timeframe,
 )
+from tracker.models.shared import CacheGeneration, ScheduledRun, StoredFile, StoredFileChunk
 
 __all__ = [
-    "CacheGeneration",
-    "ScheduledRun",
-    "StoredFile",
-    "StoredFileChunk",
     "ASSESSMENT_FIELDS",
     "FORMER_MEMBER",
     "MAX_RECOMMENDATIONS",
@@ -67,6 +63,7 @@ __all__ = [
     "ApiToken",
     "Assessment",
     "AuditEvent",
+    "CacheGeneration",
     "Comment",
     "CommentAnswer",
     "Council",
@@ -95,7 +92,10 @@ __all__ = [
     "ReturnStatus",
     "RoadmapEdition",
     "Role",
+    "ScheduledRun",
     "Stage",
+    "StoredFile",
+    "StoredFileChunk",
     "TeamInvitation",
     "ThrottleCounter",
     "Timeframe",

@@ -9,17 +9,15 @@ web worker shares one queue; run ``rq worker reports --url $REDIS_URL`` beside t
 
 from __future__ import annotations
 
-import os
-import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from tracker import storage
 from tracker.clock import utcnow
 from tracker.domain.principal import load_principal
 from tracker.extensions import db
@@ -80,21 +78,18 @@ def latest_job(
     return job
 
 
-def folder(app: Flask | None = None) -> Path:
-    """Where finished PDFs are kept: ``REPORT_FOLDER``, or ``instance/reports``."""
-    app = app or current_app
-    configured = app.config.get("REPORT_FOLDER")
-    path = Path(configured) if configured else Path(app.instance_path) / "reports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def _key(stored_name: str) -> str:
+    return f"reports/{stored_name}"
 
 
 def read_file(job: ReportJob) -> bytes | None:
     """The finished PDF of a job, or None if it is not there (not done, or cleaned away)."""
     if job.stored_name is None:
         return None
-    path = folder() / job.stored_name
-    return path.read_bytes() if path.is_file() else None
+    try:
+        return storage.store().read(_key(job.stored_name))
+    except (FileNotFoundError, ValueError):
+        return None
 
 
 def _step(job: ReportJob, done: int, total: int, message: str) -> None:
@@ -126,8 +121,8 @@ def run_job(job_id: int) -> None:
             render.svg_data_uri(chart)  # cached: the PDF step reuses it
         _step(job, 2, total, STEPS[2])
         content = render.region_pdf(pack, wait=RENDER_WAIT_SECONDS)
-        name = f"{secrets.token_hex(16)}.pdf"
-        (folder() / name).write_bytes(content)
+        name = storage.new_name(".pdf")
+        storage.store().save(_key(name), content)
         job.stored_name = name
         job.status, job.finished_at = ReportJobStatus.DONE, utcnow()
         _step(job, total, total, "Ready to download")
@@ -155,7 +150,7 @@ def _forget_earlier_packs(job: ReportJob) -> None:
         )
     ).all()
     for old in earlier:
-        (folder() / str(old.stored_name)).unlink(missing_ok=True)
+        storage.store().delete(_key(str(old.stored_name)))
         old.stored_name = None
     db.session.commit()
 
@@ -219,20 +214,29 @@ def enqueue(job_id: int) -> Future | str:
     return _submit(run_job_standalone, run_job, job_id)
 
 
-def _marker(return_id: int) -> Path:
-    """The file that says "this return's board report is being prepared". It lives beside the
-    PDF cache (``REPORT_FOLDER/cache``), so every web worker (and the RQ worker) sees it: the
-    preparation runs in whichever process took the sign-off, the download in any other."""
-    path = folder() / "cache"
-    path.mkdir(parents=True, exist_ok=True)
-    return path / f"return-{return_id}.preparing"
+def _marker(return_id: int) -> str:
+    """The file store's key that says "this return's board report is being prepared". Every
+    node and worker sees it: the preparation runs in whichever process took the sign-off (or in
+    an RQ worker), the download in any other."""
+    return f"reports/cache/return-{return_id}.preparing"
 
 
 def _mark_preparing(return_id: int) -> None:
-    marker = _marker(return_id)
-    temporary = marker.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(f"{utcnow().isoformat()}\n")
-    temporary.replace(marker)
+    storage.store().save(_marker(return_id), f"{utcnow().isoformat()}\n".encode())
+
+
+def sweep_markers(now: datetime) -> int:
+    """Remove preparation markers left by workers that were killed; returns how many went."""
+    store = storage.store()
+    stale = [
+        item
+        for item in store.list("reports/cache/")
+        if item.key.endswith(".preparing")
+        and (now - item.modified).total_seconds() > PREPARE_STALE_SECONDS
+    ]
+    for item in stale:
+        store.delete(item.key)
+    return len(stale)
 
 
 def wait_for_preparation(return_id: int, timeout: float | None = None) -> bool:
@@ -245,16 +249,15 @@ def wait_for_preparation(return_id: int, timeout: float | None = None) -> bool:
     """
     if timeout is None:
         timeout = float(current_app.config.get("REPORT_PREPARE_WAIT", PREPARE_WAIT_SECONDS))
-    marker = _marker(return_id)
+    store, marker = storage.store(), _marker(return_id)
     deadline = time.monotonic() + timeout
     waited = False
     while True:
-        try:
-            age = time.time() - marker.stat().st_mtime
-        except FileNotFoundError:
+        found = store.info(marker)
+        if found is None:
             return waited
-        if age > PREPARE_STALE_SECONDS:
-            marker.unlink(missing_ok=True)  # left by a worker that was killed
+        if (utcnow() - found.modified).total_seconds() > PREPARE_STALE_SECONDS:
+            store.delete(marker)  # left by a worker that was killed
             return False
         if time.monotonic() >= deadline:
             return False
@@ -292,7 +295,7 @@ def prepare_council_report(return_id: int) -> bool:
             return False
         return True
     finally:
-        _marker(return_id).unlink(missing_ok=True)
+        storage.store().delete(_marker(return_id))
 
 
 def _prepare_standalone(return_id: int) -> None:
@@ -316,7 +319,7 @@ def enqueue_council_report(return_: Return) -> Future | str | None:
     try:
         return _submit(_prepare_standalone, prepare_council_report, return_.id)
     except Exception:
-        _marker(return_.id).unlink(missing_ok=True)  # nothing will prepare it: nobody waits
+        storage.store().delete(_marker(return_.id))  # nothing will prepare it: nobody waits
         raise
 
 

@@ -8,13 +8,13 @@ import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from flask import current_app, render_template
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from tracker import storage
 from tracker.clock import utcnow
 from tracker.compare.charts import Chart
 from tracker.domain.vocabulary import (
@@ -169,16 +169,23 @@ def _pdf(html: str, images: ChartImages, wait: float) -> bytes:
     )
 
 
-#: finished council reports kept on disk, by the hash of their content; the oldest go first
+#: finished council reports kept in the file store, by the hash of their content; the oldest go
+#: first
 PDF_CACHE_SIZE = 300
+CACHE_PREFIX = "reports/cache/"
 
 
-def _cache_folder() -> Path:
-    from tracker.reports.jobs import folder
-
-    path = folder() / "cache"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def trim_cache() -> int:
+    """Remove the oldest cached PDFs beyond :data:`PDF_CACHE_SIZE`; returns how many went."""
+    store = storage.store()
+    kept = sorted(
+        (item for item in store.list(CACHE_PREFIX) if item.key.endswith(".pdf")),
+        key=lambda item: item.modified,
+    )
+    old = kept[:-PDF_CACHE_SIZE]
+    for item in old:
+        store.delete(item.key)
+    return len(old)
 
 
 def cache_enabled() -> bool:
@@ -197,7 +204,7 @@ def council_pdf(report: CouncilReport, *, wait: float = 0.0) -> bytes:
     :raises charts.ChartRenderError: the browser could not draw a chart.
     """
     images = ChartImages()
-    cached_path = None
+    cached_key = None
     if cache_enabled():
         produced, report.generated_at = report.generated_at, None
         key_html = _council_page(report, images, watermark="")
@@ -205,17 +212,15 @@ def council_pdf(report: CouncilReport, *, wait: float = 0.0) -> bytes:
         digest = hashlib.sha256(key_html.encode())
         for name in sorted(images.images):
             digest.update(images.images[name])
-        cached_path = _cache_folder() / f"{digest.hexdigest()}.pdf"
-        if cached_path.is_file():
-            return cached_path.read_bytes()
+        cached_key = f"{CACHE_PREFIX}{digest.hexdigest()}.pdf"
+        try:
+            return storage.store().read(cached_key)
+        except FileNotFoundError:
+            pass
     content = _pdf(council_html(report, chart_src=images), images, wait)
-    if cached_path is not None:
-        temporary = cached_path.with_suffix(".tmp")
-        temporary.write_bytes(content)
-        temporary.replace(cached_path)
-        kept = sorted(_cache_folder().glob("*.pdf"), key=lambda p: p.stat().st_mtime)
-        for old in kept[:-PDF_CACHE_SIZE]:
-            old.unlink(missing_ok=True)
+    if cached_key is not None:
+        storage.store().save(cached_key, content)
+        trim_cache()
     return content
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
 import re
 import socket
 import stat
@@ -27,7 +26,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,6 +35,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import FileStorage
 
+from tracker import storage
 from tracker.audit import record
 from tracker.clock import utcnow
 from tracker.domain.periods import label_from_url
@@ -521,39 +521,20 @@ def scan_for_viruses(data: bytes) -> ScanResult:
 # -- storage -----------------------------------------------------------------------------------
 
 
-def evidence_dir() -> Path:
-    """Where files are kept: ``EVIDENCE_DIR``, else ``instance/evidence``; never in static/.
-
-    :raises RuntimeError: when the folder is configured inside the static folder.
-    """
-    configured = current_app.config.get("EVIDENCE_DIR")
-    folder = Path(configured) if configured else Path(current_app.instance_path) / "evidence"
-    folder = folder.resolve()
-    static = Path(current_app.static_folder or "static").resolve()
-    if folder == static or static in folder.parents:
-        raise RuntimeError("EVIDENCE_DIR must be outside the static folder")
-    return folder
-
-
-def stored_path(evidence: Evidence) -> Path:
-    """The file of an uploaded evidence item.
+def stored_key(evidence: Evidence) -> str:
+    """The file store's key of an uploaded evidence item's file (``tracker/storage.py``).
 
     :raises ValueError: when the item is a link, or its stored name is not one we generate.
     """
     name = evidence.stored_name or ""
     if not STORED_NAME.match(name):
         raise ValueError(f"evidence {evidence.id} has no stored file")
-    return evidence_dir() / name
+    return f"evidence/{name}"
 
 
 def _write(data: bytes) -> str:
-    folder = evidence_dir()
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     name = uuid.uuid4().hex
-    # O_EXCL: never overwrite; 0o600: only the service's own user reads evidence.
-    descriptor = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(data)
+    storage.store().save(f"evidence/{name}", data)
     return name
 
 
@@ -651,8 +632,8 @@ def add_file_evidence(
     """Check an uploaded file and add it to the council's evidence.
 
     The file must pass :func:`check_file`, the virus scan (when clamd is configured) and the
-    council's quota (``EVIDENCE_COUNCIL_QUOTA``). It is written under a random name in
-    :func:`evidence_dir`; its own name is kept, cleaned, for display and download only.
+    council's quota (``EVIDENCE_COUNCIL_QUOTA``). It is written under a random name in the file
+    store (``tracker/storage.py``); its own name is kept, cleaned, for display and download only.
 
     :raises EvidenceInvalid: naming each field that is wrong; ``file`` says why a file is refused
         (wrong type, too large, empty, a virus, no space left, or the scan could not run).
@@ -716,7 +697,7 @@ def add_file_evidence(
     try:
         db.session.flush()
     except Exception:
-        (evidence_dir() / stored_name).unlink(missing_ok=True)
+        storage.store().delete(f"evidence/{stored_name}")
         raise
     _audit_create(evidence, actor, virus_scan=scan.status)
     return evidence

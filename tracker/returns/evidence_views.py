@@ -36,7 +36,7 @@ from flask import (
     url_for,
 )
 
-from tracker import http
+from tracker import http, storage
 from tracker.domain import visibility, workflow
 from tracker.domain.periods import label_to_url
 from tracker.domain.vocabulary import CQC_EVIDENCE_CATEGORY_NAMES
@@ -386,15 +386,19 @@ def download_evidence(council: Council, evidence_id: int) -> Response:
     item = services.get_council_evidence(council, evidence_id)
     if item is None or item.stored_name is None or not _may_download(council, item):
         abort(404)
-    path = services.stored_path(item)
-    if not path.is_file():
+    try:
+        chunks = storage.store().open(services.stored_key(item))
+    except FileNotFoundError:
         log.error("evidence %s: stored file %s is missing", item.id, item.stored_name)
         abort(404)
-    # Read whole (at most EVIDENCE_MAX_BYTES): no file handle outlives the request, whoever
-    # reads the response or not.
+    # A chunk at a time from the store, never the whole file in memory.
     response = Response(
-        path.read_bytes(), content_type=item.content_type or "application/octet-stream"
+        chunks,
+        content_type=item.content_type or "application/octet-stream",
+        direct_passthrough=True,
     )
+    if item.size_bytes is not None:
+        response.content_length = item.size_bytes
     response.headers["Content-Disposition"] = content_disposition(item.original_name or "evidence")
     response.is_evidence_download = True
     return response

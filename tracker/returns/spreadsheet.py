@@ -37,7 +37,7 @@ import warnings
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,7 @@ from tracker.returns.services import (
     AssessmentInvalid,
     ReturnError,
 )
+from tracker.storage import FileStore
 
 # -- the scales, in the words of the product -----------------------------------------------------
 
@@ -1144,14 +1145,14 @@ class PendingUpload:
 _PENDING_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
-def _pending_paths(folder: Path, upload_id: str) -> tuple[Path, Path]:
+def _pending_keys(upload_id: str) -> tuple[str, str]:
     if not _PENDING_ID.match(upload_id or ""):
         raise ValueError("not an upload id")
-    return folder / f"{upload_id}.upload", folder / f"{upload_id}.json"
+    return f"imports/{upload_id}.upload", f"imports/{upload_id}.json"
 
 
 def store_upload(
-    folder: Path,
+    store: FileStore,
     data: bytes,
     *,
     filename: str,
@@ -1160,14 +1161,14 @@ def store_upload(
     versions: dict[int, int],
     now: datetime,
 ) -> PendingUpload:
-    """Keep the uploaded bytes under a random name, with what the preview read.
+    """Keep the uploaded bytes under a random name in the file store (so that the confirmation
+    finds them whichever app node it reaches), with what the preview read.
 
     Old uploads nobody confirmed are removed at the same time.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    sweep_uploads(folder, now)
+    sweep_uploads(store, now)
     upload_id = secrets.token_hex(16)
-    data_path, meta_path = _pending_paths(folder, upload_id)
+    data_key, meta_key = _pending_keys(upload_id)
     pending = PendingUpload(
         id=upload_id,
         sha256=hashlib.sha256(data).hexdigest(),
@@ -1177,32 +1178,34 @@ def store_upload(
         versions=dict(versions),
         expires_at=now + PENDING_TTL,
     )
-    data_path.write_bytes(data)
-    meta_path.write_text(
-        json.dumps(
-            {
-                "sha256": pending.sha256,
-                "filename": pending.filename,
-                "return_id": pending.return_id,
-                "user_id": pending.user_id,
-                "versions": {str(k): v for k, v in pending.versions.items()},
-                "expires_at": pending.expires_at.isoformat(),
-            }
-        ),
-        encoding="utf-8",
-    )
+    store.save(data_key, data)
+    meta = {
+        "sha256": pending.sha256,
+        "filename": pending.filename,
+        "return_id": pending.return_id,
+        "user_id": pending.user_id,
+        "versions": {str(k): v for k, v in pending.versions.items()},
+        "expires_at": pending.expires_at.isoformat(),
+    }
+    store.save(meta_key, json.dumps(meta).encode("utf-8"))
     return pending
 
 
 def load_upload(
-    folder: Path, upload_id: str, sha256: str, *, return_: Return, actor: User, now: datetime
+    store: FileStore,
+    upload_id: str,
+    sha256: str,
+    *,
+    return_: Return,
+    actor: User,
+    now: datetime,
 ) -> tuple[PendingUpload, bytes] | None:
     """The pending upload and its bytes, if it is this person's, for this return, unexpired and
     unchanged (its SHA-256 still ``sha256``); otherwise None."""
     try:
-        data_path, meta_path = _pending_paths(folder, upload_id)
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        data = data_path.read_bytes()
+        data_key, meta_key = _pending_keys(upload_id)
+        meta = json.loads(store.read(meta_key).decode("utf-8"))
+        data = store.read(data_key)
     except (ValueError, OSError):
         return None
     pending = PendingUpload(
@@ -1225,24 +1228,22 @@ def load_upload(
     return pending, data
 
 
-def discard_upload(folder: Path, upload_id: str) -> None:
+def discard_upload(store: FileStore, upload_id: str) -> None:
     """Remove a pending upload (confirmed, cancelled or replaced)."""
     try:
-        paths = _pending_paths(folder, upload_id)
+        keys = _pending_keys(upload_id)
     except ValueError:
         return
-    for path in paths:
-        path.unlink(missing_ok=True)
+    for key in keys:
+        store.delete(key)
 
 
-def sweep_uploads(folder: Path, now: datetime) -> int:
+def sweep_uploads(store: FileStore, now: datetime) -> int:
     """Remove pending uploads older than their time to live; returns how many went."""
     removed = 0
-    if not folder.exists():
-        return 0
-    cutoff = (now - PENDING_TTL).replace(tzinfo=UTC).timestamp()
-    for path in folder.iterdir():
-        if path.suffix in (".upload", ".json") and path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
-            removed += path.suffix == ".json"
+    cutoff = now - PENDING_TTL
+    for item in store.list("imports/"):
+        if item.key.endswith((".upload", ".json")) and item.modified < cutoff:
+            store.delete(item.key)
+            removed += item.key.endswith(".json")
     return removed

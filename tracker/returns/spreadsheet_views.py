@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 from datetime import UTC
-from pathlib import Path
 
 from flask import (
     Response,
@@ -30,7 +29,7 @@ from flask import (
     url_for,
 )
 
-from tracker import http, throttle
+from tracker import http, storage, throttle
 from tracker.clock import utcnow
 from tracker.domain import visibility, workflow
 from tracker.domain.periods import label_to_url
@@ -71,11 +70,6 @@ def _readable_or_404(council: Council, period_label: str) -> Return:
 def _refusal(return_: Return) -> str | None:
     """Why this person may not change the return now, or None."""
     return workflow.refusal(current_principal(), return_, Step.EDIT)
-
-
-def _import_folder() -> Path:
-    configured = current_app.config.get("IMPORT_FOLDER")
-    return Path(configured) if configured else Path(current_app.instance_path) / "imports"
 
 
 def _max_bytes() -> int:
@@ -137,7 +131,7 @@ def _urls(council: Council, return_: Return) -> dict[str, str]:
 def _forget_pending() -> None:
     pending = session.pop(SESSION_KEY, None)
     if isinstance(pending, dict) and isinstance(pending.get("id"), str):
-        spreadsheet.discard_upload(_import_folder(), pending["id"])
+        spreadsheet.discard_upload(storage.store(), pending["id"])
 
 
 def _pending_for(return_: Return) -> tuple[spreadsheet.PendingUpload, bytes] | None:
@@ -146,7 +140,7 @@ def _pending_for(return_: Return) -> tuple[spreadsheet.PendingUpload, bytes] | N
     if not isinstance(pending, dict) or pending.get("return_id") != return_.id:
         return None
     return spreadsheet.load_upload(
-        _import_folder(),
+        storage.store(),
         str(pending.get("id", "")),
         str(pending.get("sha256", "")),
         return_=return_,
@@ -172,20 +166,20 @@ def import_upload(council: Council, period_label: str) -> str | Response | tuple
     )
     refusal = _refusal(return_)
     if refusal is None and form.validate_on_submit():
-        storage = form.file.data
-        data = storage.read(limit + 1)
+        upload = form.file.data
+        data = upload.read(limit + 1)
         if len(data) > limit:
             abort(413)
         try:
-            preview = spreadsheet.preview_import(return_, storage.filename or "", data)
+            preview = spreadsheet.preview_import(return_, upload.filename or "", data)
         except spreadsheet.ImportFileError as error:
             form.file.errors = [*form.file.errors, str(error)]
         else:
             _forget_pending()
             pending = spreadsheet.store_upload(
-                _import_folder(),
+                storage.store(),
                 data,
-                filename=storage.filename or "",
+                filename=upload.filename or "",
                 return_=return_,
                 actor=_actor(),
                 versions=preview.versions,
