@@ -157,9 +157,15 @@ class Config:
     OPEN_DATA_RATE_LIMIT = 30
     OPEN_DATA_RATE_WINDOW = timedelta(minutes=15)
 
+    # -- the file store (tracker/storage.py)
+    #: "database" (files in PostgreSQL, which every app node reads) or "folder" (the instance
+    #: folder, for one server); unset means the database on PostgreSQL, the folder otherwise
+    FILE_STORE: str | None = os.environ.get("FILE_STORE") or None
+
     # -- evidence uploads (tracker/returns/evidence.py)
-    #: where uploaded evidence is kept, under generated names; None means instance/evidence.
-    #: Never inside static/: files are served only through the authorised download view
+    #: in the folder store, where uploaded evidence is kept, under generated names; None means
+    #: instance/evidence. Never inside static/: files are served only through the authorised
+    #: download view
     EVIDENCE_DIR: str | None = None
     #: largest evidence file; a larger upload gets the 413 page
     EVIDENCE_MAX_BYTES = 20 * 1024 * 1024

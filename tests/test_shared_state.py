@@ -1,0 +1,232 @@
+"""What every app node shares: the file store, and figures that no node keeps stale.
+
+On SQLite these tests run the folder store and SQLite's triggers; on PostgreSQL
+(``TEST_DATABASE_URL``) the database store and PostgreSQL's triggers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from tests.returns_data import LABEL, LEEDS, assess_all, get_return, open_period, submit
+from tracker import storage
+from tracker.clock import utcnow
+from tracker.compare import services as compare
+from tracker.extensions import db
+from tracker.models import CacheGeneration, Evidence, Period
+from tracker.models.shared import FIGURES
+
+
+def _advanced(app) -> int:
+    """Leeds' actions at Implementing or Embedded, as the national figures count them."""
+    with app.app_context():
+        period = db.session.scalar(select(Period).where(Period.label == LABEL))
+        council_id = get_return(LEEDS).council_id
+        rows = compare._council_area_shares(period)
+        return sum(row[4] for row in rows if row[0] == council_id)
+
+
+def _sql(app, statement: str, **values) -> None:
+    """A change made by hand, on a connection of its own, as an administrator's psql would."""
+    with app.app_context(), db.engine.begin() as connection:
+        connection.execute(text(statement), values)
+
+
+def _generation(app) -> int:
+    with app.app_context():
+        return db.session.scalar(
+            select(CacheGeneration.value).where(CacheGeneration.name == FIGURES)
+        )
+
+
+# -- the store ----------------------------------------------------------------------------------
+
+
+def test_the_store_matches_the_database(app):
+    with app.app_context():
+        expected = storage.DATABASE if db.engine.dialect.name == "postgresql" else storage.FOLDER
+        assert storage.store().kind == expected
+        app.config["FILE_STORE"] = "somewhere"
+        with pytest.raises(storage.StoreError, match="FILE_STORE must be"):
+            storage.store()
+
+
+def test_a_file_larger_than_a_chunk_is_kept_whole_and_read_a_chunk_at_a_time(app):
+    data = os.urandom(storage.CHUNK * 2 + 123)
+    with app.app_context():
+        store = storage.store()
+        info = store.save("evidence/" + "a" * 32, data)
+        assert (info.size, info.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+        pieces = list(store.open("evidence/" + "a" * 32))
+        assert [len(p) for p in pieces] == [storage.CHUNK, storage.CHUNK, 123]
+        assert b"".join(pieces) == data
+        found = store.info("evidence/" + "a" * 32)
+        assert found is not None and found.size == len(data)
+        assert utcnow() - found.modified < timedelta(minutes=1)
+        # Saving again replaces the file whole.
+        store.save("evidence/" + "a" * 32, b"short")
+        assert store.read("evidence/" + "a" * 32) == b"short"
+        assert [i.key for i in store.list("evidence/")] == ["evidence/" + "a" * 32]
+        store.delete("evidence/" + "a" * 32)
+        assert store.info("evidence/" + "a" * 32) is None
+        with pytest.raises(FileNotFoundError):
+            store.open("evidence/" + "a" * 32)
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["../etc/passwd", "evidence/../x", "evidence/.hidden", "other/abc", "evidence/a/b/c", ""],
+)
+def test_a_key_the_app_would_never_make_is_refused(app, key):
+    with app.app_context(), pytest.raises(ValueError, match="not a file store key"):
+        storage.store().save(key, b"x")
+
+
+def test_a_download_streams_from_the_store_through_any_node(app, tmp_path):
+    """Two apps on one database (two nodes): a file one stored, the other serves whole."""
+    from tests.conftest import app_config, dispose
+    from tracker import create_app
+
+    other = create_app(app_config(app.config["SQLALCHEMY_DATABASE_URI"]))
+    other.config.update(EVIDENCE_DIR=app.config.get("EVIDENCE_DIR"))
+    try:
+        data = os.urandom(storage.CHUNK + 7)
+        with app.app_context():
+            storage.store().save("reports/" + "b" * 32 + ".pdf", data)
+        with other.app_context():
+            assert storage.store().read("reports/" + "b" * 32 + ".pdf") == data
+    finally:
+        dispose(other)
+
+
+# -- figures no node keeps stale ----------------------------------------------------------------
+
+
+def test_a_change_made_by_hand_in_the_database_reaches_the_cached_figures(app):
+    open_period(app)
+    assess_all(app, LEEDS, {"stage": "embedded"})
+    submit(app, LEEDS)
+    before = _advanced(app)
+    assert before > 0
+    assert _advanced(app) == before  # the cached figures
+    with app.app_context():
+        return_id = get_return(LEEDS).id
+        version = get_return(LEEDS).data_version
+    _sql(app, "UPDATE assessments SET stage = 'planning' WHERE return_id = :r", r=return_id)
+    with app.app_context():
+        assert get_return(LEEDS).data_version > version
+    assert _advanced(app) == 0
+
+
+def test_a_draft_returns_saves_move_nothing(app):
+    """Triggers move a return's data version only while it is shared, so the many saves of
+    draft returns at quarter end never queue on the return's row."""
+    open_period(app)
+    with app.app_context():
+        return_id = get_return(LEEDS).id
+    assess_all(app, LEEDS, {"stage": "embedded"})
+    with app.app_context():
+        assert db.session.get(type(get_return(LEEDS)), return_id).data_version == 0
+
+
+def test_the_roadmap_or_a_council_changed_by_hand_moves_the_generation(app):
+    first = _generation(app)
+    _sql(app, "UPDATE actions SET code = code")
+    second = _generation(app)
+    assert second > first
+    _sql(app, "UPDATE councils SET shares_named_returns = shares_named_returns")
+    assert _generation(app) > second
+
+
+def test_a_restore_moves_the_generation(app, tmp_path):
+    app.config["EVIDENCE_DIR"] = str(tmp_path / "evidence")
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["backup", "--to", str(tmp_path / "b")]).exit_code == 0
+    before = _generation(app)
+    result = runner.invoke(args=["restore", str(tmp_path / "b"), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert _generation(app) != before
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+def test_migrate_copies_the_folders_files_into_the_database(app, tmp_path):
+    app.config.update(
+        EVIDENCE_DIR=str(tmp_path / "evidence"),
+        REPORT_FOLDER=str(tmp_path / "reports"),
+        IMPORT_FOLDER=str(tmp_path / "imports"),
+        FILE_STORE="folder",
+    )
+    with app.app_context():
+        storage.store().save("evidence/" + "c" * 32, b"evidence bytes")
+        storage.store().save("reports/cache/" + "d" * 64 + ".pdf", b"%PDF cached")
+    runner = app.test_cli_runner()
+    app.config["FILE_STORE"] = "database"
+    result = runner.invoke(args=["files", "migrate"])
+    assert result.exit_code == 0, result.output
+    assert "Copied 2 files" in result.output
+    with app.app_context():
+        assert storage.store().read("evidence/" + "c" * 32) == b"evidence bytes"
+        assert storage.store().read("reports/cache/" + "d" * 64 + ".pdf") == b"%PDF cached"
+    again = runner.invoke(args=["files", "migrate"])
+    assert "Copied 0 files into the database; 2 were there already" in again.output
+    app.config["FILE_STORE"] = "folder"
+    refused = runner.invoke(args=["files", "migrate"])
+    assert refused.exit_code != 0 and "nothing to migrate" in refused.output
+
+
+def test_check_finds_a_missing_or_changed_evidence_file(app, tmp_path):
+    from tests.access_matrix import council
+
+    app.config["EVIDENCE_DIR"] = str(tmp_path / "evidence")
+    with app.app_context():
+        council_id = council(LEEDS).id
+        for name, data in (("e" * 32, b"kept"), ("f" * 32, b"lost"), ("0" * 32, b"was")):
+            db.session.add(
+                Evidence(
+                    council_id=council_id,
+                    title=name,
+                    evidence_type="other",
+                    stored_name=name,
+                    original_name="x.txt",
+                    size_bytes=len(data),
+                    sha256=hashlib.sha256(data).hexdigest(),
+                )
+            )
+        db.session.commit()
+        storage.store().save("evidence/" + "e" * 32, b"kept")
+        storage.store().save("evidence/" + "0" * 32, b"changed")
+    result = app.test_cli_runner().invoke(args=["files", "check"])
+    assert result.exit_code == 1
+    assert f"evidence/{'f' * 32} is missing" in result.output
+    assert f"evidence/{'0' * 32} does not match its SHA-256" in result.output
+    assert "1 of 3 evidence files are whole" in result.output
+
+
+def test_sweep_removes_what_nobody_will_read(app, tmp_path):
+    app.config.update(
+        EVIDENCE_DIR=str(tmp_path / "e"),
+        REPORT_FOLDER=str(tmp_path / "r"),
+        IMPORT_FOLDER=str(tmp_path / "i"),
+    )
+    with app.app_context():
+        store = storage.store()
+        store.save("evidence/" + "1" * 32, b"an upload whose commit failed")
+        store.save("reports/cache/return-5.preparing", b"left by a killed worker")
+        later = utcnow() + storage.ORPHAN_GRACE + timedelta(hours=1)
+        assert storage.sweep(later) == {
+            "uploads": 0,
+            "cached_reports": 0,
+            "markers": 1,
+            "orphans": 1,
+        }
+        assert store.list("evidence/") == [] and store.list("reports/") == []
+        # A fresh upload (its row about to be committed) is left alone.
+        store.save("evidence/" + "2" * 32, b"just uploaded")
+        assert storage.sweep()["orphans"] == 0
