@@ -230,3 +230,32 @@ def test_sweep_removes_what_nobody_will_read(app, tmp_path):
         # A fresh upload (its row about to be committed) is left alone.
         store.save("evidence/" + "2" * 32, b"just uploaded")
         assert storage.sweep()["orphans"] == 0
+
+
+# -- behind a load balancer ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("hops", "seen"), [(0, "127.0.0.1 http"), (1, "203.0.113.9 https")])
+def test_the_clients_address_comes_from_the_proxy_only_when_it_is_trusted(hops, seen):
+    """With TRUSTED_PROXY_HOPS unset, a forged X-Forwarded-For changes nothing (rate limits and
+    the security log keep the real address); behind one proxy, its header gives the client's
+    address and scheme."""
+    from flask import request
+
+    from tests.conftest import app_config, dispose
+    from tracker import create_app
+    from tracker.permissions import public
+
+    node = create_app(app_config("sqlite://") | {"TRUSTED_PROXY_HOPS": hops})
+    node.add_url_rule(
+        "/whoami", "whoami", public(lambda: f"{request.remote_addr} {request.scheme}")
+    )
+    try:
+        answer = node.test_client().get(
+            "/whoami",
+            headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"},
+            environ_overrides={"REMOTE_ADDR": "127.0.0.1"},
+        )
+        assert answer.get_data(as_text=True) == seen
+    finally:
+        dispose(node)

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, g
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tracker.config import MIN_SECRET_KEY_LENGTH, PROJECT_ROOT, Config, environment_overrides
 from tracker.extensions import csrf, db, migrate
@@ -37,6 +38,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             "the environment or in instance/config.py (make run writes a random one for "
             "development)."
         )
+
+    hops = int(app.config.get("TRUSTED_PROXY_HOPS") or 0)
+    if hops:
+        # Behind a load balancer: the client's address (rate limits, the security log) and
+        # https come from the proxies' headers, from exactly that many of them.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     app.jinja_loader = ChoiceLoader(
         [

@@ -49,13 +49,15 @@ def trusted_hosts(value: str) -> list[str]:
 def environment_overrides() -> dict[str, object]:
     """Settings given in the environment, which take precedence over instance/config.py."""
     overrides: dict[str, object] = {}
-    for name in ("SECRET_KEY", "REDIS_URL", "BASE_URL", *MAIL_SETTINGS):
+    for name in ("SECRET_KEY", "REDIS_URL", "BASE_URL", "FILE_STORE", *MAIL_SETTINGS):
         if os.environ.get(name):
             overrides[name] = os.environ[name]
     if os.environ.get("DATABASE_URL", "").strip():
         overrides["SQLALCHEMY_DATABASE_URI"] = _database_url(Path("."))
     if os.environ.get("TRUSTED_HOSTS", "").strip():
         overrides["TRUSTED_HOSTS"] = trusted_hosts(os.environ["TRUSTED_HOSTS"])
+    if os.environ.get("TRUSTED_PROXY_HOPS", "").strip():
+        overrides["TRUSTED_PROXY_HOPS"] = int(os.environ["TRUSTED_PROXY_HOPS"])
     if os.environ.get("MAIL_PORT"):
         overrides["MAIL_PORT"] = int(os.environ["MAIL_PORT"])
     for flag in ("MAIL_USE_TLS", "REPORT_WARM_UP"):
@@ -156,6 +158,12 @@ class Config:
     #: open-data downloads one IP address may make per window, then 429
     OPEN_DATA_RATE_LIMIT = 30
     OPEN_DATA_RATE_WINDOW = timedelta(minutes=15)
+
+    #: how many proxies (a load balancer, a TLS terminator) stand in front of the app and set
+    #: X-Forwarded-For and X-Forwarded-Proto: the app takes the client's address and scheme
+    #: from that many hops back. 0 (the default) trusts no such header, for a server that
+    #: faces the internet itself; never set it higher than the proxies you run (docs/deployment.md)
+    TRUSTED_PROXY_HOPS = 0
 
     # -- the file store (tracker/storage.py)
     #: "database" (files in PostgreSQL, which every app node reads) or "folder" (the instance
