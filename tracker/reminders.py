@@ -7,7 +7,8 @@
 - :func:`claim_reminder_now` then :func:`send_closing_reminder`: the same reminder, sent by a
   national administrator from the period's page ("Send a reminder now"), at most once an hour
   per period (:mod:`tracker.throttle`). :func:`list_waiting_councils` is who it goes to.
-- :func:`notify_return_submitted`: to the council's approvers when an editor submits.
+- :func:`notify_return_submitted`: to the council's approvers when an editor submits, through
+  the task ``mail.return_submitted`` (:func:`send_return_submitted`).
 
 Emails go to people who have joined (accepted their invitation) and are not disabled. Links are
 built on ``BASE_URL``, never on the request's host. Send after the change is committed: a failed
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -27,6 +29,7 @@ from sqlalchemy import and_, case, func, select, update
 from tracker import throttle
 from tracker.accounts.services import link_to
 from tracker.audit import record
+from tracker.background import submit, task
 from tracker.clock import to_uk, uk_today, utcnow
 from tracker.domain.periods import label_to_url
 from tracker.extensions import db
@@ -200,14 +203,29 @@ def send_closing_reminder(period: Period, *, today: date | None = None) -> MailR
     return report
 
 
-def notify_return_submitted(return_: Return) -> MailReport:
-    """Tell the council's approvers that ``return_`` has been submitted for sign-off.
+def notify_return_submitted(return_: Return) -> Future | str:
+    """Tell the council's approvers that ``return_`` has been submitted for sign-off: on the
+    "mail" queue with ``REDIS_URL``; without it, at once, in the request, as the only server
+    always did (``tracker.background.INLINE_WITHOUT_REDIS``).
 
-    Call it after the submission is committed.
+    Call it after the submission is committed: the task reads the return afresh.
+
+    :returns: the RQ job id, or the done future whose result is the :class:`MailReport`.
     """
+    return submit("mail.return_submitted", return_.id, queue="mail")
+
+
+@task("mail.return_submitted")
+def send_return_submitted(return_id: int) -> MailReport:
+    """The email :func:`notify_return_submitted` queues, to each approver of the return's
+    council. Nothing is sent if, by the time a worker reaches it, the return has gone or is a
+    draft again (sent back): the approver would be asked to sign off what is not there."""
+    report = MailReport()
+    return_ = db.session.get(Return, return_id)
+    if return_ is None or return_.status == ReturnStatus.DRAFT:
+        return report
     council, period = return_.council, return_.period
     submitter = db.session.get(User, return_.submitted_by_id) if return_.submitted_by_id else None
-    report = MailReport()
     for user, _council in _recipients(Role.COUNCIL_APPROVER, [council.id]):
         _send(
             report,

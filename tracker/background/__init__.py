@@ -38,7 +38,7 @@ QUEUES = ("mail", "reports", "periodic")
 INLINE_WITHOUT_REDIS = frozenset({"mail"})
 #: the modules that register tasks: a worker imports them before it looks a task up, since
 #: nothing else may have imported them in its process
-TASK_MODULES = ("tracker.reports.jobs",)
+TASK_MODULES = ("tracker.reminders", "tracker.reports.jobs")
 #: RQ stops a job after this many seconds (a London pack takes a few)
 JOB_TIMEOUT = 600
 
