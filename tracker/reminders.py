@@ -2,8 +2,9 @@
 
 - :func:`notify_period_opened`: to every editor of every council given a return in the period.
 - :func:`claim_due_reminders` then :func:`send_closing_reminder`: a week before a period closes,
-  to the editors of councils whose return is still a draft. ``flask periods remind`` (run daily
-  by cron) does both; ``Period.reminder_sent_at`` makes it happen once per period.
+  to the editors of councils whose return is still a draft. :func:`send_due_reminders` does both,
+  for the scheduler's daily job (``tracker.background.schedule``) and for ``flask periods
+  remind``; ``Period.reminder_sent_at`` makes it happen once per period.
 - :func:`claim_reminder_now` then :func:`send_closing_reminder`: the same reminder, sent by a
   national administrator from the period's page ("Send a reminder now"), at most once an hour
   per period (:mod:`tracker.throttle`). :func:`list_waiting_councils` is who it goes to.
@@ -166,6 +167,19 @@ def claim_due_reminders(today: date) -> list[Period]:
             claimed.append(period)
     db.session.flush()
     return claimed
+
+
+def send_due_reminders(today: date) -> list[tuple[Period, MailReport]]:
+    """Claim the periods due their reminder on ``today`` and send each one's reminder.
+
+    The claim is committed before anything is sent, so that a second run, even at the same
+    time on another node, finds nothing to send. The caller need not commit.
+
+    :returns: each period reminded, with what sending its reminder did.
+    """
+    periods = claim_due_reminders(today)
+    db.session.commit()
+    return [(period, send_closing_reminder(period, today=today)) for period in periods]
 
 
 def _draft_council_ids(period: Period) -> list[int]:

@@ -9,6 +9,9 @@ A task is a function registered by name (:func:`task`) that takes simple JSON-ab
 - without it: on a pool of one thread in this process (as a single server always did: packs
   queue behind each other), its futures kept so that :func:`wait_for_jobs` can wait for them;
   except the queues in :data:`INLINE_WITHOUT_REDIS`, which run at once, in the caller.
+
+Periodic jobs (the daily reminders, retention, the hourly file sweep) are in
+:mod:`tracker.background.schedule`.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ QUEUES = ("mail", "reports", "periodic")
 INLINE_WITHOUT_REDIS = frozenset({"mail"})
 #: the modules that register tasks: a worker imports them before it looks a task up, since
 #: nothing else may have imported them in its process
-TASK_MODULES = ("tracker.reminders", "tracker.reports.jobs")
+TASK_MODULES = ("tracker.reminders", "tracker.reports.jobs", "tracker.background.schedule")
 #: RQ stops a job after this many seconds (a London pack takes a few)
 JOB_TIMEOUT = 600
 
