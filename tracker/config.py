@@ -129,6 +129,8 @@ class Config:
     # -- background work (tracker/background/): RQ queues in Redis when REDIS_URL is set
     #: prefix of the RQ queues' names, so several apps (or test runs) can share one Redis
     JOBS_QUEUE_PREFIX = ""
+    #: seconds between two passes of ``flask jobs scheduler`` (a daily job runs this late at most)
+    JOBS_SCHEDULER_INTERVAL = 30
 
     # -- outgoing mail
     # Each MAIL_* setting is also read from the environment (see environment_overrides).

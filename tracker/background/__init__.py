@@ -5,7 +5,7 @@ A task is a function registered by name (:func:`task`) that takes simple JSON-ab
 
 - with ``REDIS_URL`` set: on an RQ queue in Redis, as a call of :func:`run_task` with the task's
   name and arguments (never a pickled closure, so any node's worker can run any node's job);
-  a worker runs them on every app node;
+  ``flask jobs worker`` (:mod:`tracker.background.cli`) runs them on every app node;
 - without it: on a pool of one thread in this process (as a single server always did: packs
   queue behind each other), its futures kept so that :func:`wait_for_jobs` can wait for them;
   except the queues in :data:`INLINE_WITHOUT_REDIS`, which run at once, in the caller.
@@ -179,8 +179,8 @@ def _in_app(app: Flask, name: str, payload: list[Any]) -> Any:
 def run_task(name: str, args: list[Any]) -> None:
     """The one function RQ calls: run the task ``name`` with ``args`` in an app context.
 
-    A worker that built its app once, before working, has it current here; a plain
-    ``rq worker`` has none, so an app is built for the job and closed after it.
+    In ``flask jobs worker`` the app was built once, before working, and is current here; a
+    plain ``rq worker`` has none, so an app is built for the job and closed after it.
     Returns nothing, so that RQ keeps no result in Redis.
     """
     if has_app_context():
