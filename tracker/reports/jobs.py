@@ -2,8 +2,8 @@
 ``report_jobs`` table so that a refreshed page shows it.
 
 Packs and board-report preparations are tasks of :mod:`tracker.background` on its "reports"
-queue: the in-process pool by default, RQ when ``REDIS_URL`` is set (a worker runs them, on
-any node).
+queue: the in-process pool by default, RQ when ``REDIS_URL`` is set (``flask jobs worker`` runs
+them, on any node).
 """
 
 from __future__ import annotations
