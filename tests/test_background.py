@@ -188,6 +188,9 @@ def _forget_queues(url: str, prefix: str) -> None:
         for pattern in [f"*{prefix}*", *(f"rq:*{job_id}*" for job_id in job_ids)]:
             for key in connection.scan_iter(match=pattern):
                 connection.delete(key)
+        # RQ lists every queue it has seen in one set.
+        for member in connection.sscan_iter("rq:queues", match=f"*{prefix}*"):
+            connection.srem("rq:queues", member)
 
 
 @pytest.fixture
