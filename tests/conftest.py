@@ -48,7 +48,7 @@ from sqlalchemy.pool import NullPool
 from werkzeug.test import TestResponse
 
 from tests.helpers import redis_answers, redis_server, skip_refused_under_ci
-from tracker import create_app
+from tracker import background, create_app
 from tracker.config import PROJECT_ROOT
 from tracker.councils.services import load_councils
 from tracker.extensions import db
@@ -110,9 +110,7 @@ def dispose(app: Flask) -> None:
     DROP cuts and nothing closes, and its ResourceWarning would fail whichever test is running
     when the collector finds it.
     """
-    executor = app.extensions.get("report_executor")
-    if executor is not None:
-        executor.shutdown(wait=True)
+    background.shutdown(app)
     with app.app_context():
         db.session.remove()
         for engine in db.engines.values():

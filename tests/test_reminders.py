@@ -186,7 +186,7 @@ def test_a_submitted_return_is_announced_to_the_councils_approvers(app, people):
         return_.submitted_at = datetime(2026, 1, 20, 14, 5)
         return_.submitted_by_id = editor.id
         db.session.commit()
-        report = reminders.notify_return_submitted(return_)
+        report = reminders.notify_return_submitted(return_).result()
     assert (report.sent, report.failed) == (1, [])
     [message] = mail_to(app)
     assert message["To"] == "dass@leeds.example"
@@ -198,6 +198,18 @@ def test_a_submitted_return_is_announced_to_the_councils_approvers(app, people):
         "at 14:05." in body
     )
     assert path_of(link_in(message)) == f"/councils/{LEEDS}/returns/2025-26-Q3"
+
+
+def test_a_return_sent_back_before_its_email_goes_is_not_announced(app, people):
+    """With Redis the email goes from a worker, a moment later: by then the return may be a
+    draft again."""
+    with app.app_context():
+        open_small_period(codes=[LEEDS])
+        return_ = db.session.scalar(select(Return))
+        assert return_.status == ReturnStatus.DRAFT
+        report = reminders.send_return_submitted(return_.id)
+    assert (report.sent, report.failed) == (0, [])
+    assert mail_to(app, "dass@leeds.example") == []
 
 
 def test_the_return_link_opens_the_return_overview(app, people):

@@ -101,11 +101,12 @@ def test_with_redis_url_jobs_go_on_the_rq_queue(app, monkeypatch):
     app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
     with app.app_context():
         assert jobs.enqueue(job_id) == "rq-1"
-    assert enqueued == [("reports", "run_job_standalone", (job_id,))]
+    assert enqueued == [("reports", "run_task", ("reports.region_pack", [job_id]))]
 
 
 def test_a_real_rq_worker_builds_the_pack(app, monkeypatch, tmp_path):
-    """Redis and an RQ worker (in this process): the queue path end to end."""
+    """Redis and a plain RQ worker (in this process, with no app of its own): the queue path
+    end to end. ``flask jobs worker`` is tested in tests/test_background.py."""
     from redis import Redis
     from rq import Queue, SimpleWorker
 
@@ -120,9 +121,7 @@ def test_a_real_rq_worker_builds_the_pack(app, monkeypatch, tmp_path):
         # The worker builds its own app from the environment, as it would beside gunicorn.
         monkeypatch.setenv("DATABASE_URL", app.config["SQLALCHEMY_DATABASE_URI"])
         monkeypatch.setenv("SECRET_KEY", app.config["SECRET_KEY"])
-        worker = SimpleWorker(
-            [Queue(jobs.QUEUE_NAME, connection=connection)], connection=connection
-        )
+        worker = SimpleWorker([Queue("reports", connection=connection)], connection=connection)
         assert worker.work(burst=True)
         with app.app_context():
             job = db.session.get(ReportJob, job_id)

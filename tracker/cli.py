@@ -91,7 +91,11 @@ def load_councils_command(csv_path: Path | None) -> None:
 
 @retention_cli.command("run")
 def run_retention_command() -> None:
-    """Disable accounts unused for a year; anonymise those disabled for a year (run daily)."""
+    """Disable accounts unused for a year; anonymise those disabled for a year.
+
+    With REDIS_URL the scheduler runs this daily (flask jobs scheduler); on a single server
+    without it, run it daily from cron.
+    """
     from tracker.retention import run_retention
 
     report = run_retention()
@@ -126,3 +130,6 @@ def init_app(app: Flask) -> None:
     from tracker.opendata.cli import opendata_cli
 
     app.cli.add_command(opendata_cli)
+    from tracker.background.cli import jobs_cli
+
+    app.cli.add_command(jobs_cli)

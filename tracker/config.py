@@ -49,7 +49,8 @@ def trusted_hosts(value: str) -> list[str]:
 def environment_overrides() -> dict[str, object]:
     """Settings given in the environment, which take precedence over instance/config.py."""
     overrides: dict[str, object] = {}
-    for name in ("SECRET_KEY", "REDIS_URL", "BASE_URL", "FILE_STORE", *MAIL_SETTINGS):
+    names = ("SECRET_KEY", "REDIS_URL", "JOBS_QUEUE_PREFIX", "BASE_URL", "FILE_STORE")
+    for name in (*names, *MAIL_SETTINGS):
         if os.environ.get(name):
             overrides[name] = os.environ[name]
     if os.environ.get("DATABASE_URL", "").strip():
@@ -127,6 +128,12 @@ class Config:
     RESET_IP_LIMIT = 20
     #: prefix of every Redis key, so several apps (or tests) can share one Redis
     THROTTLE_KEY_PREFIX = "tracker:throttle:"
+
+    # -- background work (tracker/background/): RQ queues in Redis when REDIS_URL is set
+    #: prefix of the RQ queues' names, so several apps (or test runs) can share one Redis
+    JOBS_QUEUE_PREFIX = ""
+    #: seconds between two passes of ``flask jobs scheduler`` (a daily job runs this late at most)
+    JOBS_SCHEDULER_INTERVAL = 30
 
     # -- outgoing mail
     # Each MAIL_* setting is also read from the environment (see environment_overrides).

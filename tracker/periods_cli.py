@@ -1,7 +1,8 @@
 """Flask CLI commands for periods: ``flask periods list|create|open|close|reopen|remind``.
 
-``flask periods remind`` is the command a daily cron job runs: it sends the "a week to go"
-reminder of each open period once.
+``flask periods remind`` sends the "a week to go" reminder of each open period once. With
+``REDIS_URL`` the scheduler runs the same each day (``tracker.background.schedule``); on a single
+server without Redis, a daily cron job runs this command.
 """
 
 from __future__ import annotations
@@ -167,22 +168,18 @@ def reopen_command(label: str, reason: str) -> None:
 def remind_command(today: str | None) -> None:
     """Remind editors of draft returns a week before their period closes (once per period).
 
-    Run it daily, e.g. from cron. Exits with status 1 if any email could not be sent.
+    Run it daily from cron where no scheduler runs (``flask jobs scheduler``). Exits with
+    status 1 if any email could not be sent.
     """
     from tracker import reminders
     from tracker.clock import utcnow
 
     day = _day(today) or utcnow().date()
-    periods = reminders.claim_due_reminders(day)
-    # Committed before sending: a second run, even at the same time, finds nothing to send.
-    db.session.commit()
-    if not periods:
+    sent = reminders.send_due_reminders(day)
+    if not sent:
         click.echo("No reminders due.")
         return
-    failed = False
-    for period in periods:
-        report = reminders.send_closing_reminder(period, today=day)
+    for period, report in sent:
         _report_mail(f"{period.label} reminders", report)
-        failed = failed or bool(report.failed)
-    if failed:
+    if any(report.failed for _period, report in sent):
         raise SystemExit(1)

@@ -2,12 +2,14 @@
 
 - :func:`notify_period_opened`: to every editor of every council given a return in the period.
 - :func:`claim_due_reminders` then :func:`send_closing_reminder`: a week before a period closes,
-  to the editors of councils whose return is still a draft. ``flask periods remind`` (run daily
-  by cron) does both; ``Period.reminder_sent_at`` makes it happen once per period.
+  to the editors of councils whose return is still a draft. :func:`send_due_reminders` does both,
+  for the scheduler's daily job (``tracker.background.schedule``) and for ``flask periods
+  remind``; ``Period.reminder_sent_at`` makes it happen once per period.
 - :func:`claim_reminder_now` then :func:`send_closing_reminder`: the same reminder, sent by a
   national administrator from the period's page ("Send a reminder now"), at most once an hour
   per period (:mod:`tracker.throttle`). :func:`list_waiting_councils` is who it goes to.
-- :func:`notify_return_submitted`: to the council's approvers when an editor submits.
+- :func:`notify_return_submitted`: to the council's approvers when an editor submits, through
+  the task ``mail.return_submitted`` (:func:`send_return_submitted`).
 
 Emails go to people who have joined (accepted their invitation) and are not disabled. Links are
 built on ``BASE_URL``, never on the request's host. Send after the change is committed: a failed
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -27,6 +30,7 @@ from sqlalchemy import and_, case, func, select, update
 from tracker import throttle
 from tracker.accounts.services import link_to
 from tracker.audit import record
+from tracker.background import submit, task
 from tracker.clock import to_uk, uk_today, utcnow
 from tracker.domain.periods import label_to_url
 from tracker.extensions import db
@@ -165,6 +169,19 @@ def claim_due_reminders(today: date) -> list[Period]:
     return claimed
 
 
+def send_due_reminders(today: date) -> list[tuple[Period, MailReport]]:
+    """Claim the periods due their reminder on ``today`` and send each one's reminder.
+
+    The claim is committed before anything is sent, so that a second run, even at the same
+    time on another node, finds nothing to send. The caller need not commit.
+
+    :returns: each period reminded, with what sending its reminder did.
+    """
+    periods = claim_due_reminders(today)
+    db.session.commit()
+    return [(period, send_closing_reminder(period, today=today)) for period in periods]
+
+
 def _draft_council_ids(period: Period) -> list[int]:
     return list(
         db.session.scalars(
@@ -200,14 +217,29 @@ def send_closing_reminder(period: Period, *, today: date | None = None) -> MailR
     return report
 
 
-def notify_return_submitted(return_: Return) -> MailReport:
-    """Tell the council's approvers that ``return_`` has been submitted for sign-off.
+def notify_return_submitted(return_: Return) -> Future | str:
+    """Tell the council's approvers that ``return_`` has been submitted for sign-off: on the
+    "mail" queue with ``REDIS_URL``; without it, at once, in the request, as the only server
+    always did (``tracker.background.INLINE_WITHOUT_REDIS``).
 
-    Call it after the submission is committed.
+    Call it after the submission is committed: the task reads the return afresh.
+
+    :returns: the RQ job id, or the done future whose result is the :class:`MailReport`.
     """
+    return submit("mail.return_submitted", return_.id, queue="mail")
+
+
+@task("mail.return_submitted")
+def send_return_submitted(return_id: int) -> MailReport:
+    """The email :func:`notify_return_submitted` queues, to each approver of the return's
+    council. Nothing is sent if, by the time a worker reaches it, the return has gone or is a
+    draft again (sent back): the approver would be asked to sign off what is not there."""
+    report = MailReport()
+    return_ = db.session.get(Return, return_id)
+    if return_ is None or return_.status == ReturnStatus.DRAFT:
+        return report
     council, period = return_.council, return_.period
     submitter = db.session.get(User, return_.submitted_by_id) if return_.submitted_by_id else None
-    report = MailReport()
     for user, _council in _recipients(Role.COUNCIL_APPROVER, [council.id]):
         _send(
             report,

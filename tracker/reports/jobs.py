@@ -1,29 +1,28 @@
 """Background report jobs: a regional pack is built off the request, its progress kept in the
 ``report_jobs`` table so that a refreshed page shows it.
 
-The runner is an in-process thread pool by default (one worker: packs queue behind each other).
-When ``REDIS_URL`` is set, jobs go on an RQ queue (``reports``) in Redis instead, so that every
-web worker shares one queue; run ``rq worker reports --url $REDIS_URL`` beside the web workers
-(the worker builds its own app with :func:`run_job_standalone`).
+Packs and board-report preparations are tasks of :mod:`tracker.background` on its "reports"
+queue: the in-process pool by default, RQ when ``REDIS_URL`` is set (``flask jobs worker`` runs
+them, on any node).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from datetime import datetime, timedelta
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import select
 
 from tracker import storage
+from tracker.background import submit, task
+from tracker.background import wait_for_jobs as wait_for_jobs
 from tracker.clock import utcnow
 from tracker.domain.principal import load_principal
 from tracker.extensions import db
 from tracker.models import Period, Region, ReportJob, ReportJobStatus, Return, ReturnStatus, User
 
-QUEUE_NAME = "reports"
 KIND_REGION_PACK = "region_pack"
 #: a background render waits this long for a free PDF slot before it gives up
 RENDER_WAIT_SECONDS = 120
@@ -97,6 +96,7 @@ def _step(job: ReportJob, done: int, total: int, message: str) -> None:
     db.session.commit()
 
 
+@task("reports.region_pack")
 def run_job(job_id: int) -> None:
     """Build the job's pack, recording progress as it goes; call in an app context.
 
@@ -155,63 +155,13 @@ def _forget_earlier_packs(job: ReportJob) -> None:
     db.session.commit()
 
 
-def _in_new_app(task: Callable[[int], object], object_id: int) -> None:
-    """Build an app (an RQ worker has none), run ``task(object_id)`` in it, close it."""
-    from tracker import create_app
-
-    app = create_app()
-    with app.app_context():
-        try:
-            task(object_id)
-        finally:
-            # A worker may build many apps: close this one's connections now.
-            db.session.remove()
-            db.engine.dispose()
-
-
-def run_job_standalone(job_id: int) -> None:
-    """Entry point for an RQ worker: build an app, then :func:`run_job`."""
-    _in_new_app(run_job, job_id)
-
-
-def _executor(app: Flask) -> ThreadPoolExecutor:
-    executor = app.extensions.get("report_executor")
-    if executor is None:
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-job")
-        app.extensions["report_executor"] = executor
-        app.extensions["report_futures"] = []
-    return executor
-
-
-def _in_app(app: Flask, task: Callable[[int], object], object_id: int) -> None:
-    with app.app_context():
-        task(object_id)
-
-
-def _submit(
-    standalone: Callable[[int], None], task: Callable[[int], object], object_id: int
-) -> Future | str:
-    """On the RQ queue when ``REDIS_URL`` is set (``standalone`` builds its own app and runs
-    ``task``), else ``task`` on the in-process pool, in this app."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    url = app.config.get("REDIS_URL")
-    if url:
-        from redis import Redis
-        from rq import Queue
-
-        queue = Queue(QUEUE_NAME, connection=Redis.from_url(url))
-        return queue.enqueue(standalone, object_id, job_timeout=600).id
-    future = _executor(app).submit(_in_app, app, task, object_id)
-    app.extensions["report_futures"].append(future)
-    return future
-
-
 def enqueue(job_id: int) -> Future | str:
-    """Start the job: on the RQ queue when ``REDIS_URL`` is set, else on the in-process pool.
+    """Start the job (:func:`run_job`) on the "reports" queue: RQ when ``REDIS_URL`` is set,
+    else the in-process pool.
 
     :returns: the in-process future, or the RQ job id.
     """
-    return _submit(run_job_standalone, run_job, job_id)
+    return submit("reports.region_pack", job_id, queue="reports")
 
 
 def _marker(return_id: int) -> str:
@@ -265,6 +215,7 @@ def wait_for_preparation(return_id: int, timeout: float | None = None) -> bool:
         time.sleep(0.1)
 
 
+@task("reports.prepare_council_report")
 def prepare_council_report(return_id: int) -> bool:
     """Lay out a submitted or signed-off return's board report into the PDF cache, so that the
     first download after submission or sign-off is served at once rather than laid out then
@@ -298,11 +249,6 @@ def prepare_council_report(return_id: int) -> bool:
         storage.store().delete(_marker(return_id))
 
 
-def _prepare_standalone(return_id: int) -> None:
-    """Entry point for an RQ worker: build an app, then :func:`prepare_council_report`."""
-    _in_new_app(prepare_council_report, return_id)
-
-
 def enqueue_council_report(return_: Return) -> Future | str | None:
     """After a return is submitted or signed off (and committed), prepare its board report in
     the background, on the same runner as the regional packs. Nothing happens for a draft, or
@@ -317,13 +263,7 @@ def enqueue_council_report(return_: Return) -> Future | str | None:
     # Marked before it is queued: a download that arrives while the job waits its turn waits too.
     _mark_preparing(return_.id)
     try:
-        return _submit(_prepare_standalone, prepare_council_report, return_.id)
+        return submit("reports.prepare_council_report", return_.id, queue="reports")
     except Exception:
         storage.store().delete(_marker(return_.id))  # nothing will prepare it: nobody waits
         raise
-
-
-def wait_for_jobs(app: Flask, timeout: float = 120) -> None:
-    """Wait for every in-process job of this app to finish (tests and the CLI)."""
-    for future in list(app.extensions.get("report_futures", [])):
-        future.result(timeout=timeout)
