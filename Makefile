@@ -25,13 +25,15 @@ WORKERS ?= 2
 PYTEST_WORKERS ?= auto
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+FAILOVER_ARGS ?=
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 # Pango and HarfBuzz's subsetter for WeasyPrint (PDF reports), fonts it can embed (Liberation has
-# Arial's metrics), Chromium for the browser tests, Poppler's pdftotext for the PDF tests and
-# redis-server, which the Redis tests start when no Redis answers (under CI no test may skip).
+# Arial's metrics), Chromium for the browser tests, Poppler's pdftotext for the PDF tests,
+# redis-server, which the Redis tests start when no Redis answers (under CI no test may skip),
+# and HAProxy, in front of the two nodes of the failover check (`make failover`).
 DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
-	fonts-dejavu-core fonts-liberation chromium poppler-utils redis-server
+	fonts-dejavu-core fonts-liberation chromium poppler-utils redis-server haproxy
 
 # What `npm run build` reads and writes (see scripts/build-assets.mjs).
 ASSET_SOURCES := package.json scripts/build-assets.mjs $(shell find assets -type f 2>/dev/null)
@@ -42,7 +44,7 @@ ASSETS_MISSING := $(filter-out $(wildcard $(ASSET_OUTPUTS)),$(ASSET_OUTPUTS))
 # plotly.js, copied from the plotly Python package for the dashboards (see its rule below).
 PLOTLY_JS := static/vendor/plotly.min.js
 
-.PHONY: help run test lint fmt bench bench-smoke bench-periods setup system-packages python-deps assets instance-config \
+.PHONY: help run test lint fmt bench bench-smoke bench-periods failover setup system-packages python-deps assets instance-config \
 	database test-sqlite test-postgres FORCE
 
 help: ## Show this list of targets
@@ -84,6 +86,11 @@ bench-smoke: setup ## A seconds-long run of the benchmark script (checks that it
 bench-periods: setup ## Time opening a period for 153 councils on SQLite and PostgreSQL (target < 2 s)
 	$(BIN)/python -m bench.periods $(BENCH_ARGS)
 
+# Not part of `make test` either (a minute and a half); tests/test_failover_smoke.py runs a
+# 12-second version on the PostgreSQL pass. Exits 1 when a check fails. See bench/failover.py.
+failover: setup ## Run the two-node failover check: PostgreSQL, Redis, RQ worker, two gunicorn nodes, HAProxy; 60 s, 50 users
+	$(BIN)/python -m bench.failover $(FAILOVER_ARGS)
+
 setup: system-packages python-deps assets instance-config ## Install what is missing; no database changes
 
 database: setup ## Apply migrations and load the roadmap, the CQC framework and councils (idempotent)
@@ -92,9 +99,11 @@ database: setup ## Apply migrations and load the roadmap, the CQC framework and 
 	$(FLASK) frameworks load
 	$(FLASK) councils load
 
-test-sqlite: setup ## Run every test (browser checks included) on SQLite
+# The failover smoke test starts a PostgreSQL cluster of its own (or uses the server at
+# 127.0.0.1:5432): it runs once, on the PostgreSQL pass.
+test-sqlite: setup ## Run every test (browser checks included, the failover smoke not) on SQLite
 	@echo "== pytest on SQLite"
-	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not failover" $(PYTEST_ARGS)
 
 # PostgreSQL is optional on a developer's machine and required under CI. The browser checks ran
 # in the SQLite pass; they exercise pages, not the database, so they are not repeated here.

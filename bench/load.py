@@ -25,6 +25,8 @@ import re
 import sys
 import threading
 import time
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
@@ -32,6 +34,31 @@ from urllib.parse import urlencode, urlsplit
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 VERSION = re.compile(r'name="version"[^>]*value="(\d+)"')
+
+
+#: a form's fields: a mapping (a list value repeats the name) or (name, value) pairs in order
+Fields = Mapping[str, Any] | Sequence[tuple[str, str]]
+
+
+def multipart(fields: Fields, files: dict[str, tuple[str, bytes, str]]) -> tuple[bytes, str]:
+    """A ``multipart/form-data`` body and its Content-Type, as a browser sends a file form."""
+    boundary = f"----bench{uuid.uuid4().hex}"
+    pairs = fields.items() if isinstance(fields, Mapping) else fields
+    parts: list[bytes] = []
+    for name, value in pairs:
+        for one in value if isinstance(value, list | tuple) else [value]:
+            parts.append(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                f"{one}\r\n".encode()
+            )
+    for name, (filename, content, content_type) in files.items():
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'
+        )
+        parts.append(head.encode() + content + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
 @dataclass
@@ -44,14 +71,22 @@ class Client:
     timeout: float = 120
 
     def request(
-        self, method: str, path: str, body: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        body: Fields | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
+        """Send one request; ``files`` (field name → file name, contents, content type) makes
+        it ``multipart/form-data`` with ``body``'s fields beside them."""
         connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         headers = {"Host": f"{self.host}:{self.port}", "Connection": "close"}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         data = None
-        if body is not None:
+        if files:
+            data, headers["Content-Type"] = multipart(body or {}, files)
+        elif body is not None:
             data = urlencode(body, doseq=True).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         try:

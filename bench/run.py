@@ -153,43 +153,67 @@ def build(
 # -- the server -----------------------------------------------------------------------------
 
 
+def start_gunicorn(
+    env: dict[str, str],
+    instance: Path,
+    port: int,
+    workers: int = WORKERS,
+    *,
+    new_session: bool = False,
+) -> subprocess.Popen:
+    """gunicorn serving the app on 127.0.0.1:``port``, its log appended to
+    ``instance/gunicorn.log``; ``new_session`` puts the master and its workers in a process group
+    of their own, which one ``killpg`` ends."""
+    with open(instance / "gunicorn.log", "ab") as log_file:
+        return subprocess.Popen(  # noqa: S603 (our own server)
+            [
+                GUNICORN,
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--timeout",
+                "120",
+                "--no-control-socket",
+                "app:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+            start_new_session=new_session,
+        )
+
+
+def wait_for_health(
+    port: int, process: subprocess.Popen, log_path: Path, seconds: float = 60
+) -> None:
+    """Return once ``/healthz`` on ``port`` answers 200.
+
+    :raises RuntimeError: when the server stops, or has not answered within ``seconds``.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            status, _h, _c = Client("127.0.0.1", port, timeout=2).request("GET", "/healthz")
+            if status == 200:
+                return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("gunicorn did not start:\n" + log_path.read_text()[-3000:])
+        time.sleep(0.2)
+
+
 @contextlib.contextmanager
-def gunicorn(url: str, instance: Path, secret: str, workers: int = 2) -> Iterator[str]:
+def gunicorn(url: str, instance: Path, secret: str, workers: int = WORKERS) -> Iterator[str]:
     """gunicorn serving the app on a free port of 127.0.0.1; yields its base URL."""
     port = free_port()
-    process = subprocess.Popen(  # noqa: S603 (our own server)
-        [
-            GUNICORN,
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--timeout",
-            "120",
-            "--no-control-socket",
-            "app:app",
-        ],
-        cwd=ROOT,
-        env=environment(url, instance, secret),
-        stdout=subprocess.DEVNULL,
-        stderr=open(instance / "gunicorn.log", "wb"),  # noqa: SIM115 (closed with the process)
-    )
-    base = f"http://127.0.0.1:{port}"
+    (instance / "gunicorn.log").unlink(missing_ok=True)
+    process = start_gunicorn(environment(url, instance, secret), instance, port, workers)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                status, _h, _c = Client("127.0.0.1", port, timeout=2).request("GET", "/healthz")
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    "gunicorn did not start:\n" + (instance / "gunicorn.log").read_text()[-3000:]
-                )
-            time.sleep(0.2)
-        yield base
+        wait_for_health(port, process, instance / "gunicorn.log")
+        yield f"http://127.0.0.1:{port}"
     finally:
         process.send_signal(signal.SIGTERM)
         try:
