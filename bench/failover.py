@@ -129,6 +129,9 @@ defaults
 
 frontend tracker
     bind 127.0.0.1:{port}
+    # The client's address for the nodes (TRUSTED_PROXY_HOPS=1): only what HAProxy wrote.
+    http-request del-header X-Forwarded-For
+    option forwardfor
     default_backend nodes
 
 backend nodes
@@ -322,9 +325,8 @@ def redis_server(folder: Path) -> Iterator[str]:
 
 
 def worker_command(redis_url: str) -> list[str]:
-    """The background worker's command line. Becomes ``[FLASK, "--app", "app", "jobs",
-    "worker"]`` once that command exists."""
-    return [RQ, "worker", "mail", "reports", "periodic", "--url", redis_url]
+    """The background worker's command line (it reads ``REDIS_URL`` from the environment)."""
+    return [FLASK, "--app", "app", "jobs", "worker"]
 
 
 @contextlib.contextmanager
@@ -1364,6 +1366,7 @@ def failover(options: argparse.Namespace) -> dict[str, Any]:
                 **environment(url, setup, secret),
                 "REDIS_URL": redis_url,
                 "FILE_STORE": "database",
+                "TRUSTED_PROXY_HOPS": "1",
             }
             people = prepare(env, options.users)
             stack.enter_context(worker(env, folder))

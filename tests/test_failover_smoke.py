@@ -17,7 +17,7 @@ import pytest
 
 from bench.failover import HAPROXY, REDIS_SERVER, postgres_binaries
 from tests.helpers import require_tool
-from tracker.config import PROJECT_ROOT, Config
+from tracker.config import PROJECT_ROOT
 
 pytestmark = pytest.mark.failover
 #: 12 seconds, 6 editors; node a killed at 4 s and started again at 8 s
@@ -49,11 +49,6 @@ def test_failover_keeps_every_acknowledged_write_and_every_session():
     assert figures["up_after_restart_s"] is not None, figures["node_changes"]
     for name in ("writes", "server_errors", "sessions", "answers"):
         assert checks[name]["passed"], (name, checks[name]["problems"])
-    if not hasattr(Config, "FILE_STORE") and not checks["files"]["passed"]:
-        # Until evidence files are kept in the database, each node keeps those uploaded through
-        # it on its own disk, and the other node cannot serve them: the check says so.
-        assert result.returncode == 1
-        pytest.xfail("each node keeps its evidence files on its own disk (no FILE_STORE yet)")
     assert checks["files"]["passed"], checks["files"]["problems"]
     assert figures["files_verified_on_both"] == figures["files_acknowledged"] > 0
     assert result.returncode == 0, result.stderr[-3000:]
