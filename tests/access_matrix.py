@@ -213,6 +213,7 @@ MATRIX: list[Row] = [
     Row("pages.privacy",            "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("pages.glossary",           "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("pages.healthz",            "GET",   200,  200,   200,     200,   200,  200,     200),
+    Row("pages.readyz",             "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("pages.api_reference",      "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("roadmap.index",            "GET",   200,  200,   200,     200,   200,  200,     200),
     Row("roadmap.area",             "GET",   200,  200,   200,     200,   200,  200,     200),

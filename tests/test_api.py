@@ -308,6 +308,7 @@ NO_API = {
 #: pages that change something or only serve the site: the API only reads
 NOT_DATA = {
     "pages.index", "pages.accessibility", "pages.privacy", "pages.glossary", "pages.healthz",
+    "pages.readyz",
     "pages.api_reference", "compare.sharing", "panels.leave", "panels.meeting_view",
     "panels.settings", "returns.add_evidence_link", "returns.bulk_edit", "returns.check",
     "returns.choose_evidence", "returns.confirm_unchanged", "returns.import_preview",

@@ -259,3 +259,27 @@ def test_the_clients_address_comes_from_the_proxy_only_when_it_is_trusted(hops, 
         assert answer.get_data(as_text=True) == seen
     finally:
         dispose(node)
+
+
+def test_a_node_is_ready_only_when_it_reaches_what_it_shares(app, monkeypatch):
+    """/readyz is the load balancer's check: 200 while the database (and Redis) answer, 503
+    naming what does not, so the balancer sends requests to the other nodes."""
+    from tracker import throttle
+
+    client = app.test_client()
+    ready = client.get("/readyz")
+    assert (ready.status_code, ready.get_data(as_text=True)) == (200, "ready")
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    app.extensions.pop("tracker_redis", None)
+    answer = client.get("/readyz")
+    assert (answer.status_code, answer.get_data(as_text=True)) == (503, "not ready: redis")
+    app.config["REDIS_URL"] = None
+    monkeypatch.setattr(throttle, "redis_answers", lambda: True)
+
+    def broken(*_args, **_kwargs):
+        raise OSError("the database went away")
+
+    with app.app_context():
+        monkeypatch.setattr(db.session, "execute", broken)
+        answer = client.get("/readyz")
+    assert (answer.status_code, answer.get_data(as_text=True)) == (503, "not ready: database")

@@ -59,6 +59,17 @@ def _redis():
     return client
 
 
+def redis_answers() -> bool:
+    """True when no Redis is configured, or the configured one answers a PING (in 2 s)."""
+    client = _redis()
+    if client is None:
+        return True
+    try:
+        return bool(client.ping())
+    except Exception:  # redis' ConnectionError, TimeoutError, …: not answering is the answer
+        return False
+
+
 def _redis_key(key: str) -> str:
     return current_app.config.get("THROTTLE_KEY_PREFIX", "tracker:throttle:") + key
 

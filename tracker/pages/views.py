@@ -3,11 +3,18 @@ the health check."""
 
 from __future__ import annotations
 
-from flask import Response, render_template
+import logging
 
+from flask import Response, render_template
+from sqlalchemy import text
+
+from tracker import throttle
 from tracker.domain.vocabulary import GLOSSARY
+from tracker.extensions import db
 from tracker.pages import bp
 from tracker.permissions import public
+
+log = logging.getLogger(__name__)
 
 
 @bp.get("/")
@@ -47,5 +54,26 @@ def api_reference() -> str:
 @bp.get("/healthz")
 @public
 def healthz() -> Response:
-    # Readiness for `make run` and load balancers: the app is up and answering requests.
+    # Liveness, for `make run` and the benchmarks: the app is up and answering requests.
     return Response("ok", mimetype="text/plain")
+
+
+@bp.get("/readyz")
+@public
+def readyz() -> Response:
+    """Readiness, for a load balancer's health check: this node reaches the database (and
+    Redis, when it uses one), so it can serve a request. 503 otherwise, and the balancer sends
+    requests to the other nodes. Says which failed, never how (no addresses, no errors)."""
+    failed = []
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:
+        log.exception("readiness: the database does not answer")
+        failed.append("database")
+    finally:
+        db.session.rollback()
+    if not throttle.redis_answers():
+        failed.append("redis")
+    if failed:
+        return Response(f"not ready: {', '.join(failed)}", status=503, mimetype="text/plain")
+    return Response("ready", mimetype="text/plain")
