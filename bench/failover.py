@@ -11,25 +11,28 @@ and the nodes themselves, and stops and removes all of it afterwards:
   output says so;
 - a ``redis-server`` of its own, saving nothing to disk;
 - the schema and data: migrations, the roadmap, the CQC framework, councils, the demo seed, then
-  ``--users`` editors, each of a different council with a draft return in the open period;
+  ``--users`` people, each of a different council with a draft return in the open period: one
+  in five a member of the council's co-production panel (:func:`is_panel_member`), the rest
+  editors;
 - an RQ worker (:func:`worker_command`);
 - two gunicorn nodes, each with its own instance folder, so that whatever they share goes
   through PostgreSQL and Redis and nothing through the local disk;
 - HAProxy in front of them: round robin, health checks on ``/healthz``, and a retry only of a
   connection that never reached a node, so that no request (a POST above all) is done twice.
 
-Then ``--users`` simulated editors (threads) sign in through HAProxy and, for ``--seconds``, each
-saves an assessment, uploads an evidence file, "comments" and now and then downloads a report,
-with a short think time between. Editors cannot comment anywhere (panel members comment; editors
-only answer comments, on returns that have been handed in), so a comment is an update of another
-assessment's narrative. At ``--kill-after`` seconds node ``a``'s master and workers are killed
+Then the ``--users`` people (threads) sign in through HAProxy and, for ``--seconds``, work with a
+short think time between steps: each editor saves an assessment and uploads an evidence file; each
+panel member reads an action of their council's newest handed-in return (a draft takes no
+comments) and posts a comment on it through the thread's form. Now and then either downloads a
+spreadsheet they may read. At ``--kill-after`` seconds node ``a``'s master and workers are killed
 (SIGKILL, the whole process group); at ``--restart-after`` it starts again on the same port.
 
 Afterwards it checks, and exits 0 only when every check passes:
 
 1. every acknowledged write is in the database: each saved assessment holds the last
    acknowledged save or a later attempt by the same person, each acknowledged file is an
-   evidence item with the same SHA-256, each acknowledged comment is in the audit trail;
+   evidence item with the same SHA-256, each acknowledged comment is in ``comments`` once,
+   with its text, its author and the thread it was posted to;
 2. every acknowledged file downloads through each node directly with the same SHA-256;
 3. no 5xx but those in flight on the killed node when it died (HAProxy's 502s);
 4. sessions survived: nobody was sent back to sign in;
@@ -90,6 +93,18 @@ REDIS_SERVER = "/usr/bin/redis-server"
 POSTGRES_LIB = Path("/usr/lib/postgresql")
 DEMO_PASSWORD = "time-to-act-care-and-support"  # noqa: S105 (published demo password)
 EMAIL = "failover.editor{:03d}@demo.invalid"
+PANEL_EMAIL = "failover.panel{:03d}@demo.invalid"
+#: one person in this many is a panel member (:func:`is_panel_member`)
+PANEL_EVERY = 5
+#: the nodes' settings beyond the benchmark's (``bench.run.INSTANCE_CONFIG``)
+NODE_CONFIG = (
+    INSTANCE_CONFIG
+    + """\
+# A panel member here comments every few seconds: far more than the 10 in 10 minutes a real member
+# may. The limit is still looked up and counted in Redis on every comment, only higher.
+PANEL_COMMENT_LIMIT = 1_000_000
+"""
+)
 #: the node that is killed and started again
 VICTIM = "a"
 NODES = ("a", "b")
@@ -365,11 +380,11 @@ def stop(process: subprocess.Popen, seconds: float = 30) -> None:
     process.wait()
 
 
-# -- the schema, the data and the editors -----------------------------------------------------
+# -- the schema, the data and the people ------------------------------------------------------
 
 
 def prepare(env: dict[str, str], users: int) -> dict[str, Any]:
-    """Migrate, load, seed the demo and make the editors; returns :func:`make_editors`' answer."""
+    """Migrate, load, seed the demo and make the people; returns :func:`make_people`' answer."""
     for step in (
         ["db", "upgrade"],
         ["roadmap", "load"],
@@ -389,23 +404,35 @@ def prepare(env: dict[str, str], users: int) -> dict[str, Any]:
         if result.returncode != 0:
             raise RuntimeError(f"flask {' '.join(step)} failed:\n{result.stderr[-3000:]}")
     code = (
-        "import json\nfrom bench.failover import make_editors\nfrom tracker import create_app\n"
-        f"with create_app().app_context():\n    print(json.dumps(make_editors({users})))\n"
+        "import json\nfrom bench.failover import make_people\nfrom tracker import create_app\n"
+        f"with create_app().app_context():\n    print(json.dumps(make_people({users})))\n"
     )
     result = subprocess.run(  # noqa: S603 (our own code)
         [PYTHON, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
-        raise RuntimeError(f"making the editors failed:\n{result.stderr[-3000:]}")
+        raise RuntimeError(f"making the people failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def make_editors(count: int) -> dict[str, Any]:
-    """``count`` demo editors (no second factor), each of a different council whose return in
-    the open period is a draft, committed. Run in an app context.
+def is_panel_member(number: int) -> bool:
+    """Person ``number`` (from 1) is a panel member: the 2nd, the 7th, the 12th … so that a run
+    of two people or more has both kinds."""
+    return number % PANEL_EVERY == 2
 
-    :returns: the period's label and, for each editor, their email, council and the ids of two
-        of the return's assessments: one to save, one to comment on.
+
+def make_people(count: int) -> dict[str, Any]:
+    """``count`` demo people (no second factor: neither role asks for one), each of a different
+    council whose return in the open period is a draft, committed. One in five
+    (:func:`is_panel_member`) is a member of the council's co-production panel, with a panel
+    profile; the rest are editors. Run in an app context.
+
+    :returns: the period's label and, for each person, their email, role (``"editor"`` or
+        ``"panel"``) and council; for an editor, the assessment they save; for a panel member,
+        the return they comment on (the council's newest that is not a draft: panel members
+        cannot comment on drafts, nor read them), its period as in URLs and the action.
+    :raises SystemExit: too few councils with a draft, or a panel member's council with no
+        return handed in.
     """
     from sqlalchemy import select
 
@@ -424,6 +451,7 @@ def make_editors(count: int) -> dict[str, Any]:
         ReturnStatus,
         Role,
     )
+    from tracker.panels import services as panels
 
     period = db.session.scalar(
         select(Period).where(Period.status == PeriodStatus.OPEN).order_by(Period.starts_on)
@@ -438,7 +466,7 @@ def make_editors(count: int) -> dict[str, Any]:
     ).all()
     if len(drafts) < count:
         raise SystemExit(f"Only {len(drafts)} councils have a draft return: use fewer users")
-    # One council of each region in turn, so the editors are spread over the country.
+    # One council of each region in turn, so the people are spread over the country.
     by_region: dict[int, list[tuple[Return, Council]]] = {}
     for return_, council in drafts:
         by_region.setdefault(council.region_id, []).append((return_, council))
@@ -448,28 +476,68 @@ def make_editors(count: int) -> dict[str, Any]:
             if queue and len(chosen) < count:
                 chosen.append(queue.pop(0))
     password_hash = passwords.hash_password(DEMO_PASSWORD)
-    people = []
-    for number, (return_, council) in enumerate(chosen, start=1):
-        user = accounts.create_user(
-            EMAIL.format(number), f"Failover editor {number} (demo)", actor=None
-        )
-        user.is_demo = True
-        user.password_hash = password_hash
-        user.password_changed_at = accounts.utcnow()
-        add_membership(user, Role.COUNCIL_EDITOR, council=council, actor=None)
-        assessments = db.session.execute(
+
+    def first_action(return_: Return) -> tuple[int, str]:
+        row = db.session.execute(
             select(Assessment.id, Action.code)
             .join(Action, Assessment.action_id == Action.id)
             .where(Assessment.return_id == return_.id, Action.parent_id.is_(None))
             .order_by(Action.code)
-            .limit(2)
-        ).all()
+            .limit(1)
+        ).one()
+        return row.id, row.code
+
+    people = []
+    for number, (draft, council) in enumerate(chosen, start=1):
+        panel = is_panel_member(number)
+        user = accounts.create_user(
+            (PANEL_EMAIL if panel else EMAIL).format(number),
+            f"Failover {'panel member' if panel else 'editor'} {number} (demo)",
+            actor=None,
+        )
+        user.is_demo = True
+        user.password_hash = password_hash
+        user.password_changed_at = accounts.utcnow()
+        person: dict[str, Any] = {"email": user.email, "gss_code": council.gss_code}
+        if not panel:
+            add_membership(user, Role.COUNCIL_EDITOR, council=council, actor=None)
+            assessment_id, code = first_action(draft)
+            people.append(
+                {
+                    **person,
+                    "role": "editor",
+                    "save": {"code": code, "assessment_id": assessment_id},
+                }
+            )
+            continue
+        add_membership(user, Role.PANEL_MEMBER, council=council, actor=None)
+        # A name of their own, as a member who saved their settings would have.
+        panels.update_profile(
+            user,
+            council,
+            display_name=f"Failover member {number}",
+            is_real_name_shown=False,
+            is_notified_by_email=False,
+        )
+        handed_in = db.session.scalar(
+            select(Return)
+            .join(Period, Period.id == Return.period_id)
+            .where(Return.council_id == council.id, Return.status != ReturnStatus.DRAFT)
+            .order_by(Period.starts_on.desc())
+            .limit(1)
+        )
+        if handed_in is None:
+            raise SystemExit(f"{council.name} has no return handed in for its panel to comment on")
+        _assessment_id, code = first_action(handed_in)
         people.append(
             {
-                "email": user.email,
-                "gss_code": council.gss_code,
-                "save": {"code": assessments[0].code, "assessment_id": assessments[0].id},
-                "comment": {"code": assessments[1].code, "assessment_id": assessments[1].id},
+                **person,
+                "role": "panel",
+                "comment": {
+                    "period": label_to_url(handed_in.period.label),
+                    "return_id": handed_in.id,
+                    "code": code,
+                },
             }
         )
     db.session.commit()
@@ -518,13 +586,13 @@ class Node:
 
 @contextlib.contextmanager
 def nodes(env: dict[str, str], folder: Path) -> Iterator[dict[str, Node]]:
-    """Both nodes, started; each has its own instance folder, with the bench's config.py."""
+    """Both nodes, started; each has its own instance folder, with :data:`NODE_CONFIG`."""
     made: dict[str, Node] = {}
     try:
         for name in NODES:
             instance = folder / f"instance-{name}"
             instance.mkdir()
-            (instance / "config.py").write_text(INSTANCE_CONFIG)
+            (instance / "config.py").write_text(NODE_CONFIG)
             made[name] = Node(
                 name, free_port(), instance, {**env, "TRACKER_INSTANCE_PATH": str(instance)}
             )
@@ -725,7 +793,7 @@ def find_form(page: bytes, action: str) -> Form | None:
     return next((f for f in reader.forms if f.action.split("?")[0] == action), None)
 
 
-# -- the simulated editors -------------------------------------------------------------------
+# -- the simulated people --------------------------------------------------------------------
 
 
 @dataclass
@@ -767,7 +835,7 @@ class Write:
 
 @dataclass
 class Run:
-    """What every editor shares: the clock, the records and the writes."""
+    """What every person shares: the clock, the records and the writes."""
 
     port: int
     period: str
@@ -778,8 +846,10 @@ class Run:
     #: requests answered with something other than what was expected, and why
     unexpected: list[str] = field(default_factory=list)
     sign_in_failures: list[str] = field(default_factory=list)
-    #: each editor's cookies at the end: their session, for the checks
+    #: each person's cookies at the end: their session, for the checks
     cookies: dict[int, dict[str, str]] = field(default_factory=dict)
+    #: each person's name in messages ("editor 3", "panel member 7")
+    names: dict[int, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def clock(self) -> float:
@@ -789,26 +859,24 @@ class Run:
         return self.clock() >= self.seconds
 
 
-class Editor(threading.Thread):
-    """One simulated editor: signs in through HAProxy, then saves, uploads, comments and now
-    and then downloads a report, with a think time between, until the run is over."""
+class Person(threading.Thread):
+    """One simulated person: signs in through HAProxy, then goes through :attr:`steps` and now
+    and then downloads one of :attr:`downloads`, with a think time between, until the run is
+    over."""
+
+    role = "person"
 
     def __init__(self, number: int, person: dict[str, Any], shared: Run) -> None:
-        super().__init__(name=f"editor-{number}", daemon=True)
+        super().__init__(name=f"{self.role}-{number}".replace(" ", "-"), daemon=True)
         self.number, self.person, self.shared = number, person, shared
+        self.label = f"{self.role} {number}"
+        shared.names[number] = self.label
         self.client = Client("127.0.0.1", shared.port, timeout=150)
         self.random = random.Random(number)  # noqa: S311 (think times, not secrets)
-        council = f"/councils/{person['gss_code']}"
-        self.overview = f"{council}/returns/{shared.period}"
-        self.save_path = f"{self.overview}/actions/{person['save']['code']}"
-        self.comment_path = f"{self.overview}/actions/{person['comment']['code']}"
-        # Not the board report's PDF: while every render slot is busy it answers 503 (by
-        # design, with Retry-After), which this check would count as a failure.
-        self.downloads = [
-            (f"{self.overview}/export.csv", "text/csv"),
-            (f"{council}/reports/{shared.period}/board-report.xlsx", XLSX),
-            (f"{self.overview}/export.xlsx", XLSX),
-        ]
+        self.council = f"/councils/{person['gss_code']}"
+        self.steps: tuple[Callable[[int], None], ...] = ()
+        #: (path, content type) of what this person may download
+        self.downloads: list[tuple[str, str]] = []
 
     def request(
         self, kind: str, method: str, path: str, body: Any = None, files: Any = None
@@ -842,7 +910,7 @@ class Editor(threading.Thread):
         message = re.search(rb"govuk-error-summary__list.*?<a[^>]*>([^<]+)", content, re.S)
         detail = f": {html.unescape(message.group(1).decode())}" if message else ""
         with self.shared.lock:
-            self.shared.unexpected.append(f"editor {self.number}: {what} answered {status}{detail}")
+            self.shared.unexpected.append(f"{self.label}: {what} answered {status}{detail}")
 
     def think(self) -> None:
         time.sleep(self.random.uniform(0.2, 1.0))
@@ -859,7 +927,7 @@ class Editor(threading.Thread):
         loop = 0
         while not self.shared.over():
             loop += 1
-            for step in (self.save, self.upload, self.comment):
+            for step in self.steps:
                 step(loop)
                 self.think()
                 if self.shared.over():
@@ -884,7 +952,7 @@ class Editor(threading.Thread):
                     return True
             time.sleep(1)
         with self.shared.lock:
-            self.shared.sign_in_failures.append(f"editor {self.number}: last answer {status}")
+            self.shared.sign_in_failures.append(f"{self.label}: last answer {status}")
         return False
 
     def _form(self, kind: str, path: str, action: str | None = None) -> Form | None:
@@ -902,6 +970,32 @@ class Editor(threading.Thread):
         with self.shared.lock:
             self.shared.writes.append(write)
         return write
+
+    def download(self, loop: int) -> None:
+        path, kind = self.downloads[loop % len(self.downloads)]
+        status, headers, content = self.request("download", "GET", path)
+        if status != 200 or not headers.get("content-type", "").startswith(kind):
+            self.unexpected(f"GET {path}", status, content)
+
+
+class Editor(Person):
+    """An editor of the council's draft: saves an assessment and uploads an evidence file; now
+    and then downloads the return or the board report as a spreadsheet."""
+
+    role = "editor"
+
+    def __init__(self, number: int, person: dict[str, Any], shared: Run) -> None:
+        super().__init__(number, person, shared)
+        self.overview = f"{self.council}/returns/{shared.period}"
+        self.save_path = f"{self.overview}/actions/{person['save']['code']}"
+        self.steps = (self.save, self.upload)
+        # Not the board report's PDF: while every render slot is busy it answers 503 (by
+        # design, with Retry-After), which this check would count as a failure.
+        self.downloads = [
+            (f"{self.overview}/export.csv", "text/csv"),
+            (f"{self.council}/reports/{shared.period}/board-report.xlsx", XLSX),
+            (f"{self.overview}/export.xlsx", XLSX),
+        ]
 
     def _assessment(self, kind: str, path: str, values: dict[str, str]) -> None:
         form = self._form(kind, path)
@@ -930,16 +1024,6 @@ class Editor(threading.Thread):
             "progress reported to the board.",
         }
         self._assessment("save", self.save_path, values)
-
-    def comment(self, loop: int) -> None:
-        # Editors cannot comment (panel members do): a comment is a new narrative instead.
-        values = {
-            "stage": "planning",
-            "rag": "green",
-            "narrative": f"Failover comment {self.number}-{loop} {secrets.token_hex(4)}: the "
-            "panel's point is taken up with the service.",
-        }
-        self._assessment("comment", self.comment_path, values)
 
     def upload(self, loop: int) -> None:
         path = f"{self.save_path}/evidence/upload"
@@ -979,11 +1063,53 @@ class Editor(threading.Thread):
         elif status == 200:
             self.unexpected(f"GET {listing} (the new file {title!r} is not listed)", status)
 
-    def download(self, loop: int) -> None:
-        path, kind = self.downloads[loop % len(self.downloads)]
-        status, headers, content = self.request("download", "GET", path)
-        if status != 200 or not headers.get("content-type", "").startswith(kind):
-            self.unexpected(f"GET {path}", status, content)
+
+class PanelMember(Person):
+    """A member of the council's co-production panel: reads an action of the council's newest
+    handed-in return, then posts a comment on it through the thread's form; now and then
+    downloads the return as a spreadsheet, or everything they have written."""
+
+    role = "panel member"
+
+    def __init__(self, number: int, person: dict[str, Any], shared: Run) -> None:
+        super().__init__(number, person, shared)
+        target = person["comment"]
+        self.action_path = f"{self.council}/returns/{target['period']}/actions/{target['code']}"
+        self.thread_path = f"{self.council}/panel/{target['period']}/actions/{target['code']}"
+        self.steps = (self.read, self.comment)
+        self.downloads = [
+            (f"{self.council}/returns/{target['period']}/export.csv", "text/csv"),
+            (f"{self.council}/panel/my-comments.csv", "text/csv"),
+            (f"{self.council}/returns/{target['period']}/export.xlsx", XLSX),
+        ]
+
+    def read(self, loop: int) -> None:
+        status, _h, page = self.request("read", "GET", self.action_path)
+        if status != 200:
+            self.unexpected(f"GET {self.action_path}", status, page)
+
+    def comment(self, loop: int) -> None:
+        form = self._form("comment", self.thread_path)
+        if form is None:
+            return
+        body = (
+            f"Failover comment {self.number}-{loop} {secrets.token_hex(4)}: carers were not "
+            "asked about this before it changed."
+        )
+        form.set("comment-body", body)
+        write = self._write("comment", {"body": body, "comment_id": None})
+        status, headers, content = self.request("comment", "POST", self.thread_path, form.pairs())
+        write.status, write.node = status, headers.get(NODE_HEADER)
+        # Posted: back to the thread, at the new comment (#comment-<id>).
+        where, _hash, anchor = headers.get("location", "").partition("#")
+        posted = re.fullmatch(r"comment-(\d+)", anchor)
+        write.acknowledged = (
+            status == 302 and where.endswith(self.thread_path) and posted is not None
+        )
+        if not write.acknowledged or posted is None:
+            self.unexpected(f"POST {self.thread_path}", status, content)
+            return
+        write.values["comment_id"] = int(posted.group(1))
 
 
 # -- the run ----------------------------------------------------------------------------------
@@ -1009,19 +1135,20 @@ def drive(
     victim: Node,
     socket_path: Path,
 ) -> tuple[Run, Timeline, Watch]:
-    """The editors' run, with the node killed and started again on time."""
+    """The people's run, with the node killed and started again on time."""
     run = Run(port=port, period=people["period"], seconds=options.seconds)
     watch = Watch(socket_path, run.clock)
     timeline = Timeline()
-    editors = [
-        Editor(number, person, run)
+    kinds = {"editor": Editor, "panel": PanelMember}
+    threads = [
+        kinds[person["role"]](number, person, run)
         for number, person in enumerate(people["people"][: options.users], start=1)
     ]
     run.started = time.monotonic()
     watch.start()
-    for editor in editors:
-        editor.start()
-    log(f"{len(editors)} editors at work for {options.seconds:g} s…")
+    for person in threads:
+        person.start()
+    log(f"{len(threads)} people at work for {options.seconds:g} s…")
     time.sleep(max(0.0, options.kill_after - run.clock()))
     timeline.kill_at = run.clock()
     victim.kill()
@@ -1038,8 +1165,8 @@ def drive(
         f"{timeline.restart_at:.1f} s: node {victim.name} started again (answering at "
         f"{timeline.ready_at:.1f} s)"
     )
-    for editor in editors:
-        editor.join()
+    for person in threads:
+        person.join()
     time.sleep(1.5)  # HAProxy's rise 2 × inter 500 ms, should the run end right after a restart
     watch.done.set()
     watch.join()
@@ -1051,49 +1178,47 @@ def drive(
 
 
 def check_database(url: str, run: Run, people: list[dict[str, Any]]) -> dict[str, Any]:
-    """Check 1: every acknowledged write is in the database."""
+    """Check 1: every acknowledged write is in the database: each editor's last acknowledged save
+    (or a later try), each file, and each comment, once, by its author, in its thread."""
     import psycopg
 
     problems: list[str] = []
     dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
     with psycopg.connect(dsn) as connection:
         for number, person in enumerate(people, start=1):
-            for kind, fields in (
-                ("save", ("stage", "rag", "narrative")),
-                ("comment", ("narrative",)),
-            ):
-                writes = [w for w in run.writes if w.user == number and w.kind == kind]
-                acknowledged = [i for i, w in enumerate(writes) if w.acknowledged]
-                if not acknowledged:
-                    continue
-                row = connection.execute(
-                    "SELECT stage, rag, narrative FROM assessments WHERE id = %s",
-                    (person[kind]["assessment_id"],),
-                ).fetchone()
-                stored = dict(zip(("stage", "rag", "narrative"), row, strict=True))
-                allowed = [{k: w.values[k] for k in fields} for w in writes[acknowledged[-1] :]]
-                if {k: stored[k] for k in fields} not in allowed:
-                    problems.append(
-                        f"editor {number}'s {kind}: the database holds {stored['narrative']!r}, "
-                        f"not the last acknowledged {allowed[0]['narrative']!r} nor a later try"
-                    )
-            # Every acknowledged comment, not only the last, is in the assessment's history.
-            said = {
-                (after or {}).get("narrative")
-                for (after,) in connection.execute(
-                    "SELECT after FROM audit_events WHERE action = 'assessment.update' "
-                    "AND object_id = %s",
-                    (str(person["comment"]["assessment_id"]),),
-                )
-            }
-            problems += [
-                f"editor {number}'s comment {w.values['narrative']!r} is not in the audit trail"
-                for w in run.writes
-                if w.user == number
-                and w.kind == "comment"
-                and w.acknowledged
-                and w.values["narrative"] not in said
+            if person["role"] != "editor":
+                continue
+            writes = [w for w in run.writes if w.user == number and w.kind == "save"]
+            acknowledged = [i for i, w in enumerate(writes) if w.acknowledged]
+            if not acknowledged:
+                continue
+            row = connection.execute(
+                "SELECT stage, rag, narrative FROM assessments WHERE id = %s",
+                (person["save"]["assessment_id"],),
+            ).fetchone()
+            stored = dict(zip(("stage", "rag", "narrative"), row, strict=True))
+            allowed = [
+                {k: w.values[k] for k in ("stage", "rag", "narrative")}
+                for w in writes[acknowledged[-1] :]
             ]
+            if stored not in allowed:
+                problems.append(
+                    f"editor {number}'s save: the database holds {stored['narrative']!r}, "
+                    f"not the last acknowledged {allowed[0]['narrative']!r} nor a later try"
+                )
+        comments = [w for w in run.writes if w.kind == "comment"]
+        # Comments found by their text (each is unique): the author is the profile's person.
+        stored_comments: dict[str, list[tuple[Any, ...]]] = {}
+        for comment_id, body, email, gss_code, return_id, code in connection.execute(
+            "SELECT c.id, c.body, u.email, co.gss_code, c.return_id, a.code FROM comments c "
+            "JOIN panel_profiles p ON p.id = c.profile_id LEFT JOIN users u ON u.id = p.user_id "
+            "JOIN councils co ON co.id = c.council_id JOIN actions a ON a.id = c.action_id "
+            "WHERE c.body = ANY(%s)",
+            ([w.values["body"] for w in comments],),
+        ):
+            stored_comments.setdefault(body, []).append(
+                (comment_id, email, gss_code, return_id, code)
+            )
         uploads = [w for w in run.writes if w.kind == "upload"]
         rows = {
             title: (evidence_id, sha256, size, gss_code)
@@ -1103,6 +1228,27 @@ def check_database(url: str, run: Run, people: list[dict[str, Any]]) -> dict[str
                 ([w.values["title"] for w in uploads],),
             )
         }
+    comments_landed_unacknowledged = 0
+    for write in comments:
+        rows_of = stored_comments.get(write.values["body"], [])
+        if not write.acknowledged:
+            comments_landed_unacknowledged += bool(rows_of)
+            continue
+        person = people[write.user - 1]
+        said = f"panel member {write.user}'s acknowledged comment {write.values['body']!r}"
+        if not rows_of:
+            problems.append(f"{said} is not in comments")
+            continue
+        if len(rows_of) > 1:
+            problems.append(f"{said} is in comments {len(rows_of)} times")
+        comment_id, email, gss_code, return_id, code = rows_of[0]
+        target = person["comment"]
+        if email != person["email"]:
+            problems.append(f"{said} is comment {comment_id}, by {email or 'nobody'}")
+        if (gss_code, return_id, code) != (person["gss_code"], target["return_id"], target["code"]):
+            problems.append(f"{said} is comment {comment_id}, on another thread")
+        if write.values["comment_id"] != comment_id:
+            problems.append(f"{said} was shown as {write.values['comment_id']}, is {comment_id}")
     landed_unacknowledged = 0
     for write in uploads:
         title = write.values["title"]
@@ -1127,6 +1273,7 @@ def check_database(url: str, run: Run, people: list[dict[str, Any]]) -> dict[str
         "passed": not problems,
         "problems": problems,
         "uploads_landed_unacknowledged": landed_unacknowledged,
+        "comments_landed_unacknowledged": comments_landed_unacknowledged,
     }
 
 
@@ -1206,7 +1353,8 @@ def check_sessions(run: Run, timeline: Timeline) -> dict[str, Any]:
     sent = [r for r in run.records if r.sent_to_sign_in]
     after = [r for r in sent if r.started >= kill]
     problems = [
-        f"editor {r.user}: {r.method} {r.path} → {r.status} {r.location} at {r.started:.1f} s"
+        f"{run.names.get(r.user, r.user)}: {r.method} {r.path} → {r.status} {r.location} "
+        f"at {r.started:.1f} s"
         for r in sent
     ] + run.sign_in_failures
     return {
@@ -1220,7 +1368,7 @@ def check_sessions(run: Run, timeline: Timeline) -> dict[str, Any]:
 
 def figures(run: Run, timeline: Timeline, watch: Watch, victim: str) -> dict[str, Any]:
     per_kind = {}
-    for kind in ("sign-in", "save", "upload", "comment", "download"):
+    for kind in ("sign-in", "save", "upload", "read", "comment", "download"):
         latencies = [(r.ended - r.started) * 1000 for r in run.records if r.kind == kind]
         per_kind[kind] = {
             "requests": len(latencies),
@@ -1270,11 +1418,18 @@ CHECKS = {
 }
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def summary(result: dict[str, Any]) -> str:
     f, t, s = result["figures"], result["timeline"], result["settings"]
+    panel = s["panel_members"]
     lines = [
-        f"Failover check: {s['seconds']:g} s, {s['users']} editors through HAProxy; node "
-        f"{t['killed_node']} killed at {t['kill_at_s']} s, started again at {t['restart_at_s']} s.",
+        f"Failover check: {s['seconds']:g} s, {s['users']} people "
+        f"({_count(s['users'] - panel, 'editor')}, {_count(panel, 'panel member')}) through "
+        f"HAProxy; node {t['killed_node']} killed at {t['kill_at_s']} s, started again at "
+        f"{t['restart_at_s']} s.",
         f"Database: {result['database']}.",
         f"HAProxy stopped sending to node {t['killed_node']} {f['down_after_kill_s']} s after "
         f"the kill (marked DOWN), having retried {f['haproxy_retries']} connections to it and "
@@ -1297,9 +1452,10 @@ def summary(result: dict[str, Any]) -> str:
         f"node (allowed): {f['server_errors_in_flight']}; other 5xx: {f['server_errors_other']}.",
         f"Files verified through both nodes: {f['files_verified_on_both']} of "
         f"{f['files_acknowledged']} (per node: {result['checks']['files']['verified_per_node']}).",
-        "Comments: editors cannot comment (panel members do; editors answer them, on returns "
-        "handed in), so each comment is a new narrative of a second assessment, looked for in "
-        "the audit trail.",
+        f"Comments: posted by the {_count(panel, 'panel member')} through the thread's form, "
+        "on their council's newest return handed in (a draft takes none), each looked for in "
+        "comments with its text, author and thread; not acknowledged but stored all the same: "
+        f"{f['comments_landed_unacknowledged']}.",
         "",
     ]
     for key, label in CHECKS.items():
@@ -1375,11 +1531,11 @@ def failover(options: argparse.Namespace) -> dict[str, Any]:
             port, socket_path = stack.enter_context(haproxy(folder, served))
             run, timeline, watch = drive(options, port, people, served[VICTIM], socket_path)
             log("Checking…")
-            editors = people["people"][: options.users]
+            persons = people["people"][: options.users]
             ports = {name: node.port for name, node in served.items()}
             checks = {
-                "writes": check_database(url, run, editors),
-                "files": check_files(run, editors, ports),
+                "writes": check_database(url, run, persons),
+                "files": check_files(run, persons, ports),
                 "server_errors": classify_server_errors(run, timeline, VICTIM),
                 "sessions": check_sessions(run, timeline),
                 "answers": {"passed": not run.unexpected, "problems": run.unexpected},
@@ -1394,6 +1550,7 @@ def failover(options: argparse.Namespace) -> dict[str, Any]:
         server_errors_other=checks["server_errors"]["other"],
         files_acknowledged=checks["files"]["files"],
         files_verified_on_both=checks["files"]["verified_on_every_node"],
+        comments_landed_unacknowledged=checks["writes"]["comments_landed_unacknowledged"],
         sent_to_sign_in=len([r for r in run.records if r.sent_to_sign_in]),
     )
     return {
@@ -1402,6 +1559,7 @@ def failover(options: argparse.Namespace) -> dict[str, Any]:
         "settings": {
             "seconds": options.seconds,
             "users": options.users,
+            "panel_members": sum(map(is_panel_member, range(1, options.users + 1))),
             "kill_after_s": options.kill_after,
             "restart_after_s": options.restart_after,
             "gunicorn_workers_per_node": WORKERS,
@@ -1423,7 +1581,9 @@ def failover(options: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60, help="length of the run (60)")
-    parser.add_argument("--users", type=int, default=50, help="simulated editors (50)")
+    parser.add_argument(
+        "--users", type=int, default=50, help="simulated people, one in five a panel member (50)"
+    )
     parser.add_argument(
         "--kill-after", type=float, default=20, help="seconds before node a is killed (20)"
     )
