@@ -17,7 +17,7 @@ and the nodes themselves, and stops and removes all of it afterwards:
 - an RQ worker (:func:`worker_command`);
 - two gunicorn nodes, each with its own instance folder, so that whatever they share goes
   through PostgreSQL and Redis and nothing through the local disk;
-- HAProxy in front of them: round robin, health checks on ``/healthz``, and a retry only of a
+- HAProxy in front of them: round robin, health checks on ``/readyz``, and a retry only of a
   connection that never reached a node, so that no request (a POST above all) is done twice.
 
 Then the ``--users`` people (threads) sign in through HAProxy and, for ``--seconds``, work with a
@@ -151,7 +151,7 @@ frontend tracker
 
 backend nodes
     balance roundrobin
-    option httpchk GET /healthz
+    option httpchk GET /readyz
     # the app answers only the host names it trusts (TRUSTED_HOSTS)
     http-check send hdr Host 127.0.0.1
     http-after-response set-header X-Tracker-Node %s
@@ -162,6 +162,8 @@ backend nodes
     # the retries go back to the dead one and end in a 503. Checks bring it back (rise 2).
 {servers}
 """
+#: answers asked of each node for the national figures: enough that each of its workers answers
+FIGURE_SAMPLES = 8
 SERVER_LINE = (
     "    server {name} 127.0.0.1:{port} check inter 500 fall 2 rise 2 maxconn {workers}"
     " observe layer4 error-limit 1 on-error mark-down"
@@ -1323,6 +1325,72 @@ def check_files(run: Run, people: list[dict[str, Any]], ports: dict[str, int]) -
     }
 
 
+def check_figures(url: str, run: Run, people: list[dict[str, Any]], ports: dict[str, int]) -> dict:
+    """Check 6: a change made by hand in the database, behind every node's back (as ``psql``
+    or a restore would), reaches the national figures that every worker of every node keeps in
+    memory, with no restart: after it, every answer agrees, and differs from before."""
+    import psycopg
+
+    number, person = next(
+        (n, p) for n, p in enumerate(people, start=1) if p["role"] == "editor" and n in run.cookies
+    )
+
+    def ask(name: str, path: str) -> tuple[int, bytes]:
+        client = Client("127.0.0.1", ports[name], dict(run.cookies[number]), timeout=30)
+        status, _h, content = client.request("GET", path)
+        return status, content
+
+    _s, listed = ask(next(iter(ports)), "/api/v1/periods")
+    closed = [p for p in json.loads(listed) if p["status"] == "closed"]  # newest first
+    if not closed:
+        return {"passed": False, "problems": ["no closed quarter to read figures of"]}
+    label = closed[0]["label"]
+    path = f"/api/v1/councils/{person['gss_code']}/dashboard?period={closed[0]['slug']}"
+
+    def medians() -> list[str]:
+        """Each area's national median, as each answer gave them: several answers per node,
+        so that each of its workers answers (each keeps figures of its own)."""
+        seen = []
+        for name in ports:
+            for _ in range(FIGURE_SAMPLES):
+                status, content = ask(name, path)
+                areas = json.loads(content)["areas"] if status == 200 else None
+                seen.append(
+                    json.dumps([a["national_median"] for a in areas])
+                    if areas
+                    else f"node {name} answered {status}"
+                )
+        return seen
+
+    before = medians()
+    dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        changed = connection.execute(
+            "UPDATE assessments SET stage = CASE WHEN stage IN ('implementing', 'embedded') "
+            "THEN 'planning' ELSE 'embedded' END WHERE stage IS DISTINCT FROM 'not_applicable' "
+            "AND return_id IN (SELECT r.id FROM returns r JOIN periods p ON p.id = r.period_id "
+            "WHERE p.label = %s AND r.status IN ('submitted', 'signed_off'))",
+            (label,),
+        ).rowcount
+    after = medians()
+    problems = []
+    if len(set(before)) != 1:
+        problems.append(f"before the change the answers disagreed: {sorted(set(before))}")
+    if len(set(after)) != 1:
+        problems.append(f"after the change the answers disagreed: {sorted(set(after))}")
+    if before[0] == after[0]:
+        problems.append(f"the figures did not change after {changed} assessments were changed")
+    return {
+        "passed": not problems,
+        "period": label,
+        "assessments_changed": changed,
+        "answers": len(after),
+        "before": before[0],
+        "after": after[0],
+        "problems": problems,
+    }
+
+
 def classify_server_errors(run: Run, timeline: Timeline, victim: str) -> dict[str, Any]:
     """Check 3: the only 5xx (or lost answers) are those in flight on the node when it died:
     sent before its last process had died, answered after the signal."""
@@ -1415,11 +1483,27 @@ CHECKS = {
     "server_errors": "no 5xx but those in flight on the killed node",
     "sessions": "sessions survived: nobody was sent back to sign in",
     "answers": "every other answer was the one expected",
+    "figures": "a change made by hand in the database reached every worker of both nodes",
 }
 
 
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def figures_line(check: dict[str, Any]) -> str:
+    if "period" not in check:
+        return "not checked."
+
+    def percents(medians: str) -> str:
+        return ", ".join(f"{m['percent']}%" for m in json.loads(medians) if m)
+
+    return (
+        f"{check['assessments_changed']:,} assessments of {check['period']}'s shared returns "
+        f"changed by hand in SQL; each area's national median went from "
+        f"{percents(check['before'])} to {percents(check['after'])}, the same in all "
+        f"{check['answers']} answers from both nodes' workers, with no restart."
+    )
 
 
 def summary(result: dict[str, Any]) -> str:
@@ -1456,6 +1540,7 @@ def summary(result: dict[str, Any]) -> str:
         "on their council's newest return handed in (a draft takes none), each looked for in "
         "comments with its text, author and thread; not acknowledged but stored all the same: "
         f"{f['comments_landed_unacknowledged']}.",
+        f"Figures: {figures_line(result['checks']['figures'])}",
         "",
     ]
     for key, label in CHECKS.items():
@@ -1539,6 +1624,7 @@ def failover(options: argparse.Namespace) -> dict[str, Any]:
                 "server_errors": classify_server_errors(run, timeline, VICTIM),
                 "sessions": check_sessions(run, timeline),
                 "answers": {"passed": not run.unexpected, "problems": run.unexpected},
+                "figures": check_figures(url, run, persons, ports),
             }
             checks["server_errors"]["haproxy_says"] = haproxy_errors(folder / "haproxy.log")
         finally:

@@ -47,7 +47,7 @@ def test_failover_keeps_every_acknowledged_write_and_every_session():
     assert figures["server_errors_other"] == 0, checks["server_errors"]["problems"]
     assert figures["down_after_kill_s"] is not None, figures["node_changes"]
     assert figures["up_after_restart_s"] is not None, figures["node_changes"]
-    for name in ("writes", "server_errors", "sessions", "answers"):
+    for name in ("writes", "server_errors", "sessions", "answers", "figures"):
         assert checks[name]["passed"], (name, checks[name]["problems"])
     assert checks["files"]["passed"], checks["files"]["problems"]
     assert figures["files_verified_on_both"] == figures["files_acknowledged"] > 0
