@@ -1169,7 +1169,12 @@ def drive(
     )
     for person in threads:
         person.join()
-    time.sleep(1.5)  # HAProxy's rise 2 × inter 500 ms, should the run end right after a restart
+    # HAProxy takes the node back after two good checks (rise 2 × inter 500 ms), later on a busy
+    # machine: wait for it (the file check then reads through both nodes), at most 30 s.
+    deadline = time.monotonic() + 30
+    while server_states(socket_path).get(victim.name) != "UP" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)  # for the watch to see it too
     watch.done.set()
     watch.join()
     timeline.stats = haproxy_stats(socket_path).get(victim.name, {})
