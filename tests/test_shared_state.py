@@ -56,7 +56,8 @@ def test_the_store_matches_the_database(app):
             storage.store()
 
 
-def test_a_file_larger_than_a_chunk_is_kept_whole_and_read_a_chunk_at_a_time(app):
+def test_a_file_larger_than_a_chunk_is_kept_whole_and_read_a_chunk_at_a_time(app, tmp_path):
+    app.config["EVIDENCE_DIR"] = str(tmp_path / "evidence")  # the folder store's, this test's own
     data = os.urandom(storage.CHUNK * 2 + 123)
     with app.app_context():
         store = storage.store()
@@ -89,11 +90,12 @@ def test_a_key_the_app_would_never_make_is_refused(app, key):
 
 def test_a_download_streams_from_the_store_through_any_node(app, tmp_path):
     """Two apps on one database (two nodes): a file one stored, the other serves whole."""
+    app.config["REPORT_FOLDER"] = str(tmp_path / "reports")
     from tests.conftest import app_config, dispose
     from tracker import create_app
 
     other = create_app(app_config(app.config["SQLALCHEMY_DATABASE_URI"]))
-    other.config.update(EVIDENCE_DIR=app.config.get("EVIDENCE_DIR"))
+    other.config.update(REPORT_FOLDER=app.config["REPORT_FOLDER"])
     try:
         data = os.urandom(storage.CHUNK + 7)
         with app.app_context():
