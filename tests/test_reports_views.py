@@ -346,3 +346,33 @@ def test_the_pack_page_opens_on_the_latest_quarter_with_enough_returns_to_show(a
         submit(app, gss_code)
     html = page(client.get("/regions/yorkshire-and-the-humber/reports"))
     assert html.h1.get_text(strip=True) == "Regional comparison pack: 2025-26 Q3"
+
+
+def test_with_redis_down_a_submission_and_a_sign_off_stand_and_a_pack_says_it_could_not_start(
+    app,
+):
+    """Work asked for after a change is committed (the approvers' email, the report laid out
+    ahead, a pack) cannot be queued while Redis does not answer: the change stands, the person
+    is not shown an error page, and a pack says it could not start rather than wait for nobody."""
+    from tests.access_matrix import post
+    from tests.returns_data import get_return
+
+    open_period(app)
+    assess_all(app, LEEDS)
+    editor = client_for(app, Role.COUNCIL_EDITOR)
+    approver = client_for(app, Role.COUNCIL_APPROVER)
+    regional = client_for(app, Role.REGIONAL_MEMBER)
+    app.config.update(REDIS_URL="redis://127.0.0.1:1/0", REPORT_PDF_CACHE=True)  # nobody there
+    assert post(editor, f"/councils/{LEEDS}/returns/{SLUG}/submit").status_code == 302
+    assert post(approver, f"/councils/{LEEDS}/returns/{SLUG}/sign-off").status_code == 302
+    with app.app_context():
+        assert get_return(LEEDS).status == "signed_off"
+        store = storage.store()
+        assert [i.key for i in store.list("reports/cache/") if i.key.endswith(".preparing")] == []
+    started = post(regional, f"{PACK}/pack")
+    assert started.status_code == 303
+    with app.app_context():
+        job = db.session.scalar(select(ReportJob).order_by(ReportJob.id.desc()))
+        assert (job.status, job.message) == ("failed", jobs.NOT_STARTED)
+    page = regional.get(started.headers["Location"])
+    assert page.status_code == 200 and jobs.NOT_STARTED in page.get_data(as_text=True)

@@ -285,3 +285,22 @@ def test_a_node_is_ready_only_when_it_reaches_what_it_shares(app, monkeypatch):
         monkeypatch.setattr(db.session, "execute", broken)
         answer = client.get("/readyz")
     assert (answer.status_code, answer.get_data(as_text=True)) == (503, "not ready: database")
+
+
+def test_while_redis_does_not_answer_limits_are_counted_in_the_database(app, caplog):
+    """Sign-in, download and export limits keep working through a Redis outage, counted in the
+    throttle table (and said once in the log), instead of every counted request failing."""
+    from tracker import throttle
+    from tracker.models import ThrottleCounter
+
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    limit = throttle.Limit("test:outage", 2, timedelta(minutes=5))
+    with app.app_context():
+        assert [throttle.hit(limit.key, limit.window) for _ in range(3)] == [1, 2, 3]
+        assert throttle.retry_after(limit) is not None
+        assert db.session.get(ThrottleCounter, limit.key).count == 3
+        throttle.clear(limit.key)
+        assert throttle.retry_after(limit) is None
+        assert not throttle.redis_answers()
+    warnings = [r for r in caplog.records if "Redis does not answer" in r.getMessage()]
+    assert len(warnings) <= 1

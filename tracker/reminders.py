@@ -30,7 +30,7 @@ from sqlalchemy import and_, case, func, select, update
 from tracker import throttle
 from tracker.accounts.services import link_to
 from tracker.audit import record
-from tracker.background import submit, task
+from tracker.background import submit_after_commit, task
 from tracker.clock import to_uk, uk_today, utcnow
 from tracker.domain.periods import label_to_url
 from tracker.extensions import db
@@ -217,16 +217,17 @@ def send_closing_reminder(period: Period, *, today: date | None = None) -> MailR
     return report
 
 
-def notify_return_submitted(return_: Return) -> Future | str:
+def notify_return_submitted(return_: Return) -> Future | str | None:
     """Tell the council's approvers that ``return_`` has been submitted for sign-off: on the
     "mail" queue with ``REDIS_URL``; without it, at once, in the request, as the only server
     always did (``tracker.background.INLINE_WITHOUT_REDIS``).
 
     Call it after the submission is committed: the task reads the return afresh.
 
-    :returns: the RQ job id, or the done future whose result is the :class:`MailReport`.
+    :returns: the RQ job id, or the done future whose result is the :class:`MailReport`; None
+        when it could not be queued (logged: the submission stands).
     """
-    return submit("mail.return_submitted", return_.id, queue="mail")
+    return submit_after_commit("mail.return_submitted", return_.id, queue="mail")
 
 
 @task("mail.return_submitted")

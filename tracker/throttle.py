@@ -5,12 +5,18 @@ Redis when ``REDIS_URL`` is set (``INCR`` on a key that expires with its window)
 workers counting at once never lose a failure. Windows are fixed and expire by themselves: a
 person is slowed down, never locked out for good (ASVS 5 6.3.1). Database counts are written in
 the caller's transaction, which the caller commits.
+
+While a configured Redis does not answer, counts go to the table instead (and a warning to the
+log, once a minute): people can still sign in, download and export, and limits still hold,
+counted afresh, rather than every request that counts ending in an error page.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,6 +27,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.models import ThrottleCounter
+
+log = logging.getLogger(__name__)
+#: when the last "Redis does not answer" warning was logged (time.monotonic())
+_last_warning = [-math.inf]
+WARN_EVERY_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,20 @@ def _redis():
     return client
 
 
+def _redis_failed(error: Exception) -> None:
+    """Note that Redis did not answer; the caller counts in the table instead."""
+    now = time.monotonic()
+    if now - _last_warning[0] >= WARN_EVERY_SECONDS:
+        _last_warning[0] = now
+        log.warning("Redis does not answer (%s): counting in the database", type(error).__name__)
+
+
+def _redis_errors() -> type[Exception]:
+    from redis.exceptions import RedisError
+
+    return RedisError
+
+
 def redis_answers() -> bool:
     """True when no Redis is configured, or the configured one answers a PING (in 2 s)."""
     client = _redis()
@@ -66,7 +91,7 @@ def redis_answers() -> bool:
         return True
     try:
         return bool(client.ping())
-    except Exception:  # redis' ConnectionError, TimeoutError, …: not answering is the answer
+    except _redis_errors():  # ConnectionError, TimeoutError, …: not answering is the answer
         return False
 
 
@@ -83,7 +108,10 @@ def hit(key: str, window: timedelta) -> int:
         # SET NX starts a window with its expiry; INCR keeps the expiry it finds.
         pipe.set(name, 0, px=max(1, int(window.total_seconds() * 1000)), nx=True)
         pipe.incr(name)
-        return int(pipe.execute()[1])
+        try:
+            return int(pipe.execute()[1])
+        except _redis_errors() as error:
+            _redis_failed(error)
     now = utcnow()
     cutoff = now - window
     dialect = db.session.get_bind().dialect.name
@@ -114,10 +142,14 @@ def retry_after(limit: Limit) -> int | None:
         pipe = client.pipeline(transaction=True)
         pipe.get(name)
         pipe.pttl(name)
-        raw, ttl_ms = pipe.execute()
-        if raw is None or int(raw) < limit.limit:
-            return None
-        return max(1, math.ceil(ttl_ms / 1000)) if ttl_ms and ttl_ms > 0 else 1
+        try:
+            raw, ttl_ms = pipe.execute()
+        except _redis_errors() as error:
+            _redis_failed(error)
+        else:
+            if raw is None or int(raw) < limit.limit:
+                return None
+            return max(1, math.ceil(ttl_ms / 1000)) if ttl_ms and ttl_ms > 0 else 1
     row = db.session.execute(
         select(ThrottleCounter.count, ThrottleCounter.window_start).where(
             ThrottleCounter.key == limit.key
@@ -135,8 +167,12 @@ def clear(key: str) -> None:
     """Forget every hit on ``key``."""
     client = _redis()
     if client is not None:
-        client.delete(_redis_key(key))
-        return
+        try:
+            client.delete(_redis_key(key))
+        except _redis_errors() as error:
+            _redis_failed(error)
+        else:
+            return
     db.session.execute(delete(ThrottleCounter).where(ThrottleCounter.key == key))
 
 

@@ -107,6 +107,18 @@ def submit(name: str, *args: object, queue: str) -> Future | str:
     return _run_on_pool(app, name, payload)
 
 
+def submit_after_commit(name: str, *args: object, queue: str) -> Future | str | None:
+    """:func:`submit`, for work asked for once a person's change is committed (an email to the
+    approvers, a report laid out ahead): if it cannot be queued (Redis does not answer), what
+    the person did stands, the failure is logged, and the request is not answered with an
+    error page for a change that was made. Returns None then."""
+    try:
+        return submit(name, *args, queue=queue)
+    except Exception:
+        log.exception("background task %s could not be queued", name)
+        return None
+
+
 def _json_args(args: tuple[object, ...]) -> list[Any]:
     """The arguments as a worker will see them (round-tripped through JSON), so that the
     pool and RQ give a task the same values."""

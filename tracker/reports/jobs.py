@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from tracker import storage
-from tracker.background import submit, task
+from tracker.background import submit_after_commit, task
 from tracker.background import wait_for_jobs as wait_for_jobs
 from tracker.clock import utcnow
 from tracker.domain.principal import load_principal
@@ -155,13 +155,24 @@ def _forget_earlier_packs(job: ReportJob) -> None:
     db.session.commit()
 
 
-def enqueue(job_id: int) -> Future | str:
-    """Start the job (:func:`run_job`) on the "reports" queue: RQ when ``REDIS_URL`` is set,
-    else the in-process pool.
+#: what the pack's page says when its job could not even be queued
+NOT_STARTED = "The pack could not be started. Try again in a few minutes."
 
-    :returns: the in-process future, or the RQ job id.
+
+def enqueue(job_id: int) -> Future | str | None:
+    """Start the job (:func:`run_job`) on the "reports" queue: RQ when ``REDIS_URL`` is set,
+    else the in-process pool. A job that cannot be queued (Redis does not answer) is marked
+    failed at once, with :data:`NOT_STARTED`, rather than left waiting for nobody.
+
+    :returns: the in-process future, the RQ job id, or None when it could not be queued.
     """
-    return submit("reports.region_pack", job_id, queue="reports")
+    started = submit_after_commit("reports.region_pack", job_id, queue="reports")
+    if started is None:
+        job = db.session.get(ReportJob, job_id)
+        if job is not None and job.status == ReportJobStatus.QUEUED:
+            job.status, job.finished_at, job.message = ReportJobStatus.FAILED, utcnow(), NOT_STARTED
+            db.session.commit()
+    return started
 
 
 def _marker(return_id: int) -> str:
@@ -262,8 +273,7 @@ def enqueue_council_report(return_: Return) -> Future | str | None:
         return None
     # Marked before it is queued: a download that arrives while the job waits its turn waits too.
     _mark_preparing(return_.id)
-    try:
-        return submit("reports.prepare_council_report", return_.id, queue="reports")
-    except Exception:
+    queued = submit_after_commit("reports.prepare_council_report", return_.id, queue="reports")
+    if queued is None:
         storage.store().delete(_marker(return_.id))  # nothing will prepare it: nobody waits
-        raise
+    return queued
