@@ -225,6 +225,13 @@ def test_with_redis_a_submitted_return_queues_its_email_on_the_mail_queue(rq_app
     assert [m for m in sent_mail(rq_app) if "sign-off" in m["Subject"]] == []  # not in the request
 
 
+def mail_dir_of(app):
+    from tracker.mail import mail_dir
+
+    with app.app_context():
+        return mail_dir()
+
+
 def _flask(app, *args: str) -> subprocess.CompletedProcess:
     """Run ``flask --app app …`` in a process of its own, on this test's database and Redis,
     as a deployment would."""
@@ -234,6 +241,8 @@ def _flask(app, *args: str) -> subprocess.CompletedProcess:
         "SECRET_KEY": app.config["SECRET_KEY"],
         "REDIS_URL": app.config["REDIS_URL"],
         "JOBS_QUEUE_PREFIX": app.config["JOBS_QUEUE_PREFIX"],
+        # the file backend's folder: the worker's emails land where the test reads them
+        "MAIL_FILE_DIR": str(mail_dir_of(app)),
     }
     return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "app", *args],
@@ -419,3 +428,41 @@ def test_status_says_when_a_job_has_not_run(runner):
         "closing-reminders (daily from 07:00)",
         "  no runs yet",
     ]
+
+
+def test_with_redis_a_quarter_opened_from_its_page_emails_its_editors_from_a_worker(rq_app, page):
+    """Opening a quarter emails every editor of 153 councils: with REDIS_URL the administrator's
+    request only queues it, the page says so, and a worker sends them."""
+    from tests.access_matrix import csrf_token, make_member, signed_in_client
+    from tests.test_evidence_services import council_by_code
+    from tracker.models import Period
+    from tracker.returns.periods import create_period
+
+    with rq_app.app_context():
+        make_user(
+            email="ed@leeds.example", memberships=[(Role.COUNCIL_EDITOR, council_by_code(LEEDS))]
+        )
+        period = create_period("2026-27 Q1", datetime(2026, 7, 31).date(), actor=None)
+        db.session.commit()
+        period_id = period.id
+    admin = signed_in_client(rq_app, make_member(rq_app, Role.NATIONAL_ADMIN))
+    path = f"/admin/periods/{period_id}/open"
+    response = admin.post(path, data={"csrf_token": csrf_token(admin, path)})
+    assert response.status_code == 302
+    text = page(admin.get("/admin/periods")).get_text(" ", strip=True)
+    assert (
+        "2026-27 Q1 is open. 153 councils have a draft return; their editors are being emailed"
+        in text
+    )
+    assert _queued(rq_app, "mail") == [
+        ("tracker.background.run_task", ("mail.period_opened", [period_id]))
+    ]
+    opened = [m for m in sent_mail(rq_app) if "return open" in m["Subject"]]
+    assert opened == []  # not in the request
+
+    result = _flask(rq_app, "jobs", "worker", "--burst")
+    assert result.returncode == 0, result.stderr[-3000:]
+    opened = [m for m in sent_mail(rq_app) if "return open" in m["Subject"]]
+    assert [m["To"] for m in opened] == ["ed@leeds.example"]
+    with rq_app.app_context():
+        assert db.session.get(Period, period_id).status == "open"

@@ -217,6 +217,41 @@ def send_closing_reminder(period: Period, *, today: date | None = None) -> MailR
     return report
 
 
+#: what became of a round of emails asked for from a page: sent at once (no ``REDIS_URL``), so
+#: its :class:`MailReport`; queued for a worker, so its RQ job id; or None when it could not be
+#: queued (logged)
+MailOutcome = MailReport | str | None
+
+
+def _by_mail_queue(name: str, object_id: int) -> MailOutcome:
+    outcome = submit_after_commit(name, object_id, queue="mail")
+    return outcome.result() if isinstance(outcome, Future) else outcome
+
+
+def queue_period_opened(period: Period) -> MailOutcome:
+    """:func:`notify_period_opened` on the "mail" queue: an administrator opening a quarter does
+    not wait while hundreds of editors are emailed. Call after the opening is committed."""
+    return _by_mail_queue("mail.period_opened", period.id)
+
+
+def queue_closing_reminder(period: Period) -> MailOutcome:
+    """:func:`send_closing_reminder` on the "mail" queue, for "Send a reminder now". Call after
+    the claim is committed."""
+    return _by_mail_queue("mail.closing_reminder", period.id)
+
+
+@task("mail.period_opened")
+def _send_period_opened(period_id: int) -> MailReport:
+    period = db.session.get(Period, period_id)
+    return notify_period_opened(period) if period is not None else MailReport()
+
+
+@task("mail.closing_reminder")
+def _send_closing_reminder(period_id: int) -> MailReport:
+    period = db.session.get(Period, period_id)
+    return send_closing_reminder(period) if period is not None else MailReport()
+
+
 def notify_return_submitted(return_: Return) -> Future | str | None:
     """Tell the council's approvers that ``return_`` has been submitted for sign-off: on the
     "mail" queue with ``REDIS_URL``; without it, at once, in the request, as the only server

@@ -131,6 +131,18 @@ def new_period() -> str | Response:
     return render_template("admin/periods_new.html", form=form)
 
 
+def _mail_trouble(mail: reminders.MailOutcome, *, queued: str) -> str:
+    """What the flash message adds about a round of emails: the ones that failed, when they
+    were sent at once; ``queued`` when a worker is sending them; or that they could not be."""
+    if isinstance(mail, reminders.MailReport):
+        if not mail.failed:
+            return ""
+        return f". {_count(len(mail.failed), 'email', 'emails')} could not be sent: see the log"
+    if mail is None:
+        return ". The emails could not be sent: see the log"
+    return queued
+
+
 @bp.route("/periods/<int:period_id>/open", methods=["GET", "POST"])
 @national_admin
 def open_period(period_id: int) -> str | Response:
@@ -145,15 +157,12 @@ def open_period(period_id: int) -> str | Response:
             return redirect(url_for("admin.periods"))
         label = period.label
         db.session.commit()
-        mail = reminders.notify_period_opened(period)
-        message = (
-            f"{label} is open. {_count(report.returns_created, 'council has', 'councils have')} "
-            f"a draft return and {_count(mail.sent, 'editor was', 'editors were')} emailed"
-        )
-        if mail.failed:
-            message += (
-                f". {_count(len(mail.failed), 'email', 'emails')} could not be sent: see the log"
-            )
+        mail = reminders.queue_period_opened(period)
+        drafts = _count(report.returns_created, "council has", "councils have")
+        message = f"{label} is open. {drafts} a draft return"
+        if isinstance(mail, reminders.MailReport):
+            message += f" and {_count(mail.sent, 'editor was', 'editors were')} emailed"
+        message += _mail_trouble(mail, queued="; their editors are being emailed")
         flash(message, "success")
         return redirect(url_for("admin.periods"))
     preview = (
@@ -264,16 +273,18 @@ def send_reminder(period_id: int) -> Response:
             flash(str(error), "error")
         else:
             db.session.commit()
-            mail = reminders.send_closing_reminder(period)
-            message = (
-                f"Reminder sent to {_count(mail.sent, 'person', 'people')} in "
-                f"{_count(len(mail.councils), 'council', 'councils')}"
-            )
-            if mail.failed:
-                message += (
-                    f". {_count(len(mail.failed), 'email', 'emails')} could not be sent: "
-                    "see the log"
+            mail = reminders.queue_closing_reminder(period)
+            if isinstance(mail, reminders.MailReport):
+                message = (
+                    f"Reminder sent to {_count(mail.sent, 'person', 'people')} in "
+                    f"{_count(len(mail.councils), 'council', 'councils')}"
                 )
+            else:
+                message = (
+                    f"Reminder to {_count(claim.people, 'person', 'people')} in "
+                    f"{_count(claim.councils, 'council', 'councils')}"
+                )
+            message += _mail_trouble(mail, queued=": it is being sent")
             if (missed := claim.councils_without_editors) == 1:
                 message += ". 1 council that has not submitted has no editors to email"
             elif missed:
