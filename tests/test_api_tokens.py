@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from sqlalchemy import func, inspect, select
 
-from tests.access_matrix import council, make_member, make_person, post, signed_in_client
+from tests.access_matrix import (
+    council,
+    csrf_token,
+    make_member,
+    make_person,
+    post,
+    signed_in_client,
+)
 from tests.factories import get_user, make_user
 from tracker.accounts import services as accounts
 from tracker.accounts import tokens
@@ -555,3 +563,24 @@ def test_a_token_made_now_is_live(app):
         token = db.session.get(ApiToken, token_id)
         assert tokens.state_of(token) is TokenState.ACTIVE
         assert tokens.state_of(token, utcnow() + timedelta(days=91)) is TokenState.EXPIRED
+
+
+def test_sending_the_form_again_makes_no_second_token(app, editor, page):
+    """A refresh of the page that showed the secret sends the same form again: it is told that
+    its token was made, and no second token appears. A form drawn afresh makes another."""
+    _person, client = editor
+    data = {"name": "Board pack", "scope": f"council:{LEEDS}", "expires_in_days": "90"}
+    token = csrf_token(client, "/account/tokens/new")
+    first = client.post("/account/tokens/new", data={"csrf_token": token, **data})
+    assert first.status_code == 200
+    again = client.post("/account/tokens/new", data={"csrf_token": token, **data})
+    assert again.status_code == 303 and again.headers["Location"].endswith("/account/tokens")
+    listed = page(client.get("/account/tokens"))
+    assert "was made when you first sent the form" in _text(listed.select_one("main"))
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 1
+    time.sleep(1.1)  # a form drawn a second later carries another CSRF token
+    fresh = post(client, "/account/tokens/new", {**data, "name": "Another"})
+    assert fresh.status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 2

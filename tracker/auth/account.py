@@ -3,6 +3,9 @@ changing their password, and their API tokens."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from flask import (
     Blueprint,
     abort,
@@ -132,6 +135,21 @@ def tokens() -> str:
     return render_template("account/tokens.html", tokens=api_tokens.list_for(g.principal.user))
 
 
+#: the session key of a hash of the form that made the person's last token
+_LAST_TOKEN_POST = "last_token_form"  # noqa: S105 (a session key, not a secret)
+
+
+def _post_fingerprint(form: NewTokenForm) -> str:
+    """A hash of what was posted, its CSRF token included: the token's string carries the time
+    its form was drawn, so the same form sent again matches, and a form drawn afresh does not."""
+    posted = [form.csrf_token.data, form.name.data, form.scope.data, form.expires_in_days.data]
+    return hashlib.sha256(json.dumps(posted, default=str).encode()).hexdigest()
+
+
+def _posted_before(form: NewTokenForm) -> bool:
+    return session.get(_LAST_TOKEN_POST) == _post_fingerprint(form)
+
+
 @bp.route("/tokens/new", methods=["GET", "POST"])
 @signed_in
 @recent_sign_in
@@ -141,6 +159,14 @@ def new_token():
     scopes = api_tokens.scope_choices(principal)
     full = api_tokens.limit_reached(principal.user)
     form = NewTokenForm(scopes=scopes)
+    if form.is_submitted() and _posted_before(form):
+        # The browser sent the form again (a refresh of the page that showed the secret): that
+        # token is made, and its secret was shown once; a second token would be a surprise.
+        flash(
+            f"Your token “{form.name.data}” was made when you first sent the form, and its "
+            "secret shown then. If you did not copy it, revoke it and create another."
+        )
+        return redirect(url_for("account.tokens"), code=303)
     if scopes and not full and form.validate_on_submit():
         try:
             token, secret = api_tokens.create(
@@ -155,6 +181,7 @@ def new_token():
             field.errors = [*field.errors, str(error)]
         else:
             db.session.commit()
+            session[_LAST_TOKEN_POST] = _post_fingerprint(form)
             # A page, not a redirect: the secret must not travel in a URL or a session. Like
             # every signed-in page it is sent with Cache-Control: no-store.
             return render_template(
