@@ -36,7 +36,10 @@ Afterwards it checks, and exits 0 only when every check passes:
 2. every acknowledged file downloads through each node directly with the same SHA-256;
 3. no 5xx but those in flight on the killed node when it died (HAProxy's 502s);
 4. sessions survived: nobody was sent back to sign in;
-5. every other answer was the one expected (no refused form, no 404 of one's own return).
+5. every other answer was the one expected (no refused form, no 404 of one's own return);
+6. the figures stay true on every node: a change made by hand in SQL to the last closed
+   quarter's shared assessments reaches every worker of both nodes with no restart
+   (:func:`check_figures`).
 
 It prints the figures (requests per kind, p50 and p95, writes acknowledged, 5xx, how long
 HAProxy took to stop sending to the dead node), as JSON with ``--json``.
