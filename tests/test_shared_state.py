@@ -79,6 +79,34 @@ def test_a_file_larger_than_a_chunk_is_kept_whole_and_read_a_chunk_at_a_time(app
             store.open("evidence/" + "a" * 32)
 
 
+def test_two_writers_of_one_key_at_once_leave_one_whole_file(app, tmp_path):
+    """Two nodes caching the same report save the same key at the same moment: neither fails,
+    and the file is one of the two, whole."""
+    import threading
+
+    app.config["REPORT_FOLDER"] = str(tmp_path / "reports")
+    key = "reports/cache/" + "e" * 64 + ".pdf"
+    versions = [os.urandom(storage.CHUNK + 1000), os.urandom(storage.CHUNK + 2000)]
+    errors: list[BaseException] = []
+
+    def save(data: bytes) -> None:
+        try:
+            with app.app_context():
+                storage.store().save(key, data)
+        except BaseException as error:  # the test's own thread: report it to the test
+            errors.append(error)
+
+    for _round in range(5):
+        threads = [threading.Thread(target=save, args=(data,)) for data in versions]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        with app.app_context():
+            assert storage.store().read(key) in versions
+
+
 @pytest.mark.parametrize(
     "key",
     ["../etc/passwd", "evidence/../x", "evidence/.hidden", "other/abc", "evidence/a/b/c", ""],

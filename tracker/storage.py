@@ -37,6 +37,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from tracker.clock import utcnow
 from tracker.extensions import db
@@ -183,7 +184,8 @@ class FolderStore:
         if not folder.is_dir():
             return []
         found = []
-        for path in sorted(folder.iterdir()):
+        # Every file under the folder, as the database store lists every key with the prefix.
+        for path in sorted(folder.rglob("*")):
             key = f"{kind}/{path.relative_to(root).as_posix()}"
             if path.is_file() and key.startswith(prefix) and _KEY.match(key):
                 found.append(self.info(key))
@@ -208,12 +210,14 @@ class DatabaseStore:
         digest, size, count = hashlib.sha256(), 0, 0
         files, chunks = StoredFile.__table__, StoredFileChunk.__table__
         with db.engine.begin() as connection:
-            connection.execute(delete(chunks).where(chunks.c.key == key))
-            connection.execute(delete(files).where(files.c.key == key))
             now = utcnow()
-            connection.execute(
-                insert(files).values(key=key, size=0, sha256="", chunks=0, created_at=now)
-            )
+            # The file's row first, inserted or taken over: its lock makes a second writer of
+            # the same key (two nodes caching the same report) wait for this one, then replace
+            # it whole, rather than fail on the key.
+            row = {"size": 0, "sha256": "", "chunks": 0, "created_at": now}
+            upsert = _dialect_insert(connection)(files).values(key=key, **row)
+            connection.execute(upsert.on_conflict_do_update(index_elements=[files.c.key], set_=row))
+            connection.execute(delete(chunks).where(chunks.c.key == key))
             for piece in _chunks(content):
                 connection.execute(insert(chunks).values(key=key, seq=count, data=piece))
                 digest.update(piece)
@@ -281,6 +285,11 @@ class DatabaseStore:
     def total_bytes(self) -> int:
         with db.engine.connect() as connection:
             return int(connection.scalar(select(func.coalesce(func.sum(StoredFile.size), 0))))
+
+
+def _dialect_insert(connection):
+    """``INSERT`` with ``ON CONFLICT`` for the connection's database."""
+    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
 
 
 # -- which store --------------------------------------------------------------------------------
@@ -388,7 +397,7 @@ def migrate_command() -> None:
     source = FolderStore(folder_roots(app))
     copied = skipped = 0
     for kind in KINDS:
-        for item in source.list(f"{kind}/") + source.list(f"{kind}/cache/"):
+        for item in source.list(f"{kind}/"):
             digest = hashlib.sha256()
             for piece in source.open(item.key):
                 digest.update(piece)
