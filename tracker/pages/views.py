@@ -61,19 +61,18 @@ def healthz() -> Response:
 @bp.get("/readyz")
 @public
 def readyz() -> Response:
-    """Readiness, for a load balancer's health check: this node reaches the database (and
-    Redis, when it uses one), so it can serve a request. 503 otherwise, and the balancer sends
-    requests to the other nodes. Says which failed, never how (no addresses, no errors)."""
-    failed = []
+    """Readiness, for a load balancer's health check: 200 while this node reaches the database,
+    so it can serve a request; 503 otherwise, and the balancer sends requests to the other
+    nodes. A Redis that does not answer is named but does not make the node unready: the app
+    counts its limits in the database meanwhile and logs the work it cannot queue, so taking
+    every node out of the pool would turn that into an outage. Says which failed, never how."""
     try:
         db.session.execute(text("SELECT 1"))
     except Exception:
         log.exception("readiness: the database does not answer")
-        failed.append("database")
+        return Response("not ready: database", status=503, mimetype="text/plain")
     finally:
         db.session.rollback()
     if not throttle.redis_answers():
-        failed.append("redis")
-    if failed:
-        return Response(f"not ready: {', '.join(failed)}", status=503, mimetype="text/plain")
+        return Response("ready, but redis does not answer", mimetype="text/plain")
     return Response("ready", mimetype="text/plain")
