@@ -334,3 +334,14 @@ def test_while_redis_does_not_answer_limits_are_counted_in_the_database(app, cap
         assert not throttle.redis_answers()
     warnings = [r for r in caplog.records if "Redis does not answer" in r.getMessage()]
     assert len(warnings) <= 1
+
+
+def test_people_sign_in_while_redis_does_not_answer(app):
+    """Signing in counts failures per account and address: with Redis silent it counts them in
+    the database, and the person gets in."""
+    from tests.access_matrix import make_member, signed_in_client
+    from tracker.models import Role
+
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    client = signed_in_client(app, make_member(app, Role.COUNCIL_EDITOR))
+    assert client.get("/account").status_code == 200
