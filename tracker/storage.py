@@ -36,7 +36,7 @@ from typing import BinaryIO, Protocol
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tracker.clock import utcnow
@@ -281,10 +281,6 @@ class DatabaseStore:
                 .order_by(files.c.key)
             ).all()
         return [FileInfo(row.key, row.size, row.created_at, row.sha256) for row in rows]
-
-    def total_bytes(self) -> int:
-        with db.engine.connect() as connection:
-            return int(connection.scalar(select(func.coalesce(func.sum(StoredFile.size), 0))))
 
 
 def _dialect_insert(connection):
