@@ -249,6 +249,8 @@ def _another(value: Any, column) -> Any:
         return value + timedelta(days=1)
     if isinstance(value, (dict, list)):
         return {"changed": True}
+    if isinstance(value, (bytes, memoryview)):  # a chunk of a file in the database's store
+        return bytes(value) + b" changed"
     if value is None:
         python_type = column.type.python_type
         if python_type is bool:
