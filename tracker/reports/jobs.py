@@ -186,14 +186,18 @@ def _mark_preparing(return_id: int) -> None:
     storage.store().save(_marker(return_id), f"{utcnow().isoformat()}\n".encode())
 
 
+def _left_over(marker: storage.FileInfo, now: datetime) -> bool:
+    """Whether a preparation marker is older than any preparation takes: its worker died."""
+    return (now - marker.modified).total_seconds() > PREPARE_STALE_SECONDS
+
+
 def sweep_markers(now: datetime) -> int:
     """Remove preparation markers left by workers that were killed; returns how many went."""
     store = storage.store()
     stale = [
         item
         for item in store.list("reports/cache/")
-        if item.key.endswith(".preparing")
-        and (now - item.modified).total_seconds() > PREPARE_STALE_SECONDS
+        if item.key.endswith(".preparing") and _left_over(item, now)
     ]
     for item in stale:
         store.delete(item.key)
@@ -217,7 +221,7 @@ def wait_for_preparation(return_id: int, timeout: float | None = None) -> bool:
         found = store.info(marker)
         if found is None:
             return waited
-        if (utcnow() - found.modified).total_seconds() > PREPARE_STALE_SECONDS:
+        if _left_over(found, utcnow()):
             store.delete(marker)  # left by a worker that was killed
             return False
         if time.monotonic() >= deadline:
