@@ -352,15 +352,8 @@ def quick_reports(monkeypatch: pytest.MonkeyPatch) -> None:
 @contextlib.contextmanager
 def _app_on(databases: Databases, template: str | None, directory: Path) -> Iterator[Flask]:
     with databases.database(template, directory) as url:
-        # Each test's mail in its own folder, so tests/helpers.py's latest_mail() sees only it;
-        # and its files (the folder store's), so a test listing them sees only its own.
-        app = make_app(
-            url,
-            MAIL_FILE_DIR=str(directory / "mail"),
-            EVIDENCE_DIR=str(directory / "files" / "evidence"),
-            REPORT_FOLDER=str(directory / "files" / "reports"),
-            IMPORT_FOLDER=str(directory / "files" / "imports"),
-        )
+        # Each test's mail in its own folder, so tests/helpers.py's latest_mail() sees only it.
+        app = make_app(url, MAIL_FILE_DIR=str(directory / "mail"))
         try:
             yield app
         finally:

@@ -408,9 +408,14 @@ def test_the_real_schedule_reminds_once_and_the_status_shows_its_runs(app, runne
         assert db.session.scalar(select(func.count()).select_from(ScheduledRun)) == 3
 
 
-def test_the_hourly_sweep_removes_the_stores_leftovers(app):
+def test_the_hourly_sweep_removes_the_stores_leftovers(app, tmp_path):
     from tracker import storage
 
+    app.config.update(
+        EVIDENCE_DIR=str(tmp_path / "e"),
+        REPORT_FOLDER=str(tmp_path / "r"),
+        IMPORT_FOLDER=str(tmp_path / "i"),
+    )
     with app.app_context():
         storage.store().save("reports/cache/return-9.preparing", b"left by a killed worker")
     # Two hours on, the marker's worker is long dead.

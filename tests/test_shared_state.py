@@ -56,7 +56,8 @@ def test_the_store_matches_the_database(app):
             storage.store()
 
 
-def test_a_file_larger_than_a_chunk_is_kept_whole_and_read_a_chunk_at_a_time(app):
+def test_a_file_larger_than_a_chunk_is_kept_whole_and_read_a_chunk_at_a_time(app, tmp_path):
+    app.config["EVIDENCE_DIR"] = str(tmp_path / "evidence")  # the folder store's, this test's own
     data = os.urandom(storage.CHUNK * 2 + 123)
     with app.app_context():
         store = storage.store()
@@ -78,11 +79,12 @@ def test_a_file_larger_than_a_chunk_is_kept_whole_and_read_a_chunk_at_a_time(app
             store.open("evidence/" + "a" * 32)
 
 
-def test_two_writers_of_one_key_at_once_leave_one_whole_file(app):
+def test_two_writers_of_one_key_at_once_leave_one_whole_file(app, tmp_path):
     """Two nodes caching the same report save the same key at the same moment: neither fails,
     and the file is one of the two, whole."""
     import threading
 
+    app.config["REPORT_FOLDER"] = str(tmp_path / "reports")
     key = "reports/cache/" + "e" * 64 + ".pdf"
     versions = [os.urandom(storage.CHUNK + 1000), os.urandom(storage.CHUNK + 2000)]
     errors: list[BaseException] = []
@@ -114,8 +116,9 @@ def test_a_key_the_app_would_never_make_is_refused(app, key):
         storage.store().save(key, b"x")
 
 
-def test_a_download_streams_from_the_store_through_any_node(app):
+def test_a_download_streams_from_the_store_through_any_node(app, tmp_path):
     """Two apps on one database (two nodes): a file one stored, the other serves whole."""
+    app.config["REPORT_FOLDER"] = str(tmp_path / "reports")
     from tests.conftest import app_config, dispose
     from tracker import create_app
 
@@ -171,6 +174,7 @@ def test_the_roadmap_or_a_council_changed_by_hand_moves_the_generation(app):
 
 
 def test_a_restore_moves_the_generation(app, tmp_path):
+    app.config["EVIDENCE_DIR"] = str(tmp_path / "evidence")
     runner = app.test_cli_runner()
     assert runner.invoke(args=["backup", "--to", str(tmp_path / "b")]).exit_code == 0
     before = _generation(app)
@@ -182,8 +186,13 @@ def test_a_restore_moves_the_generation(app, tmp_path):
 # -- commands -----------------------------------------------------------------------------------
 
 
-def test_migrate_copies_the_folders_files_into_the_database(app):
-    app.config["FILE_STORE"] = "folder"
+def test_migrate_copies_the_folders_files_into_the_database(app, tmp_path):
+    app.config.update(
+        EVIDENCE_DIR=str(tmp_path / "evidence"),
+        REPORT_FOLDER=str(tmp_path / "reports"),
+        IMPORT_FOLDER=str(tmp_path / "imports"),
+        FILE_STORE="folder",
+    )
     with app.app_context():
         storage.store().save("evidence/" + "c" * 32, b"evidence bytes")
         storage.store().save("reports/cache/" + "d" * 64 + ".pdf", b"%PDF cached")
@@ -202,9 +211,10 @@ def test_migrate_copies_the_folders_files_into_the_database(app):
     assert refused.exit_code != 0 and "nothing to migrate" in refused.output
 
 
-def test_check_finds_a_missing_or_changed_evidence_file(app):
+def test_check_finds_a_missing_or_changed_evidence_file(app, tmp_path):
     from tests.access_matrix import council
 
+    app.config["EVIDENCE_DIR"] = str(tmp_path / "evidence")
     with app.app_context():
         council_id = council(LEEDS).id
         for name, data in (("e" * 32, b"kept"), ("f" * 32, b"lost"), ("0" * 32, b"was")):
@@ -229,7 +239,12 @@ def test_check_finds_a_missing_or_changed_evidence_file(app):
     assert "1 of 3 evidence files are whole" in result.output
 
 
-def test_sweep_removes_what_nobody_will_read(app):
+def test_sweep_removes_what_nobody_will_read(app, tmp_path):
+    app.config.update(
+        EVIDENCE_DIR=str(tmp_path / "e"),
+        REPORT_FOLDER=str(tmp_path / "r"),
+        IMPORT_FOLDER=str(tmp_path / "i"),
+    )
     with app.app_context():
         store = storage.store()
         store.save("evidence/" + "1" * 32, b"an upload whose commit failed")
