@@ -89,10 +89,31 @@ class _QuietHandler(WSGIRequestHandler):
         pass  # one line per request would bury the test's own output
 
 
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
+def _closed_before_sent(app: Flask):
+    """The app, its every response read whole and closed before the server sends a byte.
+
+    When the browser drops a connection mid-response (it cancels a favicon it already has), the
+    development server's clean-up reads the dead socket, raises, and never closes the response,
+    so a static file stays open until the collector finds it: a ResourceWarning that fails
+    whichever test is running. Closing first leaves the server nothing to forget."""
+
+    def wsgi(environ, start_response):
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return wsgi
+
+
+@contextlib.contextmanager
+def _served(app: Flask) -> Iterator[str]:
     """The app served on a free port of 127.0.0.1 from a background thread; yields its base URL."""
-    server = make_server(HOST, 0, app, threaded=True, request_handler=_QuietHandler)
+    server = make_server(
+        HOST, 0, _closed_before_sent(app), threaded=True, request_handler=_QuietHandler
+    )
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
@@ -101,6 +122,13 @@ def live_server(app: Flask) -> Iterator[str]:
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The app served on a free port of 127.0.0.1 from a background thread; yields its base URL."""
+    with _served(app) as base_url:
+        yield base_url
 
 
 @pytest.fixture
@@ -650,16 +678,8 @@ def matrix_site(matrix_worlds, tmp_path, request) -> Iterator[tuple[Flask, Any, 
     """The access matrix's world in the state the role's crawl sees, served like live_server:
     (app, world, people, base URL)."""
     state = CRAWL_STATES.get(request.param, "submitted")
-    with matrix_worlds.app(state, tmp_path) as (app, world, people):
-        server = make_server(HOST, 0, app, threaded=True, request_handler=_QuietHandler)
-        thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-        thread.start()
-        try:
-            yield app, world, people, f"http://{HOST}:{server.server_port}"
-        finally:
-            server.shutdown()
-            thread.join(timeout=10)
-            server.server_close()
+    with matrix_worlds.app(state, tmp_path) as (app, world, people), _served(app) as base_url:
+        yield app, world, people, base_url
 
 
 @pytest.mark.parametrize("matrix_site", SIGNED_IN_ROLES, indirect=True)
