@@ -547,6 +547,38 @@ def test_link_details_are_checked(app, world):
     }
 
 
+def test_evidence_dated_today_in_the_uk_is_accepted_while_utc_is_still_yesterday(
+    app, world, monkeypatch
+):
+    """At 00:30 on 1 July in the UK it is 23:30 on 30 June in UTC: evidence dated 1 July is
+    today's, not the future's, and 2 July is still refused."""
+    from datetime import datetime
+
+    from tracker import clock
+
+    monkeypatch.setattr(clock, "utcnow", lambda: datetime(2026, 6, 30, 23, 30))
+    with app.app_context():
+        item = services.add_link_evidence(
+            council_by_code(LEEDS),
+            "Summer newsletter",
+            "other",
+            date(2026, 7, 1),
+            "https://example.org/newsletter",
+            actor=get_user(world.editor_id),
+        )
+        assert item.dated_on == date(2026, 7, 1)
+        with pytest.raises(EvidenceInvalid) as caught:
+            services.add_link_evidence(
+                council_by_code(LEEDS),
+                "Next newsletter",
+                "other",
+                date(2026, 7, 2),
+                "https://example.org/next",
+                actor=get_user(world.editor_id),
+            )
+    assert caught.value.errors == {"dated_on": services.DATED_IN_FUTURE}
+
+
 # -- files: storage, scanning, quota --------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from tests.test_evidence_services import (
     council_by_code,
     open_small_period,
 )
+from tracker import clock
 from tracker.extensions import db
 from tracker.models import Assessment, AuditEvent, Period, Return, ReturnStatus, Role
 from tracker.returns import periods
@@ -113,7 +114,7 @@ def test_the_list_with_no_periods(app, admin, page):
 
 
 def test_the_form_suggests_the_next_quarter(app, admin, page, monkeypatch):
-    monkeypatch.setattr(periods, "utcnow", lambda: datetime(2026, 5, 14, 10, 0))
+    monkeypatch.setattr(clock, "utcnow", lambda: datetime(2026, 5, 14, 10, 0))
     html = page(admin.get(NEW))
     assert html.select_one("input[name=label]")["value"] == "2026-27 Q1"
     with app.app_context():

@@ -172,9 +172,9 @@ def remind_command(today: str | None) -> None:
     status 1 if any email could not be sent.
     """
     from tracker import reminders
-    from tracker.clock import utcnow
+    from tracker.clock import uk_today
 
-    day = _day(today) or utcnow().date()
+    day = _day(today) or uk_today()
     sent = reminders.send_due_reminders(day)
     if not sent:
         click.echo("No reminders due.")

@@ -37,7 +37,7 @@ from werkzeug.datastructures import FileStorage
 
 from tracker import storage
 from tracker.audit import record
-from tracker.clock import utcnow
+from tracker.clock import uk_today
 from tracker.domain.periods import label_from_url
 from tracker.domain.vocabulary import CQC_EVIDENCE_CATEGORY_NAMES
 from tracker.domain.workflow import Step
@@ -191,6 +191,16 @@ class ScanFailed(Exception):
 # -- details common to links and files ---------------------------------------------------------
 
 
+#: what a person is told when their evidence is dated after today
+DATED_IN_FUTURE = "The date of the evidence must be today or in the past"
+
+
+def dated_in_future(day: date) -> bool:
+    """True when evidence dated ``day`` is dated after today in the UK, whatever UTC says: at
+    half past midnight in summer, today's evidence is still today's."""
+    return day > uk_today()
+
+
 def _check_details(
     title: str, evidence_type: str, dated_on: date | None, cqc_category: str | None = None
 ) -> dict[str, str]:
@@ -201,8 +211,8 @@ def _check_details(
         errors["title"] = f"Title must be {TITLE_MAX} characters or fewer"
     if evidence_type not in EVIDENCE_TYPES:
         errors["evidence_type"] = "Select the type of evidence"
-    if dated_on is not None and dated_on > utcnow().date():
-        errors["dated_on"] = "The date of the evidence must be today or in the past"
+    if dated_on is not None and dated_in_future(dated_on):
+        errors["dated_on"] = DATED_IN_FUTURE
     if cqc_category is not None and cqc_category not in CQC_EVIDENCE_CATEGORY_NAMES:
         errors["cqc_category"] = CQC_CATEGORY_REFUSED
     return errors

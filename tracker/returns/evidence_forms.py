@@ -27,10 +27,16 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 
-from tracker.clock import utcnow
 from tracker.domain.vocabulary import CQC_EVIDENCE_CATEGORY_NAMES
 from tracker.forms import DayMonthYearField
-from tracker.returns.evidence import CQC_CATEGORY_REFUSED, EVIDENCE_TYPES, TITLE_MAX, URL_MAX
+from tracker.returns.evidence import (
+    CQC_CATEGORY_REFUSED,
+    DATED_IN_FUTURE,
+    EVIDENCE_TYPES,
+    TITLE_MAX,
+    URL_MAX,
+    dated_in_future,
+)
 
 #: the choice that leaves an item out of the CQC's categories (it is listed last in the CQC view)
 NOT_CATEGORISED = ""
@@ -52,8 +58,8 @@ class EvidenceDateField(DayMonthYearField):
         DateField.__init__(self, label, format="%d %m %Y", validators=[_date_required], **kwargs)
 
     def pre_validate(self, form: FlaskForm) -> None:
-        if self.data is not None and self.data > utcnow().date():
-            raise ValidationError("The date of the evidence must be today or in the past")
+        if self.data is not None and dated_in_future(self.data):
+            raise ValidationError(DATED_IN_FUTURE)
 
 
 class TypeRadioField(RadioField):

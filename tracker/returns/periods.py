@@ -498,7 +498,7 @@ def next_period_label() -> str:
         select(Period.year, Period.quarter).order_by(Period.year.desc(), Period.quarter.desc())
     ).first()
     if latest is None:
-        return period_label(*period_for(utcnow().date()))
+        return period_label(*period_for(uk_today()))
     year, quarter = latest
     return period_label(year + quarter // 4, quarter % 4 + 1)
 
