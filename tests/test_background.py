@@ -317,12 +317,49 @@ def test_a_slot_claimed_by_another_scheduler_since_this_one_looked_is_skipped(
         db.session.add(ScheduledRun(name="daily-job", slot="2026-01-24"))
         db.session.commit()
         # As if the other node's insert landed between this one's look and its insert.
-        monkeypatch.setattr(schedule, "_already_claimed", lambda name, slot: False)
+        monkeypatch.setattr(schedule, "_claimed", lambda name, slot: None)
         assert schedule_due(MORNING + timedelta(minutes=20)) == [("hourly-job", "2026-01-24T08")]
         background.wait_for_jobs(app)
         assert _runs("daily-job") == [("daily-job", "2026-01-24")]
         assert _run("daily-job").finished_at is None  # the other node's run, untouched
     assert counting_schedule == {"hourly-job": 1}
+
+
+def test_a_run_lost_before_it_finished_is_queued_again_an_hour_on_by_one_scheduler(
+    app, counting_schedule
+):
+    """A worker killed mid-job (or a Redis that lost its queue) leaves a claimed, unfinished run;
+    while its day lasts, a pass an hour after the claim queues it again, once however many
+    schedulers pass."""
+    claimed = MORNING + timedelta(minutes=20)
+    other = make_app(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with app.app_context():
+            db.session.add(ScheduledRun(name="daily-job", slot="2026-01-24", claimed_at=claimed))
+            db.session.commit()
+            # Not yet lost: it may be waiting behind a busy queue.
+            later = claimed + schedule.LOST_AFTER - timedelta(minutes=1)
+            assert ("daily-job", "2026-01-24") not in schedule_due(later)
+            background.wait_for_jobs(app)
+            assert counting_schedule["daily-job"] == 0
+            lost = claimed + schedule.LOST_AFTER
+            first = schedule_due(lost)
+        with other.app_context():
+            second = schedule_due(lost)
+        background.wait_for_jobs(app)
+        background.wait_for_jobs(other)
+    finally:
+        dispose(other)
+    assert ("daily-job", "2026-01-24") in first
+    assert ("daily-job", "2026-01-24") not in second
+    assert counting_schedule["daily-job"] == 1
+    with app.app_context():
+        run = _run("daily-job")
+        assert (run.claimed_at, run.outcome) == (lost, "daily-job ran")
+        # Finished now: never queued again, however late it is that day.
+        assert ("daily-job", "2026-01-24") not in schedule_due(lost + timedelta(hours=5))
+        background.wait_for_jobs(app)
+    assert counting_schedule["daily-job"] == 1
 
 
 def test_a_job_runs_from_its_time_that_day_and_a_missed_day_is_not_run_later(

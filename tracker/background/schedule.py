@@ -6,6 +6,10 @@ due, claims its slot ("closing-reminders" for 7 December 2026) by inserting a
 others skip, so each slot runs once however many nodes there are. The winner queues the run on
 the "periodic" queue; the task records when it finished and what it did on the same row, which
 ``flask jobs status`` shows.
+
+A run that has not finished :data:`LOST_AFTER` after it was claimed was lost: its worker was
+killed mid-job, or Redis lost the queue. While its slot is still due, the next pass claims it
+again (a compare-and-set on ``claimed_at``, so again only one scheduler wins) and queues it anew.
 """
 
 from __future__ import annotations
@@ -13,13 +17,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from tracker.background import submit, task
+from tracker.background import JOB_TIMEOUT, submit, task
 from tracker.clock import to_uk, uk_today, utcnow
 from tracker.extensions import db
 from tracker.models import ScheduledRun
@@ -28,6 +32,11 @@ log = logging.getLogger(__name__)
 
 #: ``ScheduledRun.outcome``'s length
 OUTCOME_LENGTH = 500
+#: a claimed run not finished this long after its claim is taken for lost and queued again: far
+#: beyond RQ's :data:`~tracker.background.JOB_TIMEOUT`, so that a run merely waiting behind a
+#: busy queue is not run twice
+LOST_AFTER = timedelta(hours=1)
+assert LOST_AFTER.total_seconds() > 3 * JOB_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -120,34 +129,34 @@ def schedule_due(now: datetime | None = None) -> list[tuple[str, str]]:
 
     :returns: the (name, slot) of each run this pass claimed.
     """
-    uk_now = to_uk(now or utcnow())
+    now = now or utcnow()
+    uk_now = to_uk(now)
     queued = []
     for job in SCHEDULE:
         slot = job.due_slot(uk_now)
         if slot is None:
             continue
-        run_id = _claim(job.name, slot)
+        run_id = _claim(job.name, slot, now)
         if run_id is not None and _queue(run_id):
             queued.append((job.name, slot))
     return queued
 
 
-def _already_claimed(name: str, slot: str) -> bool:
+def _claimed(name: str, slot: str) -> ScheduledRun | None:
     # Looked at first so that a pass finding everything claimed (nearly every pass) writes
     # nothing, and PostgreSQL's log does not fill with unique violations every 30 seconds.
-    return (
-        db.session.scalar(
-            select(ScheduledRun.id).where(ScheduledRun.name == name, ScheduledRun.slot == slot)
-        )
-        is not None
-    )
+    return db.session.scalars(
+        select(ScheduledRun).where(ScheduledRun.name == name, ScheduledRun.slot == slot)
+    ).first()
 
 
-def _claim(name: str, slot: str) -> int | None:
-    """Insert the (name, slot) run and commit it; None if another scheduler has it."""
-    if _already_claimed(name, slot):
-        return None
-    run = ScheduledRun(name=name, slot=slot, claimed_at=utcnow())
+def _claim(name: str, slot: str, now: datetime) -> int | None:
+    """Insert the (name, slot) run and commit it, or take over a lost one; None if another
+    scheduler has it."""
+    claimed = _claimed(name, slot)
+    if claimed is not None:
+        return _reclaim(claimed, now)
+    run = ScheduledRun(name=name, slot=slot, claimed_at=now)
     db.session.add(run)
     try:
         db.session.commit()
@@ -156,6 +165,29 @@ def _claim(name: str, slot: str) -> int | None:
         db.session.rollback()
         return None
     return run.id
+
+
+def _reclaim(run: ScheduledRun, now: datetime) -> int | None:
+    """Claim ``run`` again if it was lost (unfinished :data:`LOST_AFTER` after its claim);
+    None if it was not, or another scheduler reclaimed it first."""
+    run_id, claimed_at, name, slot = run.id, run.claimed_at, run.name, run.slot
+    if run.finished_at is not None or now - claimed_at < LOST_AFTER:
+        db.session.rollback()  # ends the read's transaction, as the insert's commit would
+        return None
+    taken = db.session.execute(
+        update(ScheduledRun)
+        .where(
+            ScheduledRun.id == run_id,
+            ScheduledRun.finished_at.is_(None),
+            ScheduledRun.claimed_at == claimed_at,
+        )
+        .values(claimed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if taken:
+        log.warning("scheduled run %s (%s, %s) was lost; queued again", run_id, name, slot)
+    return run_id if taken else None
 
 
 def _queue(run_id: int) -> bool:
