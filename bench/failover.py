@@ -25,8 +25,9 @@ short think time between steps: each editor saves an assessment and uploads an e
 panel member reads an action of their council's newest handed-in return (a draft takes no
 comments) and posts a comment on it through the thread's form. Now and then either downloads a
 spreadsheet they may read, or an editor the council's board report as a PDF (kept in the shared
-file store once laid out, as in production). At ``--kill-after`` seconds node ``a``'s master and workers are killed
-(SIGKILL, the whole process group); at ``--restart-after`` it starts again on the same port.
+file store once laid out, as in production). At ``--kill-after`` seconds node ``a``'s master and
+workers are killed (SIGKILL, the whole process group); at ``--restart-after`` it starts again on
+the same port.
 
 Afterwards it checks, and exits 0 only when every check passes:
 
