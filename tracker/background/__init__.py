@@ -10,6 +10,10 @@ A task is a function registered by name (:func:`task`) that takes simple JSON-ab
   queue behind each other), its futures kept so that :func:`wait_for_jobs` can wait for them;
   except the queues in :data:`INLINE_WITHOUT_REDIS`, which run at once, in the caller.
 
+Work a person's change asks for (:func:`submit_after_commit`: an email, a report laid out
+ahead, a pack) runs here, as without Redis, when ``REDIS_URL`` is set but Redis refuses the
+connection: the work is done on this node rather than lost while Redis is down.
+
 Periodic jobs (the daily reminders, retention, the hourly file sweep) are in
 :mod:`tracker.background.schedule`.
 """
@@ -102,6 +106,10 @@ def submit(name: str, *args: object, queue: str) -> Future | str:
     url = app.config.get("REDIS_URL")
     if url:
         return _enqueue(app, url, queue, name, payload)
+    return _run_here(app, queue, name, payload)
+
+
+def _run_here(app: Flask, queue: str, name: str, payload: list[Any]) -> Future:
     if queue in INLINE_WITHOUT_REDIS:
         return _run_inline(name, payload)
     return _run_on_pool(app, name, payload)
@@ -109,11 +117,27 @@ def submit(name: str, *args: object, queue: str) -> Future | str:
 
 def submit_after_commit(name: str, *args: object, queue: str) -> Future | str | None:
     """:func:`submit`, for work asked for once a person's change is committed (an email to the
-    approvers, a report laid out ahead): if it cannot be queued (Redis does not answer), what
-    the person did stands, the failure is logged, and the request is not answered with an
-    error page for a change that was made. Returns None then."""
+    approvers, a report laid out ahead, a pack).
+
+    If the connection to Redis fails, the task runs here instead, as it would without
+    ``REDIS_URL``: while Redis is down the work is done on this node, not lost. (A connection
+    lost just after Redis took the job could, rarely, run it twice: a pack or a prepared report
+    twice is the same file; an email would arrive twice.) If it cannot run at all, what the
+    person did stands, the failure is logged, and the request is not answered with an error
+    page for a change that was made: None then.
+    """
+    from redis.exceptions import ConnectionError as RedisRefused
+
     try:
         return submit(name, *args, queue=queue)
+    except RedisRefused as error:
+        log.warning("Redis does not answer (%s): background task %s runs on this node", error, name)
+        try:
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            return _run_here(app, queue, name, _json_args(args))
+        except Exception:
+            log.exception("background task %s could not be run", name)
+            return None
     except Exception:
         log.exception("background task %s could not be queued", name)
         return None

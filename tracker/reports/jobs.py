@@ -161,8 +161,9 @@ NOT_STARTED = "The pack could not be started. Try again in a few minutes."
 
 def enqueue(job_id: int) -> Future | str | None:
     """Start the job (:func:`run_job`) on the "reports" queue: RQ when ``REDIS_URL`` is set,
-    else the in-process pool. A job that cannot be queued (Redis does not answer) is marked
-    failed at once, with :data:`NOT_STARTED`, rather than left waiting for nobody.
+    else the in-process pool (also while Redis refuses connections). A job that can be neither
+    queued nor started here is marked failed at once, with :data:`NOT_STARTED`, rather than
+    left waiting for nobody.
 
     :returns: the in-process future, the RQ job id, or None when it could not be queued.
     """
