@@ -282,6 +282,9 @@ MATRIX: list[Row] = [
     Row("team.add_member",          "POST",  S,    404,   OWN,     404,   404,  404,     200),
     Row("team.remove_member",       "GET",   S,    404,   OWN,     404,   404,  404,     200),
     Row("team.remove_member",       "POST",  S,    404,   own(TEAM), 404, 404,  404,     TEAM),
+    # the matrix's invitation ids are unknown ones: a 404 once the decorator lets the person in
+    Row("team.withdraw_invitation", "GET",   S,    404,   404,     404,   404,  404,     404),
+    Row("team.withdraw_invitation", "POST",  S,    404,   404,     404,   404,  404,     404),
     # -- administration: national administrators only
     Row("admin.index",              "GET",   S,    404,   404,     404,   404,  404,     200),
     Row("admin.users",              "GET",   S,    404,   404,     404,   404,  404,     200),

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DatabaseError
 from tests.access_matrix import council, make_member, make_person, post, signed_in_client
 from tracker.audit import record
 from tracker.extensions import db
-from tracker.models import AuditEvent, Membership, Period, Role, User
+from tracker.models import AuditEvent, Membership, Period, Role, TeamInvitation, User
 from tracker.models.audit import AuditTrailIsAppendOnly
 
 LEEDS = "E08000035"
@@ -249,7 +249,33 @@ CASES: dict[str, Case] = {
             )
         ],
     ),
+    "team.withdraw_invitation": Case(
+        Role.COUNCIL_APPROVER,
+        lambda app: _invitation_to_withdraw(app),
+        [
+            Expected(
+                "team_invitation.withdraw", "team_invitation", LEEDS, None,
+                {**NEW_PERSON, "role": "council_viewer", "council": "Leeds"},
+            )
+        ],
+    ),
 }  # fmt: skip
+
+
+def _invitation_to_withdraw(app) -> tuple[str, dict[str, str], int]:
+    """An invitation to Leeds's team, sent from its team page by another of its approvers."""
+    inviter = make_member(app, Role.COUNCIL_APPROVER, email="inviter@example.org")
+    sent = post(
+        signed_in_client(app, inviter),
+        f"/councils/{LEEDS}/team/add",
+        {**NEW_PERSON, "role": "council_viewer"},
+    )
+    assert sent.status_code == 302
+    with app.app_context():
+        invitation_id = db.session.scalar(
+            select(TeamInvitation.id).where(TeamInvitation.email == NEW_PERSON["email"])
+        )
+    return f"/councils/{LEEDS}/team/invitations/{invitation_id}/withdraw", {}, invitation_id
 
 
 def test_every_changing_admin_and_team_route_has_an_audit_case(app):

@@ -216,7 +216,7 @@ def test_an_account_never_used_is_completed_from_the_link(app, approver):
     assert _roles_in(app, "pending@example.org", WAKEFIELD) == ["council_editor"]
 
 
-@pytest.mark.parametrize("kind", ["expired", "used", "unknown", "inviter removed"])
+@pytest.mark.parametrize("kind", ["expired", "used", "unknown", "inviter removed", "withdrawn"])
 def test_a_link_that_no_longer_stands_fails_cleanly(app, approver, kim, page, kind):
     dee, dee_client = approver
     kim_person, kim_client = kim
@@ -229,6 +229,9 @@ def test_a_link_that_no_longer_stands_fails_cleanly(app, approver, kim, page, ki
         assert post(kim_client, answer, {"decline": "Decline"}).status_code == 303
     elif kind == "unknown":
         link = link[:-4] + "AAAA"
+    elif kind == "withdrawn":
+        withdraw = f"{TEAM}/invitations/{_invitation_id(app, 'kim@example.org')}/withdraw"
+        assert post(dee_client, withdraw, {}).status_code == 302
     else:
         with app.app_context():
             membership = db.session.scalar(select(Membership).where(Membership.user_id == dee.id))
@@ -263,3 +266,51 @@ def test_inviting_again_replaces_the_earlier_link(app, approver):
             select(TeamInvitation).where(TeamInvitation.expires_at > utcnow())
         ).all()
         assert len(standing) == 1
+
+
+def test_a_manager_withdraws_an_invitation_sent_to_the_wrong_address(app, approver, page):
+    """Another approver of the council withdraws what Dee sent: the link stops working, nobody
+    joins, the team page no longer lists it, and the trail says who withdrew it."""
+    _, dee_client = approver
+    link = _invite(app, dee_client, "wrong@example.org", role="council_editor", name="Wren")
+    invitation_id = _invitation_id(app, "wrong@example.org")
+    withdraw = f"{TEAM}/invitations/{invitation_id}/withdraw"
+    colleague = make_member(app, Role.COUNCIL_APPROVER, email="cal@example.org")
+    cal_client = signed_in_client(app, colleague)
+
+    team = page(cal_client.get(f"{TEAM}/"))
+    links = [a["href"] for a in team.select("a") if "Withdraw" in a.get_text()]
+    assert links == [withdraw]
+    confirm = page(cal_client.get(withdraw))
+    assert _text(confirm.h1) == "Withdraw the invitation to wrong@example.org?"
+    assert "Role Council editor" in _text(confirm.select_one(".govuk-summary-list"))
+
+    response = post(cal_client, withdraw, {})
+
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"{TEAM}/")
+    banner = page(cal_client.get(f"{TEAM}/")).select_one(".govuk-notification-banner")
+    assert "Invitation to wrong@example.org withdrawn" in _text(banner)
+    assert "waiting for an answer" not in cal_client.get(f"{TEAM}/").get_data(as_text=True)
+    assert https_client(app).get(link).status_code == 404
+    assert _roles_in(app, "wrong@example.org") == []
+    assert _audited(app, "team_invitation.withdraw") == [("team_invitation.withdraw", colleague.id)]
+    # Withdrawn already: the confirmation is gone, and a second go changes nothing.
+    assert cal_client.get(withdraw).status_code == 404
+    assert post(dee_client, withdraw, {}).status_code == 404
+    assert len(_audited(app, "team_invitation.withdraw")) == 1
+
+
+def test_only_this_councils_managers_withdraw_its_invitations(app, approver):
+    _, dee_client = approver
+    _invite(app, dee_client, "kim@example.org")
+    withdraw_id = _invitation_id(app, "kim@example.org")
+    # Wakefield's approver, through Wakefield's team page or Leeds's: 404 either way.
+    other = signed_in_client(app, make_member(app, Role.COUNCIL_APPROVER, "same_region"))
+    editor = signed_in_client(app, make_member(app, Role.COUNCIL_EDITOR, email="ed@example.org"))
+    for client, code in ((other, WAKEFIELD), (other, LEEDS), (editor, LEEDS)):
+        path = f"/councils/{code}/team/invitations/{withdraw_id}/withdraw"
+        assert client.get(path).status_code == 404
+        assert post(client, path, {}).status_code == 404
+    assert _audited(app, "team_invitation.withdraw") == []
+    with app.app_context():
+        assert db.session.get(TeamInvitation, withdraw_id).withdrawn_at is None

@@ -176,6 +176,9 @@ class TeamInvitation(db.Model):
     declined_at: Mapped[datetime | None]
     #: the account that accepted or declined it
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: when one of the council's team managers withdrew it, and who
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     council: Mapped[Council] = relationship()
     invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])

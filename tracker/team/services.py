@@ -10,8 +10,9 @@ and no existing account's name. Whoever opens the link learns it (they own the m
 - without one (or with one never used), they choose a password from the link, which accepts it.
 
 Links are single-use, stored only as a SHA-256 hash, and expire after ``INVITATION_TTL``. An
-invitation stops working once its sender may no longer manage the council's team. Inviting,
-accepting and declining are audited; functions flush and the caller commits.
+invitation stops working once its sender may no longer manage the council's team, or once
+any of its managers withdraws it. Inviting,
+accepting, declining and withdrawing are audited; functions flush and the caller commits.
 """
 
 from __future__ import annotations
@@ -163,8 +164,8 @@ def invite_to_team(
 
 
 def _standing(now: datetime) -> list[ColumnElement[bool]]:
-    """SQL conditions of an invitation that can still be accepted: not answered, not expired,
-    and its sender still active and still managing the council's team."""
+    """SQL conditions of an invitation that can still be accepted: not answered, withdrawn or
+    expired, and its sender still active and still managing the council's team."""
     inviter = aliased(User)
     manages = exists().where(
         Membership.user_id == TeamInvitation.invited_by_id,
@@ -182,6 +183,7 @@ def _standing(now: datetime) -> list[ColumnElement[bool]]:
     return [
         TeamInvitation.accepted_at.is_(None),
         TeamInvitation.declined_at.is_(None),
+        TeamInvitation.withdrawn_at.is_(None),
         TeamInvitation.expires_at > now,
         manages,
         inviter_active,
@@ -253,6 +255,47 @@ def account_for(invitation: TeamInvitation) -> User | None:
 def is_for(invitation: TeamInvitation, user: User) -> bool:
     """True when ``invitation`` was sent to ``user``'s address."""
     return invitation.email == accounts.normalise_email(user.email)
+
+
+def get_council_invitation(council: Council, invitation_id: int) -> TeamInvitation | None:
+    """Invitation ``invitation_id`` to ``council``'s team if it still waits for an answer; None
+    otherwise (another council's, answered, expired or withdrawn), so that the caller answers
+    404."""
+    return db.session.scalar(
+        select(TeamInvitation).where(
+            TeamInvitation.id == invitation_id,
+            TeamInvitation.council_id == council.id,
+            *_standing(utcnow()),
+        )
+    )
+
+
+def withdraw_invitation(invitation: TeamInvitation, *, actor: User) -> None:
+    """Withdraw an invitation still waiting for an answer (sent to the wrong address, or to
+    someone who should not join after all): its link stops working at once, on every node
+    whatever its clock says, and nothing is granted. Any of the council's team managers may
+    withdraw it. Audited as ``team_invitation.withdraw``.
+
+    :raises accounts.LinkNotValid: it was answered, expired or withdrawn meanwhile.
+    """
+    now = utcnow()
+    withdrawn = db.session.execute(
+        update(TeamInvitation)
+        .where(TeamInvitation.id == invitation.id, *_standing(now))
+        .values(withdrawn_at=now, withdrawn_by_id=actor.id)
+        .execution_options(synchronize_session=False)
+    )
+    if withdrawn.rowcount != 1:
+        raise accounts.LinkNotValid(LINK_NOT_VALID)
+    db.session.refresh(invitation)
+    audit.record(
+        actor=actor,
+        action="team_invitation.withdraw",
+        object_type="team_invitation",
+        object_id=invitation.id,
+        council_id=invitation.council_id,
+        after={**_snapshot(invitation), "withdrawn_at": now.isoformat()},
+    )
 
 
 # -- answering ----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
+from tracker.accounts.services import LinkNotValid
 from tracker.admin import services
 from tracker.admin.services import AccountChangeRefused
 from tracker.auth.sessions import recent_sign_in
@@ -98,4 +99,30 @@ def remove_member(council: Council, membership_id: int) -> str | Response:
         name=name,
         label=label,
         form=form,
+    )
+
+
+@bp.route("/invitations/<int:invitation_id>/withdraw", methods=["GET", "POST"])
+@council_access(*MANAGERS)
+@recent_sign_in
+def withdraw_invitation(council: Council, invitation_id: int) -> str | Response:
+    # Only an invitation to this council's team still waiting for an answer: else a 404.
+    invitation = invitations.get_council_invitation(council, invitation_id) or abort(404)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            invitations.withdraw_invitation(invitation, actor=_actor())
+        except LinkNotValid:
+            # Answered or withdrawn by someone else since the page was shown.
+            db.session.rollback()
+            flash(f"The invitation to {invitation.email} had already been answered or withdrawn")
+        else:
+            db.session.commit()
+            flash(
+                f"Invitation to {invitation.email} withdrawn. Its link no longer works",
+                "success",
+            )
+        return redirect(url_for("team.index", gss_code=council.gss_code))
+    return render_template(
+        "team/withdraw_invitation.html", council=council, invitation=invitation, form=form
     )
