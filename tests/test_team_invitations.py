@@ -263,7 +263,9 @@ def test_inviting_again_replaces_the_earlier_link(app, approver):
     assert https_client(app).get(second).status_code == 302
     with app.app_context():
         standing = db.session.scalars(
-            select(TeamInvitation).where(TeamInvitation.expires_at > utcnow())
+            select(TeamInvitation).where(
+                TeamInvitation.expires_at > utcnow(), TeamInvitation.withdrawn_at.is_(None)
+            )
         ).all()
         assert len(standing) == 1
 

@@ -170,13 +170,13 @@ class TeamInvitation(db.Model):
     display_name: Mapped[str] = mapped_column(String(120))
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
-    #: also set to the moment a newer invitation for the same address and role replaces it
     expires_at: Mapped[datetime]
     accepted_at: Mapped[datetime | None]
     declined_at: Mapped[datetime | None]
     #: the account that accepted or declined it
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    #: when one of the council's team managers withdrew it, and who
+    #: when one of the council's team managers withdrew it, and who (also when a newer
+    #: invitation for the same address and role replaced it: by its sender)
     withdrawn_at: Mapped[datetime | None]
     withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 

@@ -119,9 +119,10 @@ def invite_to_team(
             TeamInvitation.role == role.value,
             TeamInvitation.accepted_at.is_(None),
             TeamInvitation.declined_at.is_(None),
+            TeamInvitation.withdrawn_at.is_(None),
             TeamInvitation.expires_at > now,
         )
-        .values(expires_at=now)
+        .values(withdrawn_at=now, withdrawn_by_id=actor.id)
     )
     token = secrets.token_urlsafe(32)
     ttl: timedelta = current_app.config["INVITATION_TTL"]
