@@ -6,7 +6,7 @@ The words themselves live in :mod:`tracker.domain.vocabulary`; this module only 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import Flask, url_for
 from markupsafe import Markup, escape
@@ -48,6 +48,13 @@ def upper_first(text: str) -> str:
 def uk_time(at: datetime) -> str:
     """A stored (UTC) time as people in the UK read it: "31 January 2027 at 17:05"."""
     return to_uk(at).strftime("%-d %B %Y at %H:%M")
+
+
+def uk_date(at: datetime | date) -> str:
+    """The day of a stored (UTC) time as people in the UK read it, "31 January 2027": at 00:30
+    in a British summer, UTC is still on the day before. A date is shown as it is."""
+    day = to_uk(at).date() if isinstance(at, datetime) else at
+    return day.strftime("%-d %B %Y")
 
 
 def term(term_id: str, text: str) -> Markup:
@@ -99,6 +106,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(period_slug, "period_slug")
     app.add_template_filter(months, "period_months")
     app.add_template_filter(uk_time, "uk_time")
+    app.add_template_filter(uk_date, "uk_date")
     app.add_template_filter(glossary_links, "glossary_links")
     app.add_template_global(action_name, "action_name")
     app.add_template_global(quarter_name, "quarter_name")
