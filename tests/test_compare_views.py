@@ -179,6 +179,68 @@ def test_national_view_lists_regions_and_national_barriers(app, page):
     assert {path: client.get(path).status_code for path in links} == dict.fromkeys(links, 200)
 
 
+def _tier_table(html) -> dict[str, dict[str, int]]:
+    """The prevention chart's table: tier → column → count."""
+    table = html.select_one("#prevention table")
+    head = [th.get_text(strip=True) for th in table.thead("th")][1:]
+    rows = {}
+    for row in table.tbody("tr"):
+        name = row.th.get_text(strip=True)
+        rows[name] = dict(
+            zip(head, (int(td.get_text(strip=True)) for td in row("td")), strict=True)
+        )
+    return rows
+
+
+def _tiers_in_database(app, codes: tuple[str, ...]) -> dict[str, int]:
+    """Tier name → the submitted returns' assessments of ``codes``' councils with that tier."""
+    from tracker.models import Assessment, Return
+
+    with app.app_context():
+        rows = db.session.execute(
+            select(Action.prevention_tier, func.count())
+            .join(Assessment, Assessment.action_id == Action.id)
+            .join(Return, Return.id == Assessment.return_id)
+            .join(Council, Council.id == Return.council_id)
+            .where(Council.gss_code.in_(codes), Return.status == "submitted")
+            .group_by(Action.prevention_tier)
+        ).all()
+    return {PREVENTION_TIER_LABELS[tier or "none"]: n for tier, n in rows}
+
+
+def test_region_and_nation_show_progress_by_prevention_tier_from_the_returns(app, page):
+    """The regional page and the national view pool the reporting councils' actions by
+    prevention tier, as a council's dashboard shows its own: the totals are the submitted
+    returns' assessments, and a draft (Leeds) is never counted."""
+    _yorkshire_submitted(app)
+    expected = _tiers_in_database(app, OTHERS)
+    assert len(expected) >= 3
+    regional = signed_in_client(app, make_member(app, Role.REGIONAL_MEMBER))
+    html = page(regional.get("/regions/yorkshire-and-the-humber/compare"))
+    table = _tier_table(html)
+    assert {tier: row["Total"] for tier, row in table.items()} == expected
+    # Every one of the four councils' actions is at Implementing.
+    assert all(row["Implementing"] == row["Total"] for row in table.values())
+    summary = html.select_one("#prevention .tracker-chart__summary").get_text(" ", strip=True)
+    assert "Added up over the 4 councils reporting in Yorkshire and the Humber" in summary
+
+    national = signed_in_client(app, make_member(app, Role.NATIONAL_ADMIN))
+    html = page(national.get("/national"))
+    assert {tier: row["Total"] for tier, row in _tier_table(html).items()} == expected
+    assert "the 4 councils reporting in England" in html.select_one("#prevention").get_text()
+
+
+def test_prevention_tiers_are_withheld_with_the_regions_other_figures(app, page):
+    """Fewer than three councils reporting: the region's figures are not shown, and neither is
+    its prevention chart."""
+    submitted_quarter(app, {c: IMPLEMENTING_AMBER for c in (WAKEFIELD, KIRKLEES)})
+    regional = signed_in_client(app, make_member(app, Role.REGIONAL_MEMBER))
+    html = page(regional.get("/regions/yorkshire-and-the-humber/compare"))
+    assert html.select_one("#prevention") is None
+    national = signed_in_client(app, make_member(app, Role.NATIONAL_ADMIN))
+    assert page(national.get("/national")).select_one("#prevention") is None
+
+
 def test_approver_changes_sharing_and_it_is_audited(app, page):
     approver = make_member(app, Role.COUNCIL_APPROVER)
     client = signed_in_client(app, approver)

@@ -29,6 +29,7 @@ from tracker.compare.services import (
     RegionComparison,
     RegionTrendPoint,
     Share,
+    prevention_tier_counts,
 )
 from tracker.domain.vocabulary import (
     PREVENTION_TIER_LABELS,
@@ -423,9 +424,35 @@ def progress_by_timeframe(dashboard: CouncilDashboard) -> Chart:
 
 
 def progress_by_prevention_tier(dashboard: CouncilDashboard) -> Chart:
-    """Stacked bars: actions that prevent, reduce or delay needs (and those with no tier), by
-    stage."""
-    tiers = dashboard.prevention_tiers
+    """Stacked bars: the council's actions that prevent, reduce or delay needs (and those with
+    no tier), by stage."""
+    return _prevention_tiers(dashboard.prevention_tiers, unit="Actions")
+
+
+def region_prevention_tiers(comparison: RegionComparison) -> Chart:
+    """The region's reporting councils' actions by prevention tier and stage, pooled."""
+    return _prevention_tiers(
+        prevention_tier_counts(comparison.distribution),
+        unit="Councils' actions",
+        whose=f"the {comparison.councils_reporting} councils reporting in {comparison.region.name}",
+    )
+
+
+def national_prevention_tiers(view: NationalView) -> Chart:
+    """Every reporting council's actions by prevention tier and stage, pooled."""
+    return _prevention_tiers(
+        view.prevention_tiers,
+        unit="Councils' actions",
+        whose=f"the {view.councils_reporting} councils reporting in England",
+    )
+
+
+def _prevention_tiers(
+    tiers: dict[str, Counter[str]], *, unit: str, whose: str | None = None
+) -> Chart:
+    """Stacked bars of ``tiers`` (prevention tier key → counts by stage), one home for the
+    council's, the region's and the nation's chart; ``whose`` names the councils pooled."""
+    tiers = {key: tiers.get(key, Counter()) for key in PREVENTION_TIER_LABELS}
     keys = [k for k in PREVENTION_TIER_LABELS if sum(tiers[k].values())]
     labels = [PREVENTION_TIER_LABELS[k] for k in keys]
     traces = []
@@ -443,7 +470,7 @@ def progress_by_prevention_tier(dashboard: CouncilDashboard) -> Chart:
                 textposition="inside",
             )
         )
-    figure = _figure(traces, barmode="stack", yaxis={"title": {"text": "Actions"}})
+    figure = _figure(traces, barmode="stack", yaxis={"title": {"text": unit}})
     parts = []
     for key in PREVENTION_TIER_SHORT:
         counts = tiers[key]
@@ -451,10 +478,12 @@ def progress_by_prevention_tier(dashboard: CouncilDashboard) -> Chart:
         if applicable:
             done = counts["implementing"] + counts["embedded"]
             parts.append(f"{PREVENTION_TIER_SHORT[key]}: {done} of {applicable}")
+    pooled = f" Added up over {whose}." if whose else ""
     summary = (
         "Applicable actions at Implementing or Embedded, by prevention tier: "
         + "; ".join(parts)
         + "."
+        + pooled
         if parts
         else "There are no applicable actions with a prevention tier to show."
     )
@@ -464,7 +493,7 @@ def progress_by_prevention_tier(dashboard: CouncilDashboard) -> Chart:
         summary=summary,
         figure=figure,
         table=Table(
-            caption="Actions by prevention tier and stage",
+            caption=f"{unit} by prevention tier and stage",
             head=["Prevention tier", *(STAGE_LABELS[k] for k in STAGE_KEYS), "Total"],
             rows=[
                 [

@@ -904,10 +904,21 @@ class ActionDistribution:
     text: str
     area: str
     stages: Counter[str]
+    #: the action's prevention tier key, or :data:`NO_PREVENTION_TIER`
+    prevention_tier: str = NO_PREVENTION_TIER
 
     @property
     def councils(self) -> int:
         return sum(self.stages.values())
+
+
+def prevention_tier_counts(distribution: Iterable[ActionDistribution]) -> dict[str, Counter[str]]:
+    """Prevention tier key → councils' actions by stage, added up over ``distribution``: the
+    regional and national counterpart of :attr:`CouncilDashboard.prevention_tiers`."""
+    tiers: dict[str, Counter[str]] = {key: Counter() for key in PREVENTION_TIER_LABELS}
+    for item in distribution:
+        tiers[item.prevention_tier].update(item.stages)
+    return tiers
 
 
 @dataclass
@@ -1053,6 +1064,7 @@ def _distribution(period: Period, *, region_id: int | None) -> list[ActionDistri
             ActionArea.code.label("area_code"),
             ActionArea.position,
             ActionArea.title,
+            Action.prevention_tier,
             Assessment.stage,
             func.count(),
         )
@@ -1070,6 +1082,7 @@ def _distribution(period: Period, *, region_id: int | None) -> list[ActionDistri
             ActionArea.code,
             ActionArea.position,
             ActionArea.title,
+            Action.prevention_tier,
             Assessment.stage,
         )
         .order_by(Action.enabler_id.is_not(None), ActionArea.position, Action.position)
@@ -1077,10 +1090,13 @@ def _distribution(period: Period, *, region_id: int | None) -> list[ActionDistri
     if region_id is not None:
         query = query.where(Council.region_id == region_id)
     found: dict[str, ActionDistribution] = {}
-    for code, text, area_code, position, title, stage, count in db.session.execute(query):
+    rows = db.session.execute(query)
+    for code, text, area_code, position, title, tier, stage, count in rows:
         if code not in found:
             area = AreaRef(_area_key(area_code), position or 0, title or ENABLERS_LABEL)
-            found[code] = ActionDistribution(code, text, area.label, Counter())
+            found[code] = ActionDistribution(
+                code, text, area.label, Counter(), tier or NO_PREVENTION_TIER
+            )
         found[code].stages[stage or "none"] += count
     return list(found.values())
 
@@ -1204,6 +1220,8 @@ class NationalView:
     #: timeframe key → councils × actions with the national barrier recorded
     blocked_by_timeframe: Counter[str]
     aggregate_reason: str | None
+    #: prevention tier key → every reporting council's actions by stage (empty when withheld)
+    prevention_tiers: dict[str, Counter[str]] = field(default_factory=dict)
 
 
 def national_view(
@@ -1214,7 +1232,9 @@ def national_view(
     returns only; no council is named. A region's figures follow :func:`aggregate_refusal`:
     fewer than three reporting councils, or one or two that do not share named returns (whose
     answers the region's figure minus the named councils on the regional page would reveal),
-    and they are not shown. Four queries, whatever the number of councils."""
+    and they are not shown. Five queries, whatever the number of councils (the barriers and
+    the prevention tiers are kept between requests while the period's returns stay as they
+    are)."""
     areas = list_areas()
     regions = list(db.session.scalars(select(Region).order_by(Region.name)))
     cells: dict[int, dict[str, RegionArea]] = {
@@ -1249,9 +1269,16 @@ def national_view(
     reporting_total = sum(len(c) for c in councils_by_region.values())
     reason = aggregate_refusal(reporting_total, 0)
     # Worked out even when withheld, as on the regional page: the same queries at any scale.
-    blocked, by_timeframe = _cached(period, f"blocked-{limit}", lambda: _blocked(period, limit))
+    (blocked, by_timeframe), tiers = _cached(
+        period,
+        f"blocked-{limit}-and-tiers",
+        lambda: (
+            _blocked(period, limit),
+            prevention_tier_counts(_distribution(period, region_id=None)),
+        ),
+    )
     if reason:
-        blocked, by_timeframe = [], Counter()
+        blocked, by_timeframe, tiers = [], Counter(), {}
     return NationalView(
         period=period,
         areas=areas,
@@ -1266,6 +1293,7 @@ def national_view(
         blocked=blocked,
         blocked_by_timeframe=by_timeframe,
         aggregate_reason=reason,
+        prevention_tiers=tiers,
     )
 
 

@@ -96,6 +96,7 @@ def region(region: Region) -> tuple[str, int] | str:
         rows=rows,
         heatmap=charts.region_heatmap(comparison) if comparison else None,
         distribution=charts.action_distribution(comparison) if comparison else None,
+        prevention=charts.region_prevention_tiers(comparison) if comparison else None,
         position=charts.council_position(comparison, chosen) if comparison else None,
     )
     return (page, 400) if form.errors else page
@@ -131,6 +132,7 @@ def national() -> tuple[str, int] | str:
         view=view,
         heatmap=charts.national_heatmap(view) if view else None,
         barriers=charts.national_barriers(view) if view else None,
+        prevention=charts.national_prevention_tiers(view) if view else None,
     )
     return (page, 400) if form.errors else page
 
