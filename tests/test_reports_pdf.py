@@ -27,6 +27,7 @@ from tests.returns_data import (
     submit,
 )
 from tracker.domain.periods import months
+from tracker.domain.vocabulary import PREVENTION_TIER_LABELS
 from tracker.extensions import db
 from tracker.models import Action, ActionArea, Assessment, Period, Region, Return, Role
 from tracker.reports import data, paper, render
@@ -618,6 +619,40 @@ def test_region_pack_names_areas_counts_with_denominators_and_shows_the_trend(ap
     assert "(UTC)" not in text
     assert "Each action across the region's councils" not in text  # the 140-bar chart is gone
     assert "1 councils" not in text and "1 comments" not in text
+    # Progress by prevention tier, added up over the three councils, in the contents and drawn.
+    assert "Progress by prevention tier" in text
+    assert "added up over the 3 councils reporting" in text
+
+
+def test_the_packs_prevention_tiers_add_up_the_reporting_councils_in_pdf_and_spreadsheet(app):
+    from openpyxl import load_workbook
+
+    bradford = "E08000032"
+    three = (LEEDS, WAKEFIELD, bradford)
+    open_period(app, only=three)
+    for gss_code, values in ((LEEDS, EMBEDDED), (WAKEFIELD, EMBEDDED), (bradford, AMBER)):
+        assess(app, gss_code, None, values)
+        submit(app, gss_code)
+    with app.app_context():
+        region = council(LEEDS).region
+        period = db.session.scalar(select(Period).where(Period.label == LABEL))
+        pack = data.build_region_pack(region, period, viewer=None)
+        expected = dict(
+            db.session.execute(
+                select(Action.prevention_tier, func.count(Assessment.id))
+                .join(Assessment, Assessment.action_id == Action.id)
+                .join(Return, Return.id == Assessment.return_id)
+                .where(Return.period_id == period.id, Return.status == "submitted")
+                .group_by(Action.prevention_tier)
+            ).all()
+        )
+        workbook = load_workbook(io.BytesIO(render.region_xlsx(pack)))
+    sheet = workbook["Prevention"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "Prevention tier" and rows[0][-1] == "Total"
+    totals = {row[0]: int(row[-1]) for row in rows[1:]}
+    assert totals == {PREVENTION_TIER_LABELS[k or "none"]: n for k, n in expected.items()}
+    assert sum(totals.values()) == 3 * 140
 
 
 def test_a_pack_with_too_few_councils_says_why_once_instead_of_drawing(app):

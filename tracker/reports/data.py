@@ -585,7 +585,7 @@ class RegionPack:
     actions: list[ActionSpread] = field(default_factory=list)
     #: the region over the quarters up to this one, oldest first
     trend: list[compare_services.RegionTrendPoint] = field(default_factory=list)
-    #: the charts there is something to draw for (heatmap, distribution, trend)
+    #: the charts there is something to draw for (heatmap, distribution, prevention, trend)
     charts: list[Chart] = field(default_factory=list)
     generated_at: datetime | None = None
 
@@ -759,6 +759,7 @@ def build_region_pack(region: Region, period: Period, *, viewer: Principal | Non
         charts.append(compare_charts.region_heatmap(comparison, width=1100))
     if actions:
         charts.append(compare_charts.action_distribution(comparison, width=900))
+        charts.append(compare_charts.region_prevention_tiers(comparison))
     if any(p.advanced is not None for p in trend):
         charts.append(compare_charts.region_trend(trend, region.name))
     return RegionPack(
