@@ -653,6 +653,16 @@ def test_the_packs_prevention_tiers_add_up_the_reporting_councils_in_pdf_and_spr
     totals = {row[0]: int(row[-1]) for row in rows[1:]}
     assert totals == {PREVENTION_TIER_LABELS[k or "none"]: n for k, n in expected.items()}
     assert sum(totals.values()) == 3 * 140
+    # Every action, as numbers a spreadsheet sorts: Leeds and Wakefield Embedded, Bradford
+    # Planning.
+    actions = list(workbook["Actions"].iter_rows(values_only=True))
+    head = actions[0]
+    assert head[:4] == ("Area", "Action", "What the roadmap asks", "Councils reporting")
+    assert len(actions) - 1 == len(pack.actions) == 140
+    first = dict(zip(head, actions[1], strict=True))
+    assert first["Councils reporting"] == 3
+    assert (first["Embedded"], first["Planning"], first["Implementing or Embedded"]) == (2, 1, 2)
+    assert first["Share at Implementing or Embedded"] == 0.667
 
 
 def test_a_pack_with_too_few_councils_says_why_once_instead_of_drawing(app):

@@ -363,7 +363,8 @@ def council_xlsx(report: CouncilReport) -> bytes:
 
 
 def region_xlsx(pack: RegionPack) -> bytes:
-    """The pack's data as an xlsx workbook: the named table and each chart's data."""
+    """The pack's data as an xlsx workbook: the named table, each chart's data, and every
+    action over the reporting councils (the PDF's appendix)."""
     stage_order = STAGE_KEYS
     sheets = [
         Sheet(
@@ -391,4 +392,33 @@ def region_xlsx(pack: RegionPack) -> bytes:
     ]
     for chart in pack.charts:
         sheets.append(Sheet(chart.id.replace("-", " ").capitalize(), *chart.table))
+    if pack.actions:
+        # The PDF's appendix as numbers, for a regional lead to sort and filter: every action
+        # over the reporting councils, with the share the PDF ranks the actions by.
+        sheets.append(
+            Sheet(
+                "Actions",
+                [
+                    "Area",
+                    "Action",
+                    "What the roadmap asks",
+                    "Councils reporting",
+                    *[STAGE_LABELS[s] for s in stage_order],
+                    "Implementing or Embedded",
+                    "Share at Implementing or Embedded",
+                ],
+                [
+                    [
+                        action.area,
+                        action.code,
+                        action.text,
+                        action.councils,
+                        *[action.stages.get(s, 0) for s in stage_order],
+                        action.advanced,
+                        round(action.advanced / action.councils, 3) if action.councils else None,
+                    ]
+                    for action in pack.actions
+                ],
+            )
+        )
     return _workbook(sheets)
