@@ -442,8 +442,9 @@ def _form_fields(client: FlaskClient, row: Row, url: str) -> list[str]:
 
 #: forms that end the poster's session or place on a panel: posted last
 LAST = ("panels.leave", "account.change_password", SIGN_OUT)
-#: the sign-in steps and the links from mail: posted by someone part-way through them; and
-#: revoking an API token, posted by its owner (the matrix's token is nobody's)
+#: the sign-in steps and the links from mail: posted by someone part-way through them;
+#: revoking an API token, posted by its owner (the matrix's token is nobody's); and withdrawing
+#: an invitation, posted by the council's approver (the matrix's invitation is unknown)
 SPECIAL = {
     "auth.two_factor",
     "auth.two_factor_set_up",
@@ -452,6 +453,7 @@ SPECIAL = {
     "auth.team_invitation",
     "account.invitation",
     "account.revoke_token",
+    "team.withdraw_invitation",
 }
 
 
@@ -532,6 +534,26 @@ def part_way(app: Flask, endpoint: str, world: World) -> tuple[FlaskClient, str]
             db.session.commit()
             path = app.url_map.bind("localhost").build(endpoint, {"token_id": token.id})
         return signed_in_client(app, owner), path
+    if endpoint == "team.withdraw_invitation":
+        # An invitation to Leeds's team waiting for an answer, withdrawn by the approver who
+        # sent it.
+        from tracker.team.services import invite_to_team
+
+        with app.app_context():
+            leeds = council("own")
+            approver = make_user(memberships=[(Role.COUNCIL_APPROVER, leeds)])
+            sent = invite_to_team(
+                leeds,
+                "fuzz-withdrawn@example.org",
+                "Invited",
+                Role.COUNCIL_VIEWER,
+                actor=db.session.get(User, approver.id),
+            )
+            db.session.commit()
+            path = app.url_map.bind("localhost").build(
+                endpoint, {"gss_code": leeds.gss_code, "invitation_id": sent.invitation.id}
+            )
+        return signed_in_client(app, approver), path
     if endpoint in {"auth.team_invitation", "account.invitation"}:
         # An invitation to Leeds's team: to an address with no account (the link's page), or
         # to someone signed in (their answer page), sent by Leeds's approver.
