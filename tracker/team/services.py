@@ -11,8 +11,8 @@ and no existing account's name. Whoever opens the link learns it (they own the m
 
 Links are single-use, stored only as a SHA-256 hash, and expire after ``INVITATION_TTL``. An
 invitation stops working once its sender may no longer manage the council's team, or once
-any of its managers withdraws it. Inviting,
-accepting, declining and withdrawing are audited; functions flush and the caller commits.
+any of its managers withdraws it. Inviting, accepting, declining and withdrawing are audited;
+functions flush and the caller commits.
 """
 
 from __future__ import annotations
