@@ -567,6 +567,20 @@ def test_a_council_that_does_not_share_is_never_named_in_the_pack_pdf(app):
     assert "1 council that does not share by name" in text
 
 
+def _submit_three(app, three: tuple[str, str, str]) -> None:
+    """Open the quarter for ``three`` Yorkshire councils and submit the first two at Embedded
+    and the third at Planning (Amber)."""
+    open_period(app, only=three)
+    for gss_code, values in zip(three, (EMBEDDED, EMBEDDED, AMBER), strict=True):
+        assess(app, gss_code, None, values)
+        submit(app, gss_code)
+
+
+def _pack(region: Region) -> data.RegionPack:
+    period = db.session.scalar(select(Period).where(Period.label == LABEL))
+    return data.build_region_pack(region, period, viewer=None)
+
+
 def test_region_pack_names_areas_counts_with_denominators_and_shows_the_trend(app):
     from tests.returns_data import close_period
 
@@ -577,14 +591,10 @@ def test_region_pack_names_areas_counts_with_denominators_and_shows_the_trend(ap
         assess(app, gss_code, None, AMBER, label=PREVIOUS_LABEL)
         submit(app, gss_code, PREVIOUS_LABEL)
     close_period(app, PREVIOUS_LABEL)
-    open_period(app, only=three)
-    for gss_code, values in ((LEEDS, EMBEDDED), (WAKEFIELD, EMBEDDED), (bradford, AMBER)):
-        assess(app, gss_code, None, values)
-        submit(app, gss_code)
+    _submit_three(app, three)
     with app.app_context():
-        region = council(LEEDS).region
-        period = db.session.scalar(select(Period).where(Period.label == LABEL))
-        pack = data.build_region_pack(region, period, viewer=None)
+        pack = _pack(council(LEEDS).region)
+        period = pack.period
         text = " ".join(pdf_text(render.region_pdf(pack)).split())
         areas = db.session.scalars(select(ActionArea).order_by(ActionArea.position)).all()
         top = max(pack.actions, key=lambda a: (a.embedded / a.councils, a.code))
@@ -629,14 +639,10 @@ def test_the_packs_prevention_tiers_add_up_the_reporting_councils_in_pdf_and_spr
 
     bradford = "E08000032"
     three = (LEEDS, WAKEFIELD, bradford)
-    open_period(app, only=three)
-    for gss_code, values in ((LEEDS, EMBEDDED), (WAKEFIELD, EMBEDDED), (bradford, AMBER)):
-        assess(app, gss_code, None, values)
-        submit(app, gss_code)
+    _submit_three(app, three)
     with app.app_context():
-        region = council(LEEDS).region
-        period = db.session.scalar(select(Period).where(Period.label == LABEL))
-        pack = data.build_region_pack(region, period, viewer=None)
+        pack = _pack(council(LEEDS).region)
+        period = pack.period
         expected = dict(
             db.session.execute(
                 select(Action.prevention_tier, func.count(Assessment.id))
