@@ -117,10 +117,8 @@ def invite_to_team(
             TeamInvitation.council_id == council.id,
             TeamInvitation.email == email,
             TeamInvitation.role == role.value,
-            TeamInvitation.accepted_at.is_(None),
-            TeamInvitation.declined_at.is_(None),
-            TeamInvitation.withdrawn_at.is_(None),
-            TeamInvitation.expires_at > now,
+            # Whoever sent it: one whose sender has since left the team could come back.
+            *_open(now),
         )
         .values(withdrawn_at=now, withdrawn_by_id=actor.id)
     )
@@ -164,6 +162,17 @@ def invite_to_team(
 # -- which invitations still stand --------------------------------------------------------------
 
 
+def _open(now: datetime) -> list[ColumnElement[bool]]:
+    """SQL conditions of an invitation nobody has answered or withdrawn and that has not
+    expired, whoever sent it."""
+    return [
+        TeamInvitation.accepted_at.is_(None),
+        TeamInvitation.declined_at.is_(None),
+        TeamInvitation.withdrawn_at.is_(None),
+        TeamInvitation.expires_at > now,
+    ]
+
+
 def _standing(now: datetime) -> list[ColumnElement[bool]]:
     """SQL conditions of an invitation that can still be accepted: not answered, withdrawn or
     expired, and its sender still active and still managing the council's team."""
@@ -181,14 +190,7 @@ def _standing(now: datetime) -> list[ColumnElement[bool]]:
     inviter_active = exists().where(
         inviter.id == TeamInvitation.invited_by_id, inviter.is_active.is_(True)
     )
-    return [
-        TeamInvitation.accepted_at.is_(None),
-        TeamInvitation.declined_at.is_(None),
-        TeamInvitation.withdrawn_at.is_(None),
-        TeamInvitation.expires_at > now,
-        manages,
-        inviter_active,
-    ]
+    return [*_open(now), manages, inviter_active]
 
 
 def list_council_invitations(council: Council) -> list[TeamInvitation]:
